@@ -81,7 +81,7 @@ mod state;
 mod tables;
 mod usage;
 
-pub use context::Context;
+pub use context::{ACTION_OVERRIDE_ENV, Context};
 pub use error::{Error, Result};
 pub use files::{InputFile, OutputFileWriter};
 pub use run::{Component, exit_code, report, run};

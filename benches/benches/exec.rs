@@ -1,0 +1,145 @@
+//! A trivial synchronous action end to end — cached module → instantiate → run → collect
+//! output — under berth's WASI executor, and in the same run the same guest logic as a native
+//! process and as `docker run --rm --network none` of a FROM-scratch image.
+//!
+//! Goal (issue 2): WASI ≤ 100 µs median in-process and ≥ 1000× faster than `docker run`.
+//! The Docker row is skipped, with a note, when no daemon answers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use berth_benches::{median_of, print_ratios};
+use berth_runtime::exec::outcome::action_response;
+use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
+use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
+use criterion::Criterion;
+
+const IMAGE: &str = "berth-bench/action-answer:latest";
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+/// Builds the `action_answer` test program as a static native binary (its own target dir, so it
+/// never waits on the bench's build lock).
+fn build_native() -> PathBuf {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("bench-native");
+    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .current_dir(workspace_root())
+        .args(["build", "--quiet", "--release", "-p", "test-programs", "--bin", "action_answer"])
+        .args(["--target", "x86_64-unknown-linux-gnu"])
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env("RUSTFLAGS", "-C target-feature=+crt-static")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the native action_answer failed");
+    target_dir.join("x86_64-unknown-linux-gnu/release/action_answer")
+}
+
+/// Builds a FROM-scratch image holding only the static binary; `None` without a daemon.
+fn build_image(binary: &Path) -> Option<()> {
+    let ok = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
+    if !ok(Command::new("docker").arg("info")) {
+        return None;
+    }
+    let context = tempfile::TempDir::new().unwrap();
+    std::fs::copy(binary, context.path().join("action_answer")).unwrap();
+    std::fs::write(
+        context.path().join("Dockerfile"),
+        "FROM scratch\nCOPY action_answer /action_answer\nENTRYPOINT [\"/action_answer\"]\n",
+    )
+    .unwrap();
+    ok(Command::new("docker")
+        .args(["build", "--quiet", "-t", IMAGE])
+        .arg(context.path()))
+    .then_some(())
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+
+    let data = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        data.path().join("config.json"),
+        r#"{"parameters": {}, "action": "hello"}"#,
+    )
+    .unwrap();
+    let env = JobEnvironment::local("action_answer", "bench").to_vars();
+
+    // WASI, in-process, module already compiled and cached.
+    let cache = tempfile::TempDir::new().unwrap();
+    let engine = WasmEngine::new(&EngineOptions {
+        allocator: Default::default(),
+        cache_dir: cache.path().to_path_buf(),
+    })
+    .unwrap();
+    let component = engine
+        .load(Path::new(components_artifacts::ACTION_ANSWER), "action_answer")
+        .unwrap();
+    let request = ExecRequest {
+        data_dir: data.path().to_path_buf(),
+        action: "hello".into(),
+        env: env.clone(),
+        limits: Limits::for_action("hello"),
+        stdout: StdoutMode::Capture,
+    };
+    let wasi_once = || {
+        let result = component.execute(&request).unwrap();
+        let answer = action_response(&result.stdout.bytes).unwrap();
+        assert_eq!(answer["hello"], "world");
+    };
+
+    // The same logic as a native process.
+    let native = build_native();
+    let native_once = || {
+        let out = Command::new(&native)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .env("KBC_DATADIR", data.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(action_response(&out.stdout).unwrap()["hello"], "world");
+    };
+
+    // The same logic as a container.
+    let docker = build_image(&native);
+    let volume = format!("{}:/data", data.path().display());
+    let docker_once = || {
+        let out = Command::new("docker")
+            .args(["run", "--rm", "--network", "none", "-v", &volume, IMAGE])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(action_response(&out.stdout).unwrap()["hello"], "world");
+    };
+
+    let mut group = criterion.benchmark_group("trivial_action");
+    group.bench_function("wasi_in_process", |b| b.iter(wasi_once));
+    group.bench_function("native_process", |b| b.iter(native_once));
+    if docker.is_some() {
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(10));
+        group.bench_function("docker_run", |b| b.iter(docker_once));
+    }
+    group.finish();
+
+    let mut rows = vec![
+        ("wasi_in_process", median_of(2000, wasi_once)),
+        ("native_process", median_of(200, native_once)),
+    ];
+    if docker.is_some() {
+        rows.push(("docker_run", median_of(15, docker_once)));
+    } else {
+        println!("note: no Docker daemon answered; the docker_run row is skipped");
+    }
+    print_ratios("trivial synchronous action", "wasi_in_process", &rows);
+    criterion.final_summary();
+}

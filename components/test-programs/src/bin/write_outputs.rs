@@ -1,0 +1,66 @@
+//! Writes what `parameters` in /data/config.json asks for, then exits:
+//!
+//! - `write`: `[{"path": "out/tables/a.csv", "text": "..."}]` (or `"bytes": [31, 139, ...]`,
+//!   or `"dir": true` for a directory, or `"symlink": "/target"` for a symbolic link), paths
+//!   relative to the data folder;
+//! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded);
+//! - `copy_config`: write config.json and in/state.json as seen to `out/seen/` (not uploaded);
+//! - `message`: printed to stderr; `exit_code`: the exit code (default 0).
+use std::fs;
+use std::path::Path;
+
+fn main() {
+    let data = std::env::var("KBC_DATADIR").unwrap_or_else(|_| "/data".to_owned());
+    let data = Path::new(&data);
+    let config = fs::read_to_string(data.join("config.json")).expect("config.json");
+    let config: serde_json::Value = serde_json::from_str(&config).expect("config.json is JSON");
+    let params = &config["parameters"];
+    for item in params["write"].as_array().into_iter().flatten() {
+        let path = data.join(item["path"].as_str().expect("path"));
+        if let Some(target) = item["symlink"].as_str() {
+            let _ = fs::remove_dir_all(&path);
+            let _ = fs::remove_file(&path);
+            #[allow(
+                deprecated,
+                reason = "std::fs::soft_link is the portable way to make one on WASI"
+            )]
+            fs::soft_link(target, &path).expect("creating a symbolic link");
+            continue;
+        }
+        if item["dir"].as_bool() == Some(true) {
+            fs::create_dir_all(&path).expect("creating a directory");
+            continue;
+        }
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("creating a parent directory");
+        }
+        let bytes: Vec<u8> = match (item["text"].as_str(), item["bytes"].as_array()) {
+            (Some(text), _) => text.as_bytes().to_vec(),
+            (None, Some(bytes)) => bytes
+                .iter()
+                .map(|b| b.as_u64().expect("a byte") as u8)
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        fs::write(&path, bytes).expect("writing a file");
+    }
+    if params["dump_env"].as_bool() == Some(true) {
+        let env: serde_json::Map<String, serde_json::Value> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("KBC_"))
+            .map(|(k, v)| (k, serde_json::Value::String(v)))
+            .collect();
+        fs::write(data.join("out/env.json"), serde_json::to_vec(&env).unwrap()).expect("env.json");
+    }
+    if params["copy_config"].as_bool() == Some(true) {
+        let seen = data.join("out/seen");
+        fs::create_dir_all(&seen).expect("out/seen");
+        fs::copy(data.join("config.json"), seen.join("config.json")).expect("config.json");
+        if data.join("in/state.json").exists() {
+            fs::copy(data.join("in/state.json"), seen.join("state.json")).expect("state.json");
+        }
+    }
+    if let Some(message) = params["message"].as_str() {
+        eprint!("{message}");
+    }
+    std::process::exit(params["exit_code"].as_i64().unwrap_or(0) as i32);
+}

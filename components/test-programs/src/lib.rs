@@ -1,0 +1,1 @@
+//! Shared helpers of the test programs (kept empty: each guest stands alone).

@@ -1,0 +1,171 @@
+//! The host-private, on-disk cache of precompiled modules.
+//!
+//! Compiling a module with Cranelift costs ~100 ms per 100 KB; loading its precompiled form with
+//! `Module::deserialize_file` costs tens of microseconds. Each entry is keyed by the sha256 of the
+//! module's bytes and the engine's compatibility hash (wasmtime version, host CPU features and the
+//! relevant `Config`), so an upgrade or another configuration never loads a stale entry.
+//!
+//! Loading precompiled code is trusting it, so entries are only ever produced here, from a module
+//! compiled locally, never taken from an artifact. Each entry carries a sidecar checksum written
+//! after the entry itself; an entry whose checksum is missing or wrong, or that wasmtime refuses,
+//! is a cache miss: it is recompiled and replaced, never a crash.
+
+use std::fs;
+use std::hash::{Hash, Hasher};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, Module};
+
+/// How a module was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheStatus {
+    /// Loaded from a valid cache entry.
+    Hit,
+    /// Not cached yet: compiled and stored.
+    Miss,
+    /// A cache entry existed but was unusable: compiled again and replaced.
+    Recovered,
+}
+
+/// A directory of precompiled modules.
+#[derive(Debug, Clone)]
+pub struct CompiledCache {
+    dir: PathBuf,
+}
+
+/// The sha256 of `bytes`, as lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Feeds `Hash` input into sha256, so the engine's compatibility hash is stable across builds
+/// (std's `DefaultHasher` is not).
+struct StableHasher(Sha256);
+
+impl Hasher for StableHasher {
+    fn finish(&self) -> u64 {
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+/// A short, stable digest of everything that makes a precompiled module loadable by `engine`.
+pub fn engine_fingerprint(engine: &Engine) -> String {
+    let mut hasher = StableHasher(Sha256::new());
+    engine.precompile_compatibility_hash().hash(&mut hasher);
+    hex::encode(&hasher.0.finalize()[..8])
+}
+
+impl CompiledCache {
+    /// A cache in `dir` (created on first write).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    /// The directory of the cache.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The entry path for a module with digest `module_sha256` under `engine`.
+    pub fn entry_path(&self, engine: &Engine, module_sha256: &str) -> PathBuf {
+        self.dir.join(format!(
+            "{module_sha256}-{}.cwasm",
+            engine_fingerprint(engine)
+        ))
+    }
+
+    /// Loads the module whose bytes are `wasm` (digest `module_sha256`), compiling and storing it
+    /// when there is no usable entry.
+    pub fn load_or_compile(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        module_sha256: &str,
+    ) -> Result<(Module, CacheStatus)> {
+        let entry = self.entry_path(engine, module_sha256);
+        let status = if entry.exists() {
+            match self.load_entry(engine, &entry) {
+                Ok(module) => return Ok((module, CacheStatus::Hit)),
+                Err(error) => {
+                    tracing::warn!(entry = %entry.display(), "unusable compiled-module cache entry, recompiling: {error:#}");
+                    CacheStatus::Recovered
+                }
+            }
+        } else {
+            CacheStatus::Miss
+        };
+        let compiled = engine
+            .precompile_module(wasm)
+            .map_err(anyhow::Error::from)
+            .context("compiling the module")?;
+        if let Err(error) = self.store_entry(&entry, &compiled) {
+            // A read-only or full disk costs speed, not correctness.
+            tracing::warn!(entry = %entry.display(), "could not store the compiled module: {error:#}");
+        }
+        let module = self
+            .load_entry(engine, &entry)
+            .or_else(|_| deserialize_bytes(engine, &compiled))
+            .context("loading the freshly compiled module")?;
+        Ok((module, status))
+    }
+
+    fn load_entry(&self, engine: &Engine, entry: &Path) -> Result<Module> {
+        let expected = fs::read_to_string(checksum_path(entry))
+            .context("reading the entry's checksum")?;
+        let bytes = fs::read(entry).context("reading the entry")?;
+        let actual = checksum(&bytes);
+        anyhow::ensure!(
+            expected.trim() == actual,
+            "checksum mismatch: expected {}, found {actual}",
+            expected.trim()
+        );
+        deserialize_file(engine, entry)
+    }
+
+    fn store_entry(&self, entry: &Path, compiled: &[u8]) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        write_atomically(entry, compiled)?;
+        write_atomically(&checksum_path(entry), checksum(compiled).as_bytes())
+    }
+}
+
+fn checksum_path(entry: &Path) -> PathBuf {
+    entry.with_extension("cwasm.crc32")
+}
+
+fn checksum(bytes: &[u8]) -> String {
+    format!("{:08x}-{}", crc32fast::hash(bytes), bytes.len())
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    file.write_all(bytes)?;
+    file.as_file().sync_all()?;
+    file.persist(path)
+        .with_context(|| format!("renaming into {}", path.display()))?;
+    Ok(())
+}
+
+#[allow(unsafe_code, reason = "loads precompiled code that this cache produced and checksummed")]
+fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Module> {
+    // SAFETY: entries are written only by `store_entry` from `Engine::precompile_module` output
+    // of a locally compiled module, and their checksum was verified just before.
+    unsafe { Module::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
+}
+
+#[allow(unsafe_code, reason = "loads code that was compiled in this process a moment ago")]
+fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Module> {
+    // SAFETY: `compiled` is the output of `Engine::precompile_module` in this process.
+    unsafe { Module::deserialize(engine, compiled) }.map_err(anyhow::Error::from)
+}
