@@ -1,0 +1,95 @@
+//! The same trivial synchronous action through both executors behind the one `Executor` trait:
+//! the WASI module in-process, and the same program as a static binary in a FROM-scratch image
+//! through the Docker executor (bollard: create, attach, wait, start, inspect, remove), with the
+//! same data folder, environment and limits. Reported as a ratio to the WASI run.
+//!
+//! The Docker rows are skipped, with a note, when no daemon answers.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use berth_benches::{median_of, print_ratios};
+use berth_runtime::exec::docker::fixture::{docker_available, scratch_image};
+use berth_runtime::exec::docker::{DockerExecutor, DockerOptions};
+use berth_runtime::exec::outcome::action_response;
+use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
+use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
+use criterion::Criterion;
+
+fn run_once(executor: &dyn Executor, request: &ExecRequest) {
+    let result = executor.execute(request).unwrap();
+    let answer = action_response(&result.stdout.bytes).unwrap();
+    assert_eq!(answer["hello"], "world");
+}
+
+fn main() {
+    let mut criterion = Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3));
+
+    let data = tempfile::TempDir::new().unwrap();
+    std::fs::write(
+        data.path().join("config.json"),
+        r#"{"parameters": {}, "action": "hello"}"#,
+    )
+    .unwrap();
+    let request = ExecRequest {
+        data_dir: data.path().to_path_buf(),
+        action: "hello".into(),
+        env: JobEnvironment::local("action_answer", "bench").to_vars(),
+        limits: Limits::for_action("hello"),
+        stdout: StdoutMode::Capture,
+    };
+
+    let cache = tempfile::TempDir::new().unwrap();
+    let engine = WasmEngine::new(&EngineOptions {
+        allocator: Default::default(),
+        cache_dir: cache.path().to_path_buf(),
+    })
+    .unwrap();
+    let wasi = engine
+        .load(
+            Path::new(components_artifacts::ACTION_ANSWER),
+            "action_answer",
+        )
+        .unwrap();
+
+    let docker = docker_available("docker_vs_wasi").then(|| {
+        let image = scratch_image("test-programs", "action_answer").expect("fixture image");
+        let started = Instant::now();
+        let executor = DockerExecutor::connect(&image, DockerOptions::default()).unwrap();
+        println!(
+            "docker executor connect (ping + image present): {:?}",
+            started.elapsed()
+        );
+        executor
+    });
+
+    let mut group = criterion.benchmark_group("executor_trivial_action");
+    group.bench_function("wasi_executor", |b| b.iter(|| run_once(&wasi, &request)));
+    if let Some(docker) = &docker {
+        group.sample_size(10);
+        group.measurement_time(Duration::from_secs(10));
+        group.bench_function("docker_executor", |b| b.iter(|| run_once(docker, &request)));
+    }
+    group.finish();
+
+    let mut rows = vec![(
+        "wasi_executor",
+        median_of(2000, || run_once(&wasi, &request)),
+    )];
+    match &docker {
+        Some(docker) => rows.push((
+            "docker_executor",
+            median_of(20, || run_once(docker, &request)),
+        )),
+        None => println!("note: no Docker daemon answered; the docker_executor row is skipped"),
+    }
+    print_ratios(
+        "trivial synchronous action, same Executor trait",
+        "wasi_executor",
+        &rows,
+    );
+    criterion.final_summary();
+}
