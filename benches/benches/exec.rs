@@ -18,7 +18,10 @@ use criterion::Criterion;
 const IMAGE: &str = "berth-bench/action-answer:latest";
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 /// Builds the `action_answer` test program as a static native binary (its own target dir, so it
@@ -30,7 +33,15 @@ fn build_native() -> PathBuf {
         .join("bench-native");
     let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
         .current_dir(workspace_root())
-        .args(["build", "--quiet", "--release", "-p", "test-programs", "--bin", "action_answer"])
+        .args([
+            "build",
+            "--quiet",
+            "--release",
+            "-p",
+            "test-programs",
+            "--bin",
+            "action_answer",
+        ])
         .args(["--target", "x86_64-unknown-linux-gnu"])
         .env("CARGO_TARGET_DIR", &target_dir)
         .env("RUSTFLAGS", "-C target-feature=+crt-static")
@@ -81,7 +92,10 @@ fn main() {
     })
     .unwrap();
     let component = engine
-        .load(Path::new(components_artifacts::ACTION_ANSWER), "action_answer")
+        .load(
+            Path::new(components_artifacts::ACTION_ANSWER),
+            "action_answer",
+        )
         .unwrap();
     let request = ExecRequest {
         data_dir: data.path().to_path_buf(),
@@ -117,7 +131,11 @@ fn main() {
             .args(["run", "--rm", "--network", "none", "-v", &volume, IMAGE])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(action_response(&out.stdout).unwrap()["hello"], "world");
     };
 

@@ -28,7 +28,14 @@ fn main() {
     let mut build = Command::new(cargo);
     build
         .current_dir(&workspace)
-        .args(["build", "--release", "--target", TARGET, "-p", "test-programs"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            TARGET,
+            "-p",
+            "test-programs",
+        ])
         .env("CARGO_TARGET_DIR", &target_dir)
         // The outer build's flags are for the host; guests get only `-D warnings`.
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
@@ -54,7 +61,11 @@ fn main() {
         .chain(EXAMPLES.iter().copied());
     for (name, binary) in guests {
         let wasm = release.join(format!("{binary}.wasm"));
-        assert!(wasm.is_file(), "expected {} after the guest build", wasm.display());
+        assert!(
+            wasm.is_file(),
+            "expected {} after the guest build",
+            wasm.display()
+        );
         writeln!(
             generated,
             "/// The `{name}` guest, built for {TARGET}.\npub const {}: &str = {:?};",
@@ -86,14 +97,27 @@ fn main() {
     fs::write(out_dir.join("gen.rs"), generated).expect("writing gen.rs");
 
     // A new file in src/bin is not in any .d file yet, so watch the directories too.
-    for dir in ["test-programs/src", "test-programs/src/bin", "test-programs/Cargo.toml"] {
+    for dir in [
+        "test-programs/src",
+        "test-programs/src/bin",
+        "test-programs/Cargo.toml",
+    ] {
         println!("cargo:rerun-if-changed={}", components.join(dir).display());
     }
     for (package, _) in EXAMPLES {
-        println!("cargo:rerun-if-changed={}", components.join(package).display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            components.join(package).display()
+        );
     }
-    println!("cargo:rerun-if-changed={}", workspace.join("guest-sdk/src").display());
-    println!("cargo:rerun-if-changed={}", workspace.join("host-api/src").display());
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("guest-sdk/src").display()
+    );
+    println!(
+        "cargo:rerun-if-changed={}",
+        workspace.join("host-api/src").display()
+    );
 }
 
 fn test_program_names(bin_dir: &Path) -> Vec<String> {

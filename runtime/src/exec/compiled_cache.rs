@@ -118,8 +118,8 @@ impl CompiledCache {
     }
 
     fn load_entry(&self, engine: &Engine, entry: &Path) -> Result<Module> {
-        let expected = fs::read_to_string(checksum_path(entry))
-            .context("reading the entry's checksum")?;
+        let expected =
+            fs::read_to_string(checksum_path(entry)).context("reading the entry's checksum")?;
         let bytes = fs::read(entry).context("reading the entry")?;
         let actual = checksum(&bytes);
         anyhow::ensure!(
@@ -157,14 +157,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-#[allow(unsafe_code, reason = "loads precompiled code that this cache produced and checksummed")]
+#[allow(
+    unsafe_code,
+    reason = "loads precompiled code that this cache produced and checksummed"
+)]
 fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Module> {
     // SAFETY: entries are written only by `store_entry` from `Engine::precompile_module` output
     // of a locally compiled module, and their checksum was verified just before.
     unsafe { Module::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
 }
 
-#[allow(unsafe_code, reason = "loads code that was compiled in this process a moment ago")]
+#[allow(
+    unsafe_code,
+    reason = "loads code that was compiled in this process a moment ago"
+)]
 fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Module> {
     // SAFETY: `compiled` is the output of `Engine::precompile_module` in this process.
     unsafe { Module::deserialize(engine, compiled) }.map_err(anyhow::Error::from)

@@ -198,7 +198,12 @@ mod tests {
     #[test]
     fn exit_one_prefers_stderr_then_stdout_then_a_default() {
         let o = classify_default(&result(Termination::Exited(1), "out", " bad input \n"));
-        assert_eq!(o, Outcome::UserError { message: "bad input".into() });
+        assert_eq!(
+            o,
+            Outcome::UserError {
+                message: "bad input".into()
+            }
+        );
         let o = classify_default(&result(Termination::Exited(1), "only out", ""));
         assert_eq!(o.message(), format!("{FALLBACK_NOTICE}\nonly out"));
         let o = classify_default(&result(Termination::Exited(1), "", ""));
@@ -218,7 +223,10 @@ mod tests {
     #[test]
     fn timeout_and_memory_are_user_errors_with_fixed_texts() {
         let o = classify_default(&result(Termination::TimedOut, "", ""));
-        assert_eq!(o.message(), "Running demo exceeded the timeout of 30 seconds.");
+        assert_eq!(
+            o.message(),
+            "Running demo exceeded the timeout of 30 seconds."
+        );
         assert_eq!(o.class(), ExitClass::UserError);
         let o = classify_default(&result(Termination::OutOfMemory, "", ""));
         assert_eq!(o.message(), "Component out of memory (exceeded 256M)");
@@ -242,6 +250,9 @@ mod tests {
             serde_json::json!({"a": 1})
         );
         let err = action_response(b"hello").unwrap_err();
-        assert!(err.to_string().starts_with("Decoding JSON response from component failed:"));
+        assert!(
+            err.to_string()
+                .starts_with("Decoding JSON response from component failed:")
+        );
     }
 }

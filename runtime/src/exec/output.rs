@@ -73,7 +73,9 @@ impl OutputCapture {
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         // A panic while holding the lock cannot leave the buffers inconsistent in a way that
         // matters for diagnostics, so a poisoned lock is simply taken over.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Appends `bytes` to the capture (and the live sink). Never fails.
@@ -153,7 +155,10 @@ mod tests {
         }
         let out = capture.finish();
         let text = out.text();
-        assert!(text.starts_with("abcd\n[berth: 10 bytes cut here"), "{text}");
+        assert!(
+            text.starts_with("abcd\n[berth: 10 bytes cut here"),
+            "{text}"
+        );
         assert!(text.ends_with("]\nopqr"), "{text}");
         assert!(out.truncated);
         assert_eq!(out.total_bytes, 18);

@@ -45,9 +45,13 @@ fn the_second_process_hits_the_cache() {
 fn the_same_engine_reuses_its_loaded_module() {
     let cache = tempfile::TempDir::new().unwrap();
     let engine = fresh_engine(cache.path());
-    let first = engine.load(Path::new(guests::EXIT_WITH), "exit_with").unwrap();
+    let first = engine
+        .load(Path::new(guests::EXIT_WITH), "exit_with")
+        .unwrap();
     std::fs::remove_dir_all(cache.path()).unwrap();
-    let second = engine.load(Path::new(guests::EXIT_WITH), "exit_with").unwrap();
+    let second = engine
+        .load(Path::new(guests::EXIT_WITH), "exit_with")
+        .unwrap();
     assert_eq!(first.cache_status(), CacheStatus::Miss);
     assert_eq!(second.cache_status(), CacheStatus::Hit);
     assert_eq!(first.digest(), second.digest());
@@ -79,8 +83,15 @@ fn a_corrupted_entry_is_a_miss_and_is_replaced() {
         stdout: berth_runtime::exec::StdoutMode::Capture,
     };
     let result = component.execute(&request).unwrap();
-    assert_eq!(result.termination, berth_runtime::exec::Termination::Exited(0));
-    assert_eq!(load_status(cache.path()), CacheStatus::Hit, "the entry was replaced");
+    assert_eq!(
+        result.termination,
+        berth_runtime::exec::Termination::Exited(0)
+    );
+    assert_eq!(
+        load_status(cache.path()),
+        CacheStatus::Hit,
+        "the entry was replaced"
+    );
 }
 
 #[test]

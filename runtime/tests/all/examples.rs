@@ -39,7 +39,11 @@ fn rows(table: &[&[&str]]) -> Vec<Vec<String>> {
 #[test]
 fn multiplier_multiplies_the_column_of_every_table() {
     let dir = data_dir(&serde_json::json!({"parameters": {"multiplier": 3, "column": "value"}}));
-    write_table(dir.path(), "numbers.csv", "\"id\",\"value\"\n\"1\",\"2\"\n\"2\",\"2.5\"\n\"3\",\"\"\n");
+    write_table(
+        dir.path(),
+        "numbers.csv",
+        "\"id\",\"value\"\n\"1\",\"2\"\n\"2\",\"2.5\"\n\"3\",\"\"\n",
+    );
     write_table(dir.path(), "more", "id,value,note\n7,-4,\"a, b\"\n");
     let (result, outcome) = Run::new(guests::MULTIPLIER, dir.path()).run();
     assert_eq!(outcome, Outcome::Success, "{}", result.stderr.text());
@@ -65,13 +69,18 @@ fn multiplier_reports_bad_parameters_as_user_errors() {
     write_table(dir.path(), "numbers.csv", "id,value\n1,abc\n");
     let (_, outcome) = Run::new(guests::MULTIPLIER, dir.path()).run();
     assert_eq!(outcome.class(), ExitClass::UserError);
-    assert!(outcome.message().contains("\"abc\" is not a number"), "{outcome}");
+    assert!(
+        outcome.message().contains("\"abc\" is not a number"),
+        "{outcome}"
+    );
 }
 
 #[test]
 fn multiplier_answers_its_info_action() {
     let dir = data_dir(&serde_json::json!({"parameters": {"multiplier": 4}, "action": "info"}));
-    let (result, outcome) = Run::new(guests::MULTIPLIER, dir.path()).action("info").run();
+    let (result, outcome) = Run::new(guests::MULTIPLIER, dir.path())
+        .action("info")
+        .run();
     assert_eq!(outcome, Outcome::Success, "{}", result.stderr.text());
     assert_eq!(
         action_response(&result.stdout.bytes).unwrap(),
@@ -99,7 +108,11 @@ fn incremental_round_trips_state_and_usage() {
     // The next run starts from the stored state: only newer rows come out.
     let next = data_dir(&config);
     write_table(next.path(), "events.csv", "id,name\n2,b\n3,c\n4,d\n");
-    std::fs::write(next.path().join("in/state.json"), serde_json::to_vec(&state).unwrap()).unwrap();
+    std::fs::write(
+        next.path().join("in/state.json"),
+        serde_json::to_vec(&state).unwrap(),
+    )
+    .unwrap();
     let (result, outcome) = Run::new(guests::INCREMENTAL, next.path()).run();
     assert_eq!(outcome, Outcome::Success, "{}", result.stderr.text());
     assert_eq!(

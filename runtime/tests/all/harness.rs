@@ -125,6 +125,8 @@ pub(crate) fn module_name(module: &str) -> String {
 /// The `berth` binary built for these tests.
 pub(crate) fn berth() -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
-    command.env_remove("BERTH_HOME").env_remove("RUST_BACKTRACE");
+    command
+        .env_remove("BERTH_HOME")
+        .env_remove("RUST_BACKTRACE");
     command
 }

@@ -16,7 +16,10 @@ fn main() {
         "silent" => {}
         "garbage" => println!("this is not json"),
         "slow" => {
-            let ms = std::env::var("SLEEP_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+            let ms = std::env::var("SLEEP_MS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
             std::thread::sleep(std::time::Duration::from_millis(ms));
             println!("{}", serde_json::json!({"slept_ms": ms}));
         }

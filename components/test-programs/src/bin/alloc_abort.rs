@@ -6,5 +6,9 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1024);
     let block = vec![1u8; mb * 1_000_000];
-    println!("allocated {} bytes, last {}", block.len(), block[block.len() - 1]);
+    println!(
+        "allocated {} bytes, last {}",
+        block.len(),
+        block[block.len() - 1]
+    );
 }
