@@ -1,0 +1,367 @@
+//! Component definitions: the strict JSON file people write to register a component (its image,
+//! limits, network, actions and image/stack parameters), validated on the way in and stored in
+//! the catalog.
+
+use duckdb::{OptionalExt, params};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::db::{now, to_micros};
+use super::{Storage, StorageError};
+
+/// A component definition (Keboola's component specification, the fields that affect a run).
+///
+/// Unknown keys are rejected. Example:
+///
+/// ```json
+/// {"id": "acme.ex-demo", "image": "components/ex-demo.wasm", "memory": "256m",
+///  "image_parameters": {"url": "https://api.example.com"},
+///  "stack_parameters": {"connection.keboola.com": {"token": "abc"}}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentDefinition {
+    /// Component id, e.g. `keboola.ex-db-mysql`: letters, digits, `.`, `_`, `-`.
+    pub id: String,
+    /// Human-readable name.
+    #[serde(default)]
+    pub name: String,
+    /// What runs: a path to a `.wasm` module, or an image reference.
+    pub image: String,
+    /// Memory limit, e.g. `256m` (a number with an optional `k`, `m` or `g` suffix).
+    #[serde(default = "default_memory")]
+    pub memory: String,
+    /// Time limit of a `run` action in seconds (default 3600).
+    #[serde(default = "default_timeout")]
+    pub process_timeout: u64,
+    /// Network access: `none` (default) or `bridge`.
+    #[serde(default)]
+    pub network: Network,
+    /// Actions other than `run` the component accepts, e.g. `["testConnection"]`.
+    #[serde(default)]
+    pub synchronous_actions: Vec<String>,
+    /// Parameters every configuration receives as `image_parameters`.
+    #[serde(default)]
+    pub image_parameters: Map<String, Value>,
+    /// Per-stack overrides of `image_parameters`, keyed by stack (Storage host or region).
+    #[serde(default)]
+    pub stack_parameters: Map<String, Value>,
+    /// Output tables without a destination go to a bucket named after the configuration.
+    #[serde(default)]
+    pub default_bucket: bool,
+    /// Stage of that default bucket, `in` (default) or `out`.
+    #[serde(default = "default_stage")]
+    pub default_bucket_stage: String,
+    /// Pass `KBC_TOKEN` and `KBC_URL` to the component.
+    #[serde(default)]
+    pub forward_token: bool,
+    /// Also pass the project and token details.
+    #[serde(default)]
+    pub forward_token_details: bool,
+    /// `json` (default) or `yaml`: the format of the configuration file.
+    #[serde(default)]
+    pub configuration_format: ConfigurationFormat,
+    /// How `/data` is staged; `local` both ways by default.
+    #[serde(default)]
+    pub staging_storage: StagingStorage,
+    /// Component features, e.g. `dev-branch-job-blocked`.
+    #[serde(default)]
+    pub features: Vec<String>,
+}
+
+/// Network access of a component.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Network {
+    /// No network (berth's default).
+    #[default]
+    None,
+    /// Network access.
+    Bridge,
+}
+
+/// Format of the configuration file a component reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ConfigurationFormat {
+    /// `config.json`.
+    #[default]
+    Json,
+    /// `config.yml`.
+    Yaml,
+}
+
+/// Input and output staging of a component.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagingStorage {
+    /// `local` or `none`.
+    #[serde(default = "default_staging")]
+    pub input: String,
+    /// `local` or `none`.
+    #[serde(default = "default_staging")]
+    pub output: String,
+}
+
+impl Default for StagingStorage {
+    fn default() -> Self {
+        Self {
+            input: default_staging(),
+            output: default_staging(),
+        }
+    }
+}
+
+fn default_memory() -> String {
+    "256m".into()
+}
+
+fn default_timeout() -> u64 {
+    3600
+}
+
+fn default_stage() -> String {
+    "in".into()
+}
+
+fn default_staging() -> String {
+    "local".into()
+}
+
+impl ComponentDefinition {
+    /// Parses and validates a definition file's text.
+    pub fn from_json(text: &str) -> Result<Self, StorageError> {
+        let definition: Self =
+            serde_json::from_str(text).map_err(|err| StorageError::InvalidComponent {
+                id: None,
+                message: err.to_string(),
+            })?;
+        definition.validate()?;
+        Ok(definition)
+    }
+
+    /// Checks the values serde cannot: id characters, memory format, timeout, stages.
+    pub fn validate(&self) -> Result<(), StorageError> {
+        let invalid = |message: String| StorageError::InvalidComponent {
+            id: Some(self.id.clone()).filter(|id| !id.is_empty()),
+            message,
+        };
+        let id_ok = self
+            .id
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+            && self
+                .id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !id_ok {
+            return Err(invalid(format!(
+                "key \"id\": \"{}\" must start with a letter or digit and contain only letters, digits, '.', '_' and '-'",
+                self.id
+            )));
+        }
+        if self.image.trim().is_empty() {
+            return Err(invalid("key \"image\": the image is empty".into()));
+        }
+        if self.memory_bytes().is_none() {
+            return Err(invalid(format!(
+                "key \"memory\": \"{}\" is not a size such as \"256m\"",
+                self.memory
+            )));
+        }
+        if self.process_timeout == 0 {
+            return Err(invalid(
+                "key \"process_timeout\": must be greater than 0".into(),
+            ));
+        }
+        if !matches!(self.default_bucket_stage.as_str(), "in" | "out") {
+            return Err(invalid(format!(
+                "key \"default_bucket_stage\": \"{}\" must be \"in\" or \"out\"",
+                self.default_bucket_stage
+            )));
+        }
+        for (stack, value) in &self.stack_parameters {
+            if !value.is_object() {
+                return Err(invalid(format!(
+                    "key \"stack_parameters.{stack}\": must be an object"
+                )));
+            }
+        }
+        if let Some(action) = self
+            .synchronous_actions
+            .iter()
+            .find(|a| a.is_empty() || a.as_str() == "run")
+        {
+            return Err(invalid(format!(
+                "key \"synchronous_actions\": \"{action}\" cannot be a synchronous action"
+            )));
+        }
+        for (key, value) in [
+            ("staging_storage.input", &self.staging_storage.input),
+            ("staging_storage.output", &self.staging_storage.output),
+        ] {
+            if !matches!(value.as_str(), "local" | "none") {
+                return Err(invalid(format!(
+                    "key \"{key}\": \"{value}\" must be \"local\" or \"none\""
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The memory limit in bytes (`256m` → 268435456), `None` when malformed.
+    pub fn memory_bytes(&self) -> Option<u64> {
+        let text = self.memory.trim().to_ascii_lowercase();
+        let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+            Some((i, _)) => text.split_at(i),
+            None => (text.as_str(), ""),
+        };
+        let n: u64 = digits.parse().ok()?;
+        let factor: u64 = match unit {
+            "" | "b" => 1,
+            "k" | "kb" => 1 << 10,
+            "m" | "mb" => 1 << 20,
+            "g" | "gb" => 1 << 30,
+            _ => return None,
+        };
+        n.checked_mul(factor).filter(|&bytes| bytes > 0)
+    }
+
+    /// `image_parameters` merged with `stack_parameters[stack]`, the stack's values winning.
+    /// Nested objects merge key by key; any other value from the stack replaces the image's.
+    pub fn image_parameters_for_stack(&self, stack: &str) -> Map<String, Value> {
+        let mut merged = self.image_parameters.clone();
+        if let Some(Value::Object(overrides)) = self.stack_parameters.get(stack) {
+            merge_into(&mut merged, overrides);
+        }
+        merged
+    }
+}
+
+fn merge_into(base: &mut Map<String, Value>, overrides: &Map<String, Value>) {
+    for (key, value) in overrides {
+        match (base.get_mut(key), value) {
+            (Some(Value::Object(existing)), Value::Object(more)) => merge_into(existing, more),
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+impl Storage {
+    /// Registers a component, replacing an existing definition with the same id. Returns true
+    /// when one was replaced.
+    pub fn add_component(
+        &mut self,
+        definition: &ComponentDefinition,
+    ) -> Result<bool, StorageError> {
+        definition.validate()?;
+        let text = serde_json::to_string(definition).map_err(|err| StorageError::Database {
+            stage: "serialising the component definition",
+            subject: definition.id.clone(),
+            source: err.into(),
+        })?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", &definition.id))?;
+        let existed: bool = tx
+            .query_row(
+                "SELECT count(*) > 0 FROM berth_components WHERE id = ?",
+                params![definition.id],
+                |row| row.get(0),
+            )
+            .map_err(StorageError::db("reading components", &definition.id))?;
+        tx.execute(
+            "INSERT OR REPLACE INTO berth_components (id, definition, updated) VALUES (?, ?, ?)",
+            params![definition.id, text, to_micros(now())],
+        )
+        .map_err(StorageError::db("storing the component", &definition.id))?;
+        tx.commit()
+            .map_err(StorageError::db("committing the component", &definition.id))?;
+        Ok(existed)
+    }
+
+    /// A component's definition.
+    pub fn component(&self, id: &str) -> Result<ComponentDefinition, StorageError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT definition FROM berth_components WHERE id = ?",
+                params![id],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(StorageError::db("reading the component", id))?;
+        let text = text.ok_or_else(|| StorageError::ComponentNotFound { id: id.to_owned() })?;
+        serde_json::from_str(&text).map_err(|err| StorageError::Database {
+            stage: "reading the component",
+            subject: id.to_owned(),
+            source: err.into(),
+        })
+    }
+
+    /// Every component definition, ordered by id.
+    pub fn list_components(&self) -> Result<Vec<ComponentDefinition>, StorageError> {
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM berth_components ORDER BY id")
+                .map_err(StorageError::db("listing components", "all components"))?;
+            let rows = stmt
+                .query_map([], |row| row.get(0))
+                .map_err(StorageError::db("listing components", "all components"))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(StorageError::db("listing components", "all components"))?
+        };
+        ids.iter().map(|id| self.component(id)).collect()
+    }
+
+    /// `image_parameters` of a component merged for `stack` (see
+    /// [`ComponentDefinition::image_parameters_for_stack`]).
+    pub fn image_parameters_for_stack(
+        &self,
+        component_id: &str,
+        stack: &str,
+    ) -> Result<Map<String, Value>, StorageError> {
+        Ok(self
+            .component(component_id)?
+            .image_parameters_for_stack(stack))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_memory() {
+        let d = ComponentDefinition::from_json(r#"{"id": "a.b", "image": "x.wasm"}"#).unwrap();
+        assert_eq!(d.memory, "256m");
+        assert_eq!(d.memory_bytes(), Some(256 << 20));
+        assert_eq!(d.process_timeout, 3600);
+        assert_eq!(d.network, Network::None);
+        assert_eq!(d.default_bucket_stage, "in");
+        assert_eq!(d.configuration_format, ConfigurationFormat::Json);
+    }
+
+    #[test]
+    fn deep_merge_stack_wins() {
+        let d = ComponentDefinition::from_json(
+            r#"{"id": "a", "image": "x", "image_parameters": {"name": "n", "token": "default", "nested": {"a": 1, "b": 2}},
+                "stack_parameters": {"eu": {"token": "def", "url": "u", "nested": {"b": 3}}}}"#,
+        )
+        .unwrap();
+        let merged = Value::Object(d.image_parameters_for_stack("eu"));
+        assert_eq!(
+            merged,
+            serde_json::json!({"name": "n", "token": "def", "nested": {"a": 1, "b": 3}, "url": "u"})
+        );
+        assert_eq!(
+            Value::Object(d.image_parameters_for_stack("us")),
+            serde_json::json!({"name": "n", "token": "default", "nested": {"a": 1, "b": 2}})
+        );
+    }
+}

@@ -1,0 +1,511 @@
+//! Configurations of components, their rows, and the state stored with each of them.
+//!
+//! The state document has exactly the shape of reference §5:
+//! `{"component": {...}, "storage": {"input": {"tables": [...], "files": [...]}}}` (plus an
+//! optional free-form `data_app`); unknown keys are rejected.
+
+use duckdb::{Connection, OptionalExt, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use super::db::{from_micros, now, rfc3339, to_micros};
+use super::{Storage, StorageError};
+
+/// A stored configuration (or row) state.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// The component's own state (what it wrote to `out/state.json`).
+    pub component: Value,
+    /// Input mapping state for adaptive (incremental) processing.
+    pub storage: StateStorage,
+    /// Data app state, preserved as is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_app: Option<Value>,
+}
+
+impl Default for State {
+    fn default() -> Self {
+        Self {
+            component: Value::Object(Default::default()),
+            storage: StateStorage::default(),
+            data_app: None,
+        }
+    }
+}
+
+/// `storage` of a [`State`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateStorage {
+    /// `storage.input`.
+    pub input: StateInput,
+}
+
+/// `storage.input` of a [`State`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateInput {
+    /// One entry per input table.
+    #[serde(default)]
+    pub tables: Vec<TableState>,
+    /// One entry per input file mapping.
+    #[serde(default)]
+    pub files: Vec<FileState>,
+}
+
+/// The last import of an input table (for `changed_since: adaptive`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableState {
+    /// The table id.
+    pub source: String,
+    /// When it was last imported, as Storage reports it.
+    #[serde(rename = "lastImportDate")]
+    pub last_import_date: String,
+}
+
+/// The last file imported by an input file mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileState {
+    /// The mapping's source tags.
+    pub tags: Vec<TagFilter>,
+    /// The largest downloaded file id.
+    #[serde(rename = "lastImportId")]
+    pub last_import_id: String,
+}
+
+/// A tag condition of a file mapping (`source.tags[]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TagFilter {
+    /// The tag.
+    pub name: String,
+    /// Include or exclude files with it.
+    #[serde(default, rename = "match")]
+    pub match_: TagMatch,
+}
+
+/// `include` or `exclude`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TagMatch {
+    /// Files with the tag.
+    #[default]
+    Include,
+    /// Files without the tag.
+    Exclude,
+}
+
+/// A configuration to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewConfig {
+    /// The id; `None` generates a numeric one.
+    pub id: Option<String>,
+    /// Name (may be empty).
+    pub name: String,
+    /// Description (may be empty).
+    pub description: String,
+    /// The configuration document (`parameters`, `storage`, …); a JSON object.
+    pub configuration: Value,
+    /// Rows, run in this order.
+    pub rows: Vec<NewConfigRow>,
+}
+
+/// A configuration row to create.
+#[derive(Debug, Clone, Default)]
+pub struct NewConfigRow {
+    /// The id; `None` generates a numeric one.
+    pub id: Option<String>,
+    /// Name (may be empty).
+    pub name: String,
+    /// The row's configuration, merged over the configuration's when the row runs.
+    pub configuration: Value,
+    /// Disabled rows are skipped.
+    pub is_disabled: bool,
+}
+
+/// A stored configuration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Config {
+    /// The component.
+    pub component_id: String,
+    /// The id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// The configuration document.
+    pub configuration: Value,
+    /// Rows in run order.
+    pub rows: Vec<ConfigRow>,
+    /// The stored state.
+    pub state: State,
+    /// When it was created.
+    #[serde(serialize_with = "rfc3339::serialize")]
+    pub created: OffsetDateTime,
+    /// Incremented by every change (state included).
+    pub version: u64,
+}
+
+/// A stored configuration row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConfigRow {
+    /// The id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The row's configuration document.
+    pub configuration: Value,
+    /// Disabled rows are skipped.
+    pub is_disabled: bool,
+    /// The row's stored state.
+    pub state: State,
+}
+
+/// The one place a stored configuration document is validated.
+///
+/// HOST-API: once `berth_host_api::config::ConfigFile::from_json_strict` exists, call it here
+/// (the document must parse as a config file); until then only "a JSON object" is checked.
+fn validate_configuration(
+    what: &'static str,
+    component: &str,
+    config: &str,
+    configuration: &Value,
+) -> Result<(), StorageError> {
+    if !configuration.is_object() {
+        return Err(StorageError::InvalidConfig {
+            what,
+            component: component.to_owned(),
+            config: config.to_owned(),
+            message: "the document must be a JSON object".into(),
+        });
+    }
+    Ok(())
+}
+
+fn validate_id(
+    what: &'static str,
+    component: &str,
+    config: &str,
+    id: &str,
+) -> Result<(), StorageError> {
+    let ok = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(StorageError::InvalidConfig {
+            what,
+            component: component.to_owned(),
+            config: config.to_owned(),
+            message: format!("\"{id}\" must be 1 to 64 letters, digits, '.', '_' or '-'"),
+        })
+    }
+}
+
+fn next_id(conn: &Connection, subject: &str) -> Result<String, StorageError> {
+    let id: i64 = conn
+        .query_row("SELECT nextval('berth_config_ids')", [], |row| row.get(0))
+        .map_err(StorageError::db("allocating a configuration id", subject))?;
+    Ok(id.to_string())
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(
+    stage: &'static str,
+    subject: &str,
+    text: &str,
+) -> Result<T, StorageError> {
+    serde_json::from_str(text).map_err(|err| StorageError::Database {
+        stage,
+        subject: subject.to_owned(),
+        source: err.into(),
+    })
+}
+
+fn to_text<T: Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_else(|_| "null".into())
+}
+
+fn config_exists(conn: &Connection, component: &str, config: &str) -> Result<bool, StorageError> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM berth_configs WHERE component_id = ? AND id = ?",
+        params![component, config],
+        |row| row.get(0),
+    )
+    .map_err(StorageError::db(
+        "reading configurations",
+        format!("{component}/{config}"),
+    ))
+}
+
+impl State {
+    /// Parses and validates a state document (unknown keys are rejected, as the runner does at
+    /// job start).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+}
+
+impl Storage {
+    /// Creates a configuration (with its rows) and returns its id. The component must exist.
+    pub fn create_config(
+        &mut self,
+        component_id: &str,
+        new: &NewConfig,
+    ) -> Result<String, StorageError> {
+        self.component(component_id)?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", component_id))?;
+        let id = match &new.id {
+            Some(id) => {
+                validate_id("configuration id", component_id, id, id)?;
+                if config_exists(&tx, component_id, id)? {
+                    return Err(StorageError::ConfigExists {
+                        component: component_id.to_owned(),
+                        config: id.clone(),
+                    });
+                }
+                id.clone()
+            }
+            None => loop {
+                let id = next_id(&tx, component_id)?;
+                if !config_exists(&tx, component_id, &id)? {
+                    break id;
+                }
+            },
+        };
+        validate_configuration("configuration", component_id, &id, &new.configuration)?;
+        let subject = format!("{component_id}/{id}");
+        tx.execute(
+            "INSERT INTO berth_configs (component_id, id, name, description, configuration, state, created, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            params![
+                component_id,
+                id,
+                new.name,
+                new.description,
+                to_text(&new.configuration),
+                to_text(&State::default()),
+                to_micros(now())
+            ],
+        )
+        .map_err(StorageError::db("storing the configuration", &subject))?;
+        let mut row_ids: Vec<String> = Vec::new();
+        for (position, row) in new.rows.iter().enumerate() {
+            let row_id = match &row.id {
+                Some(row_id) => {
+                    validate_id("row id", component_id, &id, row_id)?;
+                    row_id.clone()
+                }
+                None => next_id(&tx, &subject)?,
+            };
+            if row_ids.contains(&row_id) {
+                return Err(StorageError::InvalidConfig {
+                    what: "row id",
+                    component: component_id.to_owned(),
+                    config: id.clone(),
+                    message: format!("row \"{row_id}\" appears more than once"),
+                });
+            }
+            validate_configuration("row configuration", component_id, &id, &row.configuration)?;
+            tx.execute(
+                "INSERT INTO berth_config_rows (component_id, config_id, id, position, name, configuration, is_disabled, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    component_id,
+                    id,
+                    row_id,
+                    position as i64,
+                    row.name,
+                    to_text(&row.configuration),
+                    row.is_disabled,
+                    to_text(&State::default())
+                ],
+            )
+            .map_err(StorageError::db("storing a configuration row", &subject))?;
+            row_ids.push(row_id);
+        }
+        tx.commit()
+            .map_err(StorageError::db("committing the configuration", &subject))?;
+        Ok(id)
+    }
+
+    /// A configuration with its rows and state.
+    pub fn config(&self, component_id: &str, config_id: &str) -> Result<Config, StorageError> {
+        let subject = format!("{component_id}/{config_id}");
+        let row = self
+            .conn
+            .query_row(
+                "SELECT name, description, configuration, state, created, version FROM berth_configs WHERE component_id = ? AND id = ?",
+                params![component_id, config_id],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, i64>(4)?,
+                        row.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()
+            .map_err(StorageError::db("reading the configuration", &subject))?;
+        let Some((name, description, configuration, state, created, version)) = row else {
+            if self.component(component_id).is_err() {
+                return Err(StorageError::ComponentNotFound {
+                    id: component_id.to_owned(),
+                });
+            }
+            return Err(StorageError::ConfigNotFound {
+                component: component_id.to_owned(),
+                config: config_id.to_owned(),
+            });
+        };
+        Ok(Config {
+            component_id: component_id.to_owned(),
+            id: config_id.to_owned(),
+            name,
+            description,
+            configuration: parse_json("reading the configuration", &subject, &configuration)?,
+            rows: self.rows(component_id, config_id)?,
+            state: parse_json("reading the state", &subject, &state)?,
+            created: from_micros(created),
+            version: u64::try_from(version).unwrap_or(0),
+        })
+    }
+
+    fn rows(&self, component_id: &str, config_id: &str) -> Result<Vec<ConfigRow>, StorageError> {
+        let subject = format!("{component_id}/{config_id}");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, name, configuration, is_disabled, state FROM berth_config_rows WHERE component_id = ? AND config_id = ? ORDER BY position",
+            )
+            .map_err(StorageError::db("reading configuration rows", &subject))?;
+        let rows = stmt
+            .query_map(params![component_id, config_id], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, bool>(3)?,
+                    row.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(StorageError::db("reading configuration rows", &subject))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, name, configuration, is_disabled, state) =
+                row.map_err(StorageError::db("reading configuration rows", &subject))?;
+            out.push(ConfigRow {
+                configuration: parse_json("reading a row", &subject, &configuration)?,
+                state: parse_json("reading a row state", &subject, &state)?,
+                id,
+                name,
+                is_disabled,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every configuration of a component, ordered by id.
+    pub fn list_configs(&self, component_id: &str) -> Result<Vec<Config>, StorageError> {
+        self.component(component_id)?;
+        let ids: Vec<String> = {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT id FROM berth_configs WHERE component_id = ? ORDER BY id")
+                .map_err(StorageError::db("listing configurations", component_id))?;
+            let rows = stmt
+                .query_map(params![component_id], |row| row.get(0))
+                .map_err(StorageError::db("listing configurations", component_id))?;
+            rows.collect::<Result<_, _>>()
+                .map_err(StorageError::db("listing configurations", component_id))?
+        };
+        ids.iter().map(|id| self.config(component_id, id)).collect()
+    }
+
+    /// The stored state of a configuration, or of one of its rows.
+    pub fn state(
+        &self,
+        component_id: &str,
+        config_id: &str,
+        row_id: Option<&str>,
+    ) -> Result<State, StorageError> {
+        let config = self.config(component_id, config_id)?;
+        match row_id {
+            None => Ok(config.state),
+            Some(row_id) => config
+                .rows
+                .into_iter()
+                .find(|r| r.id == row_id)
+                .map(|r| r.state)
+                .ok_or_else(|| StorageError::ConfigRowNotFound {
+                    component: component_id.to_owned(),
+                    config: config_id.to_owned(),
+                    row: row_id.to_owned(),
+                }),
+        }
+    }
+
+    /// Replaces the stored state of a configuration, or of one of its rows.
+    pub fn set_state(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        row_id: Option<&str>,
+        state: &State,
+    ) -> Result<(), StorageError> {
+        let subject = format!("{component_id}/{config_id}");
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", &subject))?;
+        if !config_exists(&tx, component_id, config_id)? {
+            return Err(StorageError::ConfigNotFound {
+                component: component_id.to_owned(),
+                config: config_id.to_owned(),
+            });
+        }
+        let text = to_text(state);
+        match row_id {
+            None => {
+                tx.execute(
+                    "UPDATE berth_configs SET state = ? WHERE component_id = ? AND id = ?",
+                    params![text, component_id, config_id],
+                )
+                .map_err(StorageError::db("storing the state", &subject))?;
+            }
+            Some(row_id) => {
+                let n = tx
+                    .execute(
+                        "UPDATE berth_config_rows SET state = ? WHERE component_id = ? AND config_id = ? AND id = ?",
+                        params![text, component_id, config_id, row_id],
+                    )
+                    .map_err(StorageError::db("storing the row state", &subject))?;
+                if n == 0 {
+                    return Err(StorageError::ConfigRowNotFound {
+                        component: component_id.to_owned(),
+                        config: config_id.to_owned(),
+                        row: row_id.to_owned(),
+                    });
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE berth_configs SET version = version + 1 WHERE component_id = ? AND id = ?",
+            params![component_id, config_id],
+        )
+        .map_err(StorageError::db("storing the state", &subject))?;
+        tx.commit()
+            .map_err(StorageError::db("committing the state", &subject))
+    }
+}

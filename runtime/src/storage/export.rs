@@ -1,0 +1,211 @@
+//! Reading tables out as CSV: column selection, `where_column` + `where_operator` +
+//! `where_values`, `changed_since`/`changed_until` on the hidden row change time, and `limit`
+//! (Keboola's table export options). Rows come out in insertion order.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use duckdb::params_from_iter;
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use super::csv_write::{write_batch, write_row};
+use super::db::to_micros;
+use super::import::{WhereFilter, WhereOperator, where_conditions};
+use super::table_id::quote_ident;
+use super::tables::{data_table, require_entry};
+use super::{Storage, StorageError, TableId};
+
+/// Which rows and columns to export.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    /// Columns to export, in this order; empty exports all columns.
+    pub columns: Vec<String>,
+    /// Filter column; requires `where_values`.
+    pub where_column: Option<String>,
+    /// `eq` (in the values) or `ne` (not in the values).
+    pub where_operator: WhereOperator,
+    /// Filter values.
+    pub where_values: Vec<String>,
+    /// Only rows changed at or after this time (the mapping's `changed_since` / `days`).
+    pub changed_since: Option<OffsetDateTime>,
+    /// Only rows changed before this time.
+    pub changed_until: Option<OffsetDateTime>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ExportReport {
+    /// Rows written (the header not counted).
+    pub rows: u64,
+    /// The header: the exported columns in order.
+    pub columns: Vec<String>,
+}
+
+/// A resolved export query: SQL with `?` placeholders plus their values.
+struct Query {
+    columns: Vec<String>,
+    select: String,
+    params: Vec<String>,
+}
+
+fn build_query(
+    storage: &Storage,
+    id: &TableId,
+    options: &ExportOptions,
+) -> Result<Query, StorageError> {
+    let entry = require_entry(&storage.conn, id)?;
+    let columns = if options.columns.is_empty() {
+        entry.columns.clone()
+    } else {
+        for column in &options.columns {
+            if !entry.columns.contains(column) {
+                return Err(StorageError::UnknownColumn {
+                    table: id.to_string(),
+                    option: "columns",
+                    column: column.clone(),
+                    available: entry.columns.join(", "),
+                });
+            }
+        }
+        options.columns.clone()
+    };
+    let mut params = Vec::new();
+    let mut conditions = Vec::new();
+    match (&options.where_column, options.where_values.is_empty()) {
+        (Some(column), _) if column.is_empty() && !options.where_values.is_empty() => {
+            return Err(where_error(
+                id,
+                "when where_values is set, where_column must be a non-empty column name",
+            ));
+        }
+        (Some(column), false) => {
+            let filter = WhereFilter {
+                column: column.clone(),
+                operator: options.where_operator,
+                values: options.where_values.clone(),
+            };
+            conditions = where_conditions(
+                id,
+                &entry.columns,
+                "where_column",
+                std::slice::from_ref(&filter),
+                &mut params,
+            )?;
+        }
+        (Some(column), true) if !column.is_empty() => {
+            return Err(where_error(
+                id,
+                "when where_column is set, where_values must be provided",
+            ));
+        }
+        (None, false) => {
+            return Err(where_error(
+                id,
+                "when where_values is set, where_column must be a non-empty column name",
+            ));
+        }
+        _ => {}
+    }
+    if let Some(since) = options.changed_since {
+        conditions.push(format!("_timestamp >= {}", to_micros(since)));
+    }
+    if let Some(until) = options.changed_until {
+        conditions.push(format!("_timestamp < {}", to_micros(until)));
+    }
+    let mut select = format!(
+        "SELECT {} FROM {}",
+        columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", "),
+        data_table(id)
+    );
+    if !conditions.is_empty() {
+        select.push_str(" WHERE ");
+        select.push_str(&conditions.join(" AND "));
+    }
+    if let Some(limit) = options.limit {
+        select.push_str(&format!(" LIMIT {limit}"));
+    }
+    Ok(Query {
+        columns,
+        select,
+        params,
+    })
+}
+
+fn where_error(id: &TableId, reason: &str) -> StorageError {
+    StorageError::InvalidOption {
+        subject: format!("table \"{id}\""),
+        option: "where filter",
+        reason: reason.to_owned(),
+    }
+}
+
+impl Storage {
+    /// Writes a table (or the selected part of it) as CSV to `out`.
+    ///
+    /// This corresponds to Keboola's table export: RFC 4180, a header line, every value
+    /// enclosed in `"`, rows ended by `\n`.
+    pub fn export_csv(
+        &self,
+        id: &TableId,
+        out: &mut dyn Write,
+        options: &ExportOptions,
+    ) -> Result<ExportReport, StorageError> {
+        let query = build_query(self, id, options)?;
+        let write_err = |source| StorageError::Io {
+            stage: "writing the CSV export",
+            path: "<output>".into(),
+            source,
+        };
+        let mut out = BufWriter::with_capacity(1 << 18, out);
+        write_row(&mut out, &query.columns).map_err(write_err)?;
+        let mut stmt = self
+            .conn
+            .prepare(&query.select)
+            .map_err(StorageError::db("exporting the table", id))?;
+        let batches = stmt
+            .stream_arrow(params_from_iter(query.params.iter()))
+            .map_err(StorageError::db("exporting the table", id))?;
+        let mut rows = 0;
+        for batch in batches {
+            let batch = batch.map_err(StorageError::db("exporting the table", id))?;
+            rows += write_batch(&mut out, &batch).map_err(write_err)?;
+        }
+        out.flush().map_err(write_err)?;
+        Ok(ExportReport {
+            rows,
+            columns: query.columns,
+        })
+    }
+
+    /// Writes a table (or the selected part of it) as CSV to a file, replacing it; the same bytes
+    /// as [`Storage::export_csv`]. A failed export removes the partial file.
+    pub fn export_csv_to_path(
+        &self,
+        id: &TableId,
+        path: &Path,
+        options: &ExportOptions,
+    ) -> Result<ExportReport, StorageError> {
+        let mut file = fs::File::create(path).map_err(|source| StorageError::Io {
+            stage: "creating the export file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let result = self.export_csv(id, &mut file, options).and_then(|report| {
+            file.sync_all()
+                .map_err(StorageError::io("writing the export file", path))?;
+            Ok(report)
+        });
+        if result.is_err() {
+            let _ = fs::remove_file(path);
+        }
+        result
+    }
+}
