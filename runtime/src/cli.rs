@@ -8,10 +8,10 @@ pub mod component;
 pub mod config;
 pub mod exec;
 pub mod file;
-pub mod table;
 pub mod image;
 pub mod job;
 pub mod run;
+pub mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -92,7 +92,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// Whether `error` was caused by the user's input (exit 1) rather than by berth (exit 2).
 pub fn is_user_error(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| cause.downcast_ref::<UserError>().is_some())
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<UserError>().is_some())
 }
 
 /// The process exit code of a failed command.

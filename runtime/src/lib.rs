@@ -14,8 +14,8 @@
 pub mod cli;
 pub mod exec;
 pub mod home;
-pub mod launch;
-pub mod storage;
 pub mod image;
 pub mod job;
+pub mod launch;
 pub mod staging;
+pub mod storage;

@@ -20,9 +20,7 @@ use clap::Args;
 use super::UserError;
 use crate::exec::compiled_cache::sha256_hex;
 use crate::exec::outcome::{Outcome, action_response};
-use crate::exec::{
-    ExecRequest, JobEnvironment, Limits, RUN_ACTION, StdoutMode, classify,
-};
+use crate::exec::{ExecRequest, JobEnvironment, Limits, RUN_ACTION, StdoutMode, classify};
 use crate::home::Home;
 use crate::launch::{LaunchOptions, launch};
 
@@ -178,7 +176,13 @@ pub fn run(home: &Home, args: ExecArgs) -> Result<ExitCode> {
             }
         }
     }
-    report(&name, &action, &outcome, &result.stderr.text(), result.duration);
+    report(
+        &name,
+        &action,
+        &outcome,
+        &result.stderr.text(),
+        result.duration,
+    );
     Ok(ExitCode::from(outcome.class().code() as u8))
 }
 

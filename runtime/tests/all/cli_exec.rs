@@ -56,7 +56,10 @@ fn exit_codes_follow_the_outcome_class() {
             &["--env", &format!("CODE={code}"), "--env", "MESSAGE=boom"],
         );
         assert_eq!(out.status.code(), Some(expected), "{}", text(&out.stderr));
-        assert!(text(&out.stdout).contains("exit_with: about to exit"), "stdout streams");
+        assert!(
+            text(&out.stdout).contains("exit_with: about to exit"),
+            "stdout streams"
+        );
     }
 }
 
@@ -114,10 +117,20 @@ fn the_action_flag_overrides_config_json() {
 fn an_empty_or_non_json_answer_is_a_user_error() {
     let home = tempfile::TempDir::new().unwrap();
     let dir = run_data_dir();
-    let out = exec(guests::ACTION_ANSWER, dir.path(), home.path(), &["--action", "silent"]);
+    let out = exec(
+        guests::ACTION_ANSWER,
+        dir.path(),
+        home.path(),
+        &["--action", "silent"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("No response from component."));
-    let out = exec(guests::ACTION_ANSWER, dir.path(), home.path(), &["--action", "garbage"]);
+    let out = exec(
+        guests::ACTION_ANSWER,
+        dir.path(),
+        home.path(),
+        &["--action", "garbage"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("Decoding JSON response from component failed"));
     assert!(out.stdout.is_empty(), "a rejected answer is not printed");
@@ -127,7 +140,12 @@ fn an_empty_or_non_json_answer_is_a_user_error() {
 fn the_timeout_flag_limits_the_run() {
     let home = tempfile::TempDir::new().unwrap();
     let dir = run_data_dir();
-    let out = exec(guests::SPIN_FOREVER, dir.path(), home.path(), &["--timeout", "1"]);
+    let out = exec(
+        guests::SPIN_FOREVER,
+        dir.path(),
+        home.path(),
+        &["--timeout", "1"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("exceeded the timeout of 1 seconds."));
 }
@@ -208,7 +226,11 @@ fn a_registry_reference_runs_like_a_local_module() {
     let missing = format!("{registry}/berth-no-such-repo-{}:v1", std::process::id());
     let dir = run_data_dir();
     let out = exec(&missing, dir.path(), fresh.path(), &[]);
-    assert_eq!(out.status.code(), Some(1), "a missing repository is the user's error");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a missing repository is the user's error"
+    );
 }
 
 #[test]

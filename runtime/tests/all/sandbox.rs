@@ -57,7 +57,10 @@ mod exit_with {
                 .env("CODE", code)
                 .env("MESSAGE", "internal failure")
                 .run();
-            assert_eq!(result.termination, Termination::Exited(code.parse().unwrap()));
+            assert_eq!(
+                result.termination,
+                Termination::Exited(code.parse().unwrap())
+            );
             assert_eq!(outcome.class(), ExitClass::ApplicationError, "code {code}");
             assert!(outcome.message().contains("internal failure"));
         }
@@ -143,14 +146,21 @@ mod action_answer {
     #[test]
     fn an_empty_or_non_json_answer_is_rejected() {
         let dir = action_dir("silent");
-        let (result, _) = Run::new(guests::ACTION_ANSWER, dir.path()).action("silent").run();
-        assert_eq!(action_response(&result.stdout.bytes), Err(ActionResponseError::Empty));
+        let (result, _) = Run::new(guests::ACTION_ANSWER, dir.path())
+            .action("silent")
+            .run();
+        assert_eq!(
+            action_response(&result.stdout.bytes),
+            Err(ActionResponseError::Empty)
+        );
         assert_eq!(
             ActionResponseError::Empty.to_string(),
             "No response from component."
         );
         let dir = action_dir("garbage");
-        let (result, _) = Run::new(guests::ACTION_ANSWER, dir.path()).action("garbage").run();
+        let (result, _) = Run::new(guests::ACTION_ANSWER, dir.path())
+            .action("garbage")
+            .run();
         assert!(matches!(
             action_response(&result.stdout.bytes),
             Err(ActionResponseError::NotJson(_))
@@ -275,7 +285,11 @@ mod stdout_flood {
         assert_eq!(outcome, Outcome::Success, "a flood is cut, not fatal");
         assert!(result.stdout.truncated);
         assert!(result.stdout.total_bytes >= 63_000_000);
-        assert!(result.stdout.bytes.len() <= cap + 200, "kept {}", result.stdout.bytes.len());
+        assert!(
+            result.stdout.bytes.len() <= cap + 200,
+            "kept {}",
+            result.stdout.bytes.len()
+        );
         let text = result.stdout.text();
         assert!(text.contains("bytes cut here"));
         assert!(text.ends_with("flood: the end\n"), "the tail survives");
@@ -299,13 +313,19 @@ mod fs_escape {
         let report: serde_json::Map<String, serde_json::Value> =
             serde_json::from_slice(&result.stdout.bytes).expect("a JSON report");
         assert!(
-            report["control_config"].as_str().unwrap().starts_with("ok:"),
+            report["control_config"]
+                .as_str()
+                .unwrap()
+                .starts_with("ok:"),
             "{report:?}"
         );
         for (attempt, verdict) in &report {
             if attempt != "control_config" {
                 let verdict = verdict.as_str().unwrap();
-                assert!(verdict.starts_with("error:"), "{attempt} escaped: {verdict}");
+                assert!(
+                    verdict.starts_with("error:"),
+                    "{attempt} escaped: {verdict}"
+                );
             }
         }
         assert!(!std::path::Path::new("/tmp/escaped.txt").exists());
@@ -394,8 +414,14 @@ mod pass_through {
         let (_, outcome) = Run::new(guests::PASS_THROUGH, dir.path()).run();
         assert_eq!(outcome, Outcome::Success);
         let out = dir.path().join("out/tables");
-        assert_eq!(std::fs::read_to_string(out.join("a.csv")).unwrap(), "\"x\"\n\"1\"\n");
-        assert_eq!(std::fs::read_to_string(out.join("sliced/part1")).unwrap(), "2\n");
+        assert_eq!(
+            std::fs::read_to_string(out.join("a.csv")).unwrap(),
+            "\"x\"\n\"1\"\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(out.join("sliced/part1")).unwrap(),
+            "2\n"
+        );
         assert!(!out.join("a.csv.manifest").exists());
     }
 }
@@ -409,9 +435,20 @@ mod write_outputs {
             "write": [{"path": "out/tables/t.csv", "text": "a\n"}, {"path": "out/files/b", "bytes": [104, 105]}],
             "exit_code": 1, "message": "asked to fail"}}));
         let (_, outcome) = Run::new(guests::WRITE_OUTPUTS, dir.path()).run();
-        assert_eq!(outcome, Outcome::UserError { message: "asked to fail".into() });
-        assert_eq!(std::fs::read_to_string(dir.path().join("out/tables/t.csv")).unwrap(), "a\n");
-        assert_eq!(std::fs::read_to_string(dir.path().join("out/files/b")).unwrap(), "hi");
+        assert_eq!(
+            outcome,
+            Outcome::UserError {
+                message: "asked to fail".into()
+            }
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out/tables/t.csv")).unwrap(),
+            "a\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("out/files/b")).unwrap(),
+            "hi"
+        );
     }
 }
 
