@@ -4,6 +4,7 @@
 //! `{"component": {...}, "storage": {"input": {"tables": [...], "files": [...]}}}` (plus an
 //! optional free-form `data_app`); unknown keys are rejected.
 
+use berth_host_api::config::ConfigFile;
 use duckdb::{Connection, OptionalExt, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -166,25 +167,31 @@ pub struct ConfigRow {
     pub state: State,
 }
 
-/// The one place a stored configuration document is validated.
-///
-/// HOST-API: once `berth_host_api::config::ConfigFile::from_json_strict` exists, call it here
-/// (the document must parse as a config file); until then only "a JSON object" is checked.
+/// The one place a stored configuration document is validated: a configuration must read as a
+/// `config.json` the way the runner reads it (unknown keys, wrong types and broken rules are
+/// errors naming the path); a row, merged over its configuration at run time, is read leniently
+/// here (types only).
 fn validate_configuration(
     what: &'static str,
     component: &str,
     config: &str,
     configuration: &Value,
 ) -> Result<(), StorageError> {
+    let invalid = |message: String| StorageError::InvalidConfig {
+        what,
+        component: component.to_owned(),
+        config: config.to_owned(),
+        message,
+    };
     if !configuration.is_object() {
-        return Err(StorageError::InvalidConfig {
-            what,
-            component: component.to_owned(),
-            config: config.to_owned(),
-            message: "the document must be a JSON object".into(),
-        });
+        return Err(invalid("the document must be a JSON object".into()));
     }
-    Ok(())
+    let read = if what == "configuration" {
+        ConfigFile::from_value_strict(configuration.clone())
+    } else {
+        ConfigFile::from_value_lenient(configuration.clone())
+    };
+    read.map(|_| ()).map_err(|err| invalid(err.to_string()))
 }
 
 fn validate_id(

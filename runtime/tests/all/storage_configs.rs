@@ -271,6 +271,20 @@ fn configuration_errors() {
         ),
         "invalid configuration for configuration \"c2\" of component \"ex\": the document must be a JSON object"
     );
+    let err = message(
+        storage
+            .create_config(
+                "ex",
+                &new(Some("c3"), json!({"parameters": {}, "colour": 1})),
+            )
+            .unwrap_err(),
+    );
+    assert!(
+        err.starts_with(
+            "invalid configuration for configuration \"c3\" of component \"ex\": Unrecognized option \"colour\""
+        ),
+        "{err}"
+    );
     assert!(
         message(
             storage
