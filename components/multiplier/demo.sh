@@ -15,7 +15,7 @@ module="$CARGO_TARGET_DIR/wasm32-wasip1/release/multiplier.wasm"
 
 job=$(mktemp -d)
 trap 'rm -rf "$job"' EXIT
-mkdir -p "$job/data/in/tables"
+mkdir -p "$job/data/in/tables" "$job/data/in/files" "$job/data/out/tables" "$job/data/out/files"
 cat > "$job/data/config.json" <<'JSON'
 {"parameters": {"multiplier": 3, "column": "value"}, "action": "run"}
 JSON
