@@ -5,17 +5,14 @@
 //! - the job's data folder, preopened read-write at `/data`, is the only part of the host the
 //!   module can see (cap-std underneath refuses `..` and symlinks that leave it); no sockets, no
 //!   name lookups; the environment is exactly the request's, never the host's;
-//! - wall-clock time: an epoch deadline traps a busy guest; a guest waiting in a host call (a
-//!   sleep, which epochs cannot interrupt) is abandoned at the deadline on its own thread, and
-//!   traps the moment it returns to wasm;
+//! - wall-clock time: an epoch deadline traps a busy guest, and an async timeout ends a guest that
+//!   waits in a host call (epochs cannot interrupt those);
 //! - memory: a [`MemoryLimiter`] denies growth past the limit and remembers that it did, so the
 //!   run is an out-of-memory error whether the guest then exits, aborts or traps;
 //! - output: stdout and stderr go to bounded [`OutputCapture`]s.
 //!
 //! One [`WasmEngine`] per process owns the wasmtime `Engine` (with the pooling allocator when the
-//! address-space probe allows it), the epoch ticker and the [`CompiledCache`]. Guests run
-//! synchronously with blocking file I/O inline (no thread hop per WASI call), each on a thread of
-//! its own so that the caller can stop waiting at the deadline.
+//! address-space probe allows it), the epoch ticker, a tokio runtime and the [`CompiledCache`].
 //! [`WasmEngine::load`] turns a module file into a [`WasmComponent`] holding a reusable
 //! `InstancePre`; each [`Executor::execute`] creates a fresh store and instance (microseconds).
 
@@ -45,7 +42,7 @@ pub const GUEST_DATA_DIR: &str = "/data";
 /// How often the epoch advances; the resolution of the timeout.
 const EPOCH_TICK: Duration = Duration::from_millis(10);
 
-/// Grace given to the epoch deadline before the caller stops waiting for the guest's thread.
+/// Grace given to the epoch deadline before the async backstop declares a timeout.
 const TIMEOUT_BACKSTOP_GRACE: Duration = Duration::from_millis(50);
 
 /// Which instance allocator the engine uses.
@@ -148,6 +145,7 @@ struct EngineInner {
     engine: Engine,
     linker: Linker<Host>,
     cache: CompiledCache,
+    runtime: tokio::runtime::Runtime,
     allocator: Allocator,
     loaded: Mutex<HashMap<String, InstancePre<Host>>>,
 }
@@ -202,15 +200,13 @@ fn engine_config(allocator: Allocator) -> (Config, Allocator) {
 }
 
 impl WasmEngine {
-    /// Builds the engine, the linker with WASI preview 1 and the epoch ticker.
+    /// Builds the engine, the linker with WASI preview 1, the epoch ticker and the runtime.
     pub fn new(options: &EngineOptions) -> Result<Self, ExecError> {
         let build = || -> Result<EngineInner> {
             let (config, mut allocator) = engine_config(options.allocator);
             let engine = match Engine::new(&config) {
                 Ok(engine) => engine,
-                Err(error)
-                    if allocator == Allocator::Pooling && options.allocator == Allocator::Auto =>
-                {
+                Err(error) if allocator == Allocator::Pooling && options.allocator == Allocator::Auto => {
                     tracing::warn!("pooling allocator unavailable, using on-demand: {error:#}");
                     allocator = Allocator::OnDemand;
                     Engine::new(&engine_config(Allocator::OnDemand).0)?
@@ -218,12 +214,17 @@ impl WasmEngine {
                 Err(error) => return Err(error.into()),
             };
             let mut linker: Linker<Host> = Linker::new(&engine);
-            p1::add_to_linker_sync(&mut linker, |host: &mut Host| &mut host.wasi)?;
+            p1::add_to_linker_async(&mut linker, |host: &mut Host| &mut host.wasi)?;
             start_epoch_ticker(&engine);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the executor's runtime")?;
             Ok(EngineInner {
                 engine,
                 linker,
                 cache: CompiledCache::new(&options.cache_dir),
+                runtime,
                 allocator,
                 loaded: Mutex::new(HashMap::new()),
             })
@@ -378,10 +379,7 @@ impl WasmComponent {
         self
     }
 
-    fn build_store(
-        &self,
-        request: &ExecRequest,
-    ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
+    fn build_store(&self, request: &ExecRequest) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
         let cap = request.limits.output_cap_bytes;
         let live: Option<Box<dyn std::io::Write + Send>> = match request.stdout {
             StdoutMode::Stream => Some(Box::new(std::io::stdout())),
@@ -397,9 +395,9 @@ impl WasmComponent {
             .stderr(pipe::CaptureStream::new(stderr.clone()))
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            // File I/O inline on the guest's thread; set before the preopen, which captures it.
-            .allow_blocking_current_thread(true);
+            .allow_ip_name_lookup(false);
+        // Not `allow_blocking_current_thread`: with it a guest's sleep becomes a blocking
+        // `std::thread::sleep` that no timeout can cut short.
         builder
             .preopened_dir(&request.data_dir, GUEST_DATA_DIR, FsPerms::ReadWrite)
             .map_err(anyhow::Error::from)
@@ -443,30 +441,24 @@ impl Executor for WasmComponent {
                 })?;
         let started = Instant::now();
         let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
-        let pre = self.pre.clone();
-        let (done, finished) = std::sync::mpsc::sync_channel(1);
-        std::thread::Builder::new()
-            .name(format!("berth-guest-{}", self.name))
-            .spawn(move || {
-                let end = run_guest(&pre, &mut store);
-                let memory_denied = store.data().limiter.denied();
-                drop(store);
-                // The caller may have stopped waiting (timeout): nobody to tell, nothing to do.
-                let _ = done.send((end, memory_denied));
-            })
-            .map_err(|error| ExecError::Executor {
-                executor: "wasi",
-                source: anyhow::Error::from(error).context("starting the guest's thread"),
-            })?;
-        let (end, memory_denied) = match finished.recv_timeout(limit) {
-            Ok(finished) => finished,
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => (CallEnd::TimedOut, false),
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => (
-                CallEnd::Instantiation(wasmtime::Error::msg("the guest's thread panicked")),
-                false,
-            ),
-        };
+        let end = self.engine.inner.runtime.block_on(async {
+            let run = async {
+                let instance = match self.pre.instantiate_async(&mut store).await {
+                    Ok(instance) => instance,
+                    Err(error) => return CallEnd::Instantiation(error),
+                };
+                let start = match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                    Ok(start) => start,
+                    Err(error) => return CallEnd::Instantiation(error),
+                };
+                CallEnd::Finished(start.call_async(&mut store, ()).await)
+            };
+            tokio::time::timeout(limit, run)
+                .await
+                .unwrap_or(CallEnd::TimedOut)
+        });
         let duration = started.elapsed();
+        let memory_denied = store.data().limiter.denied();
         let termination = match end {
             CallEnd::TimedOut => Termination::TimedOut,
             CallEnd::Finished(Ok(())) => Termination::Exited(0),
@@ -484,24 +476,13 @@ impl Executor for WasmComponent {
                 }
             }
         };
+        drop(store);
         Ok(ExecResult {
             termination,
             stdout: stdout.finish(),
             stderr: stderr.finish(),
             duration,
         })
-    }
-}
-
-/// Instantiates the module and runs `_start` to its end.
-fn run_guest(pre: &InstancePre<Host>, store: &mut Store<Host>) -> CallEnd {
-    let instance = match pre.instantiate(&mut *store) {
-        Ok(instance) => instance,
-        Err(error) => return CallEnd::Instantiation(error),
-    };
-    match instance.get_typed_func::<(), ()>(&mut *store, "_start") {
-        Ok(start) => CallEnd::Finished(start.call(&mut *store, ())),
-        Err(error) => CallEnd::Instantiation(error),
     }
 }
 
