@@ -206,7 +206,9 @@ impl WasmEngine {
             let (config, mut allocator) = engine_config(options.allocator);
             let engine = match Engine::new(&config) {
                 Ok(engine) => engine,
-                Err(error) if allocator == Allocator::Pooling && options.allocator == Allocator::Auto => {
+                Err(error)
+                    if allocator == Allocator::Pooling && options.allocator == Allocator::Auto =>
+                {
                     tracing::warn!("pooling allocator unavailable, using on-demand: {error:#}");
                     allocator = Allocator::OnDemand;
                     Engine::new(&engine_config(Allocator::OnDemand).0)?
@@ -379,7 +381,10 @@ impl WasmComponent {
         self
     }
 
-    fn build_store(&self, request: &ExecRequest) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
+    fn build_store(
+        &self,
+        request: &ExecRequest,
+    ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
         let cap = request.limits.output_cap_bytes;
         let live: Option<Box<dyn std::io::Write + Send>> = match request.stdout {
             StdoutMode::Stream => Some(Box::new(std::io::stdout())),
