@@ -17,6 +17,7 @@
 //! `InstancePre`; each [`Executor::execute`] creates a fresh store and instance (microseconds).
 
 mod pipe;
+mod poll;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -217,6 +218,7 @@ impl WasmEngine {
             };
             let mut linker: Linker<Host> = Linker::new(&engine);
             p1::add_to_linker_async(&mut linker, |host: &mut Host| &mut host.wasi)?;
+            poll::shadow_poll_oneoff(&mut linker)?;
             start_epoch_ticker(&engine);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -400,9 +402,10 @@ impl WasmComponent {
             .stderr(pipe::CaptureStream::new(stderr.clone()))
             .allow_tcp(false)
             .allow_udp(false)
-            .allow_ip_name_lookup(false);
-        // Not `allow_blocking_current_thread`: with it a guest's sleep becomes a blocking
-        // `std::thread::sleep` that no timeout can cut short.
+            .allow_ip_name_lookup(false)
+            // File I/O inline instead of a blocking-pool hop per operation; sleeps stay
+            // cancellable because `poll_oneoff` is berth's own (see `poll`).
+            .allow_blocking_current_thread(true);
         builder
             .preopened_dir(&request.data_dir, GUEST_DATA_DIR, FsPerms::ReadWrite)
             .map_err(anyhow::Error::from)
