@@ -155,3 +155,60 @@ async fn poll_oneoff<T>(
     }
     ERRNO_SUCCESS
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription(userdata: u64, tag: u8, clock: u32, timeout: u64, flags: u16) -> Vec<u8> {
+        let mut sub = vec![0u8; SUBSCRIPTION_SIZE];
+        sub[0..8].copy_from_slice(&userdata.to_le_bytes());
+        sub[8] = tag;
+        sub[16..20].copy_from_slice(&clock.to_le_bytes());
+        sub[24..32].copy_from_slice(&timeout.to_le_bytes());
+        sub[40..42].copy_from_slice(&flags.to_le_bytes());
+        sub
+    }
+
+    #[test]
+    fn relative_and_absolute_clocks_become_waits() {
+        let mut raw = subscription(7, TAG_CLOCK, 1, 5_000_000, 0);
+        raw.extend(subscription(
+            8,
+            TAG_CLOCK,
+            CLOCK_REALTIME,
+            1,
+            SUBCLOCKFLAGS_ABSTIME,
+        ));
+        raw.extend(subscription(9, TAG_CLOCK, 1, 123, SUBCLOCKFLAGS_ABSTIME));
+        let parsed = parse(&raw).unwrap();
+        let waits: Vec<(u64, Duration)> = parsed
+            .iter()
+            .map(|s| match s {
+                Subscription::Clock { userdata, wait } => (*userdata, *wait),
+                Subscription::Fd { .. } => panic!("no fd here"),
+            })
+            .collect();
+        assert_eq!(
+            waits,
+            vec![
+                (7, Duration::from_millis(5)),
+                (8, Duration::ZERO),
+                (9, Duration::ZERO)
+            ]
+        );
+    }
+
+    #[test]
+    fn descriptors_are_kept_and_unknown_tags_rejected() {
+        let raw = subscription(1, TAG_FD_READ, 0, 0, 0);
+        assert!(matches!(
+            parse(&raw).unwrap()[..],
+            [Subscription::Fd {
+                userdata: 1,
+                tag: TAG_FD_READ
+            }]
+        ));
+        assert!(parse(&subscription(1, 9, 0, 0, 0)).is_none());
+    }
+}
