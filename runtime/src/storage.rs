@@ -41,8 +41,8 @@ use std::path::{Path, PathBuf};
 pub use batch::{BatchError, TableLoad};
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
 pub use configs::{
-    Config, ConfigRow, FileState, NewConfig, NewConfigRow, State, StateInput, StateStorage,
-    TableState, TagFilter, TagMatch,
+    Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
+    StateStorage, TableState, TagMatch,
 };
 pub use csv_read::CsvDialect;
 pub use error::StorageError;

@@ -12,7 +12,7 @@ use berth_host_api::state::{FileState, StateUpdate, StoredState, TableState, rea
 use serde::{Deserialize, Serialize};
 
 use super::{Stage, StagingError};
-use crate::storage::{State, Storage};
+use crate::storage::Storage;
 
 /// What a job did to the stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -26,7 +26,8 @@ pub enum StateChange {
     Untouched,
 }
 
-/// Reads the stored state of a configuration (or row) as the contract type.
+/// Reads the stored state of a configuration (or row), validated strictly as the runner does at
+/// job start (a document edited outside berth may carry unknown keys).
 pub fn load_stored(
     storage: &Storage,
     component_id: &str,
@@ -94,12 +95,8 @@ pub fn persist(
     next.apply(update);
     next.storage.input.tables = tables;
     next.storage.input.files = files;
-    let value =
-        serde_json::to_value(&next).map_err(|e| StagingError::app(Stage::State, &subject, e))?;
-    let state: State =
-        serde_json::from_value(value).map_err(|e| StagingError::app(Stage::State, &subject, e))?;
     storage
-        .set_state(component_id, config_id, row_id, &state)
+        .set_state(component_id, config_id, row_id, &next)
         .map_err(|e| StagingError::storage(Stage::State, &subject, e))?;
     Ok(change)
 }

@@ -13,92 +13,11 @@ use time::OffsetDateTime;
 use super::db::{from_micros, now, rfc3339, to_micros};
 use super::{Storage, StorageError};
 
-/// A stored configuration (or row) state.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct State {
-    /// The component's own state (what it wrote to `out/state.json`).
-    pub component: Value,
-    /// Input mapping state for adaptive (incremental) processing.
-    pub storage: StateStorage,
-    /// Data app state, preserved as is.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data_app: Option<Value>,
-}
-
-impl Default for State {
-    fn default() -> Self {
-        Self {
-            component: Value::Object(Default::default()),
-            storage: StateStorage::default(),
-            data_app: None,
-        }
-    }
-}
-
-/// `storage` of a [`State`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StateStorage {
-    /// `storage.input`.
-    pub input: StateInput,
-}
-
-/// `storage.input` of a [`State`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StateInput {
-    /// One entry per input table.
-    #[serde(default)]
-    pub tables: Vec<TableState>,
-    /// One entry per input file mapping.
-    #[serde(default)]
-    pub files: Vec<FileState>,
-}
-
-/// The last import of an input table (for `changed_since: adaptive`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TableState {
-    /// The table id.
-    pub source: String,
-    /// When it was last imported, as Storage reports it.
-    #[serde(rename = "lastImportDate")]
-    pub last_import_date: String,
-}
-
-/// The last file imported by an input file mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FileState {
-    /// The mapping's source tags.
-    pub tags: Vec<TagFilter>,
-    /// The largest downloaded file id.
-    #[serde(rename = "lastImportId")]
-    pub last_import_id: String,
-}
-
-/// A tag condition of a file mapping (`source.tags[]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TagFilter {
-    /// The tag.
-    pub name: String,
-    /// Include or exclude files with it.
-    #[serde(default, rename = "match")]
-    pub match_: TagMatch,
-}
-
-/// `include` or `exclude`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TagMatch {
-    /// Files with the tag.
-    #[default]
-    Include,
-    /// Files without the tag.
-    Exclude,
-}
+/// The stored state document is the contract's [`StoredState`] (host-api validates it strictly:
+/// unknown keys are `Invalid state: Unrecognized option …` errors); Storage keeps it as JSON.
+pub use berth_host_api::StoredState as State;
+pub use berth_host_api::config::{SourceTag, TagMatch};
+pub use berth_host_api::state::{FileState, StateInput, StateStorage, TableState};
 
 /// A configuration to create.
 #[derive(Debug, Clone, Default)]
@@ -250,14 +169,6 @@ fn config_exists(conn: &Connection, component: &str, config: &str) -> Result<boo
         "reading configurations",
         format!("{component}/{config}"),
     ))
-}
-
-impl State {
-    /// Parses and validates a state document (unknown keys are rejected, as the runner does at
-    /// job start).
-    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
-        serde_json::from_str(text)
-    }
 }
 
 impl Storage {

@@ -2,8 +2,8 @@
 //! configurations with rows, and the stored state document's exact shape.
 
 use berth_runtime::storage::{
-    ComponentDefinition, FileState, NewConfig, NewConfigRow, State, Storage, StorageError,
-    TableState, TagFilter, TagMatch,
+    ComponentDefinition, FileState, NewConfig, NewConfigRow, SourceTag, State, Storage,
+    StorageError, TableState, TagMatch,
 };
 use serde_json::json;
 use tempfile::TempDir;
@@ -184,9 +184,9 @@ fn configurations_rows_and_state_shape() {
                     last_import_date: "2024-01-01T00:00:00+0000".into(),
                 }],
                 files: vec![FileState {
-                    tags: vec![TagFilter {
+                    tags: vec![SourceTag {
                         name: "toprocess".into(),
-                        match_: TagMatch::Include,
+                        match_kind: TagMatch::Include,
                     }],
                     last_import_id: "123".into(),
                 }],
@@ -218,16 +218,24 @@ fn configurations_rows_and_state_shape() {
         storage.state("ex", &generated, None).unwrap(),
         State::default()
     );
-    // State documents are validated like the runner does at job start.
+    // State documents are validated like the runner does at job start (reference §5 texts).
     let err =
         State::from_json(r#"{"component": {}, "storage": {"input": {"tables": []}}, "extra": 1}"#)
             .unwrap_err();
-    assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with(r#"Invalid state: Unrecognized option "extra" under "state"."#),
+        "{err}"
+    );
     let err = State::from_json(
         r#"{"component": {}, "storage": {"input": {"tables": [{"source": "a", "lastImportDate": "x", "more": 1}]}}}"#,
     )
     .unwrap_err();
-    assert!(err.to_string().contains("unknown field `more`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains(r#"Unrecognized option "more" under "#),
+        "{err}"
+    );
     let kept =
         State::from_json(r#"{"component": [], "storage": {"input": {}}, "data_app": {"x": 1}}"#)
             .unwrap();
