@@ -28,12 +28,7 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
 
-    let data = tempfile::TempDir::new().unwrap();
-    std::fs::write(
-        data.path().join("config.json"),
-        r#"{"parameters": {}, "action": "hello"}"#,
-    )
-    .unwrap();
+    let data = berth_benches::hello_action_data_dir();
     let request = ExecRequest {
         data_dir: data.path().to_path_buf(),
         action: "hello".into(),

@@ -5,70 +5,16 @@
 //! Goal (issue 2): WASI ≤ 100 µs median in-process and ≥ 1000× faster than `docker run`.
 //! The Docker row is skipped, with a note, when no daemon answers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use berth_benches::{median_of, print_ratios};
+use berth_runtime::exec::docker::fixture::{docker_available, scratch_image, static_binary};
 use berth_runtime::exec::outcome::action_response;
 use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
 use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
 use criterion::Criterion;
-
-const IMAGE: &str = "berth-bench/action-answer:latest";
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// Builds the `action_answer` test program as a static native binary (its own target dir, so it
-/// never waits on the bench's build lock).
-fn build_native() -> PathBuf {
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"))
-        .join("bench-native");
-    let status = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .current_dir(workspace_root())
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "test-programs",
-            "--bin",
-            "action_answer",
-        ])
-        .args(["--target", "x86_64-unknown-linux-gnu"])
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .env("RUSTFLAGS", "-C target-feature=+crt-static")
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building the native action_answer failed");
-    target_dir.join("x86_64-unknown-linux-gnu/release/action_answer")
-}
-
-/// Builds a FROM-scratch image holding only the static binary; `None` without a daemon.
-fn build_image(binary: &Path) -> Option<()> {
-    let ok = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
-    if !ok(Command::new("docker").arg("info")) {
-        return None;
-    }
-    let context = tempfile::TempDir::new().unwrap();
-    std::fs::copy(binary, context.path().join("action_answer")).unwrap();
-    std::fs::write(
-        context.path().join("Dockerfile"),
-        "FROM scratch\nCOPY action_answer /action_answer\nENTRYPOINT [\"/action_answer\"]\n",
-    )
-    .unwrap();
-    ok(Command::new("docker")
-        .args(["build", "--quiet", "-t", IMAGE])
-        .arg(context.path()))
-    .then_some(())
-}
 
 fn main() {
     let mut criterion = Criterion::default()
@@ -76,12 +22,7 @@ fn main() {
         .warm_up_time(Duration::from_millis(500))
         .measurement_time(Duration::from_secs(3));
 
-    let data = tempfile::TempDir::new().unwrap();
-    std::fs::write(
-        data.path().join("config.json"),
-        r#"{"parameters": {}, "action": "hello"}"#,
-    )
-    .unwrap();
+    let data = berth_benches::hello_action_data_dir();
     let env = JobEnvironment::local("action_answer", "bench").to_vars();
 
     // WASI, in-process, module already compiled and cached.
@@ -111,7 +52,8 @@ fn main() {
     };
 
     // The same logic as a native process.
-    let native = build_native();
+    // The same test program as a static native binary (and, below, in a FROM-scratch image).
+    let native = static_binary("test-programs", "action_answer").expect("static build");
     let native_once = || {
         let out = Command::new(&native)
             .env_clear()
@@ -124,11 +66,13 @@ fn main() {
     };
 
     // The same logic as a container.
-    let docker = build_image(&native);
+    let docker = docker_available("bench_exec")
+        .then(|| scratch_image("test-programs", "action_answer").expect("scratch image"));
     let volume = format!("{}:/data", data.path().display());
     let docker_once = || {
         let out = Command::new("docker")
-            .args(["run", "--rm", "--network", "none", "-v", &volume, IMAGE])
+            .args(["run", "--rm", "--network", "none", "-v", &volume])
+            .arg(docker.as_deref().unwrap_or_default())
             .output()
             .unwrap();
         assert!(

@@ -42,25 +42,6 @@ fn generate(path: &Path, bytes: u64) -> u64 {
     rows
 }
 
-/// The baseline: read with the csv crate, write back with every field quoted.
-fn csv_rewrite(input: &Path, output: &Path) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(input)
-        .unwrap();
-    let mut writer = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .from_writer(BufWriter::with_capacity(
-            1 << 20,
-            File::create(output).unwrap(),
-        ));
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).unwrap() {
-        writer.write_byte_record(&record).unwrap();
-    }
-    writer.flush().unwrap();
-}
-
 /// Records when each stage began.
 #[derive(Default)]
 struct StageClock {
@@ -140,7 +121,7 @@ fn main() {
 
     let baseline_out = dir.path().join("rewrite.csv");
     let started = Instant::now();
-    csv_rewrite(&csv_path, &baseline_out);
+    berth_benches::csv_rewrite_baseline(&csv_path, &baseline_out);
     let baseline = started.elapsed();
     std::fs::remove_file(&baseline_out).unwrap();
 

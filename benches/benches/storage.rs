@@ -42,25 +42,6 @@ fn generate(path: &Path, bytes: u64) {
     out.flush().unwrap();
 }
 
-/// The baseline: read with the csv crate, write back with every field quoted.
-fn csv_rewrite(input: &Path, output: &Path) {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_path(input)
-        .unwrap();
-    let mut writer = csv::WriterBuilder::new()
-        .quote_style(csv::QuoteStyle::Always)
-        .from_writer(BufWriter::with_capacity(
-            1 << 20,
-            File::create(output).unwrap(),
-        ));
-    let mut record = csv::ByteRecord::new();
-    while reader.read_byte_record(&mut record).unwrap() {
-        writer.write_byte_record(&record).unwrap();
-    }
-    writer.flush().unwrap();
-}
-
 fn main() {
     let mb: u64 = std::env::var("BERTH_BENCH_TABLE_MB")
         .ok()
@@ -117,7 +98,9 @@ fn main() {
             })
         });
     };
-    run("csv_rewrite_baseline", &|| csv_rewrite(&input, &output));
+    run("csv_rewrite_baseline", &|| {
+        berth_benches::csv_rewrite_baseline(&input, &output)
+    });
     run("import_full", &|| {
         storage
             .borrow_mut()

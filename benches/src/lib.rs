@@ -34,3 +34,37 @@ pub fn print_ratios(title: &str, baseline: &str, rows: &[(&str, Duration)]) {
         );
     }
 }
+
+/// The floor of any CSV-to-CSV work, the baseline of the Storage and job benches: one pass of
+/// the `csv` crate reading `input` and writing it to `output` with every field quoted.
+pub fn csv_rewrite_baseline(input: &std::path::Path, output: &std::path::Path) {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(input)
+        .expect("the generated table is readable");
+    let file = std::fs::File::create(output).expect("the baseline output is writable");
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(std::io::BufWriter::with_capacity(1 << 20, file));
+    let mut record = csv::ByteRecord::new();
+    while reader
+        .read_byte_record(&mut record)
+        .expect("the generated table is valid CSV")
+    {
+        writer
+            .write_byte_record(&record)
+            .expect("the baseline output is writable");
+    }
+    writer.flush().expect("the baseline output is writable");
+}
+
+/// A data folder whose config.json asks for the `hello` action (the trivial-action benches).
+pub fn hello_action_data_dir() -> tempfile::TempDir {
+    let data = tempfile::TempDir::new().expect("a temp data folder");
+    std::fs::write(
+        data.path().join("config.json"),
+        r#"{"parameters": {}, "action": "hello"}"#,
+    )
+    .expect("config.json is writable");
+    data
+}
