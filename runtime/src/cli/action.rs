@@ -3,7 +3,6 @@
 //! stdout and exits 0, 1 or 2.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -11,9 +10,9 @@ use berth_host_api::ExitClass;
 use clap::Args;
 
 use super::UserError;
-use super::run::read_config_data;
+use super::run::ConfigArgs;
 use crate::home::Home;
-use crate::job::{ActionRequest, ConfigSource, run_action};
+use crate::job::{ActionRequest, run_action};
 
 /// Arguments of `berth action`.
 #[derive(Debug, Args)]
@@ -26,27 +25,14 @@ pub struct ActionArgs {
     #[arg(value_name = "ACTION")]
     pub action: String,
 
-    /// A stored configuration of the component.
-    #[arg(
-        long,
-        value_name = "ID",
-        required_unless_present = "config_data",
-        conflicts_with = "config_data"
-    )]
-    pub config: Option<String>,
-
-    /// A configuration document (JSON file, `-` for stdin).
-    #[arg(long, value_name = "FILE")]
-    pub config_data: Option<PathBuf>,
+    /// Which configuration to use.
+    #[command(flatten)]
+    pub source: ConfigArgs,
 }
 
 /// Runs `berth action`.
 pub fn run(home: &Home, args: ActionArgs) -> Result<ExitCode> {
-    let config = match (&args.config, &args.config_data) {
-        (_, Some(path)) => ConfigSource::Data(read_config_data(path)?),
-        (Some(id), None) => ConfigSource::Stored(id.clone()),
-        (None, None) => return Err(UserError::new("Specify --config or --config-data.").into()),
-    };
+    let config = args.source.source()?;
     let request = ActionRequest {
         component_id: args.component_id,
         action: args.action,

@@ -25,13 +25,10 @@ use crate::staging::output_tables::LoadedTable;
 /// The environment variable naming the parent run of a job.
 pub const PARENT_RUN_ID_ENV: &str = "BERTH_PARENT_RUN_ID";
 
-/// Arguments of `berth run`.
+/// `--config ID | --config-data FILE`: a stored configuration or a document (shared by
+/// `berth run` and `berth action`).
 #[derive(Debug, Args)]
-pub struct RunArgs {
-    /// The component id (as registered with `berth component add`).
-    #[arg(value_name = "COMPONENT_ID")]
-    pub component_id: String,
-
+pub struct ConfigArgs {
     /// A stored configuration of the component.
     #[arg(
         long,
@@ -45,6 +42,29 @@ pub struct RunArgs {
     /// no state is read or stored.
     #[arg(long, value_name = "FILE")]
     pub config_data: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The configuration these arguments name.
+    pub fn source(&self) -> Result<ConfigSource> {
+        match (&self.config, &self.config_data) {
+            (_, Some(path)) => Ok(ConfigSource::Data(read_config_data(path)?)),
+            (Some(id), None) => Ok(ConfigSource::Stored(id.clone())),
+            (None, None) => Err(UserError::new("Specify --config or --config-data.").into()),
+        }
+    }
+}
+
+/// Arguments of `berth run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The component id (as registered with `berth component add`).
+    #[arg(value_name = "COMPONENT_ID")]
+    pub component_id: String,
+
+    /// Which configuration to run.
+    #[command(flatten)]
+    pub source: ConfigArgs,
 
     /// Run one row of the stored configuration.
     #[arg(long, value_name = "ID", requires = "config")]
@@ -82,12 +102,7 @@ pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
 
 /// Runs `berth run`.
 pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
-    let config = match (&args.config, &args.config_data) {
-        (_, Some(path)) => ConfigSource::Data(read_config_data(path)?),
-        (Some(id), None) => ConfigSource::Stored(id.clone()),
-        (None, None) => return Err(UserError::new("Specify --config or --config-data.").into()),
-    };
-    let mut request = JobRequest::new(&args.component_id, config);
+    let mut request = JobRequest::new(&args.component_id, args.source.source()?);
     request.row_id = args.row.clone();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();
