@@ -77,19 +77,7 @@ impl Context {
 }
 
 fn open_input_file(path: PathBuf) -> Result<InputFile> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let manifest_path = manifest_for(&path);
-    let manifest = match std::fs::read_to_string(&manifest_path) {
-        Ok(text) => Some(InputFileManifest::from_json(
-            &manifest_path.display().to_string(),
-            &text,
-        )?),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(Error::io("Cannot read", &manifest_path, e)),
-    };
+    let (name, manifest) = crate::input_entry::open(&path, InputFileManifest::from_json)?;
     Ok(InputFile {
         name,
         path,

@@ -76,6 +76,7 @@
 mod context;
 mod error;
 mod files;
+mod input_entry;
 mod run;
 mod state;
 mod tables;

@@ -28,19 +28,7 @@ pub struct InputTable {
 impl InputTable {
     /// Reads `path` and its manifest; `name` is the file name.
     fn open(path: PathBuf) -> Result<Self> {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let manifest_path = manifest_for(&path);
-        let manifest = match std::fs::read_to_string(&manifest_path) {
-            Ok(text) => Some(InputTableManifest::from_json(
-                &manifest_path.display().to_string(),
-                &text,
-            )?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("Cannot read", &manifest_path, e)),
-        };
+        let (name, manifest) = crate::input_entry::open(&path, InputTableManifest::from_json)?;
         Ok(Self {
             name,
             path,
