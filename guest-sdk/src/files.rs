@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_host_api::paths::{is_manifest, manifest_for};
+use berth_host_api::paths::manifest_for;
 use berth_host_api::{InputFileManifest, OutputFileManifest};
 
 use crate::{Context, Error, Result};
@@ -50,21 +50,10 @@ impl InputFile {
 impl Context {
     /// Every file in `in/files` (manifests excluded), sorted by name.
     pub fn input_files(&self) -> Result<Vec<InputFile>> {
-        let dir = self.data_dir().in_files();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("Cannot list", &dir, e)),
-        };
-        let mut paths = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| Error::io("Cannot list", &dir, e))?.path();
-            if !is_manifest(&path) {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        paths.into_iter().map(open_input_file).collect()
+        crate::input_entry::list(&self.data_dir().in_files())?
+            .into_iter()
+            .map(open_input_file)
+            .collect()
     }
 
     /// Starts an output file `out/files/<name>`.

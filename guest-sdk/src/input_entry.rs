@@ -1,9 +1,10 @@
-//! Opening one entry of `in/tables` or `in/files`: its file name and its manifest, if any.
+//! The entries of `in/tables` and `in/files`: listing them, and opening one with its file name
+//! and its manifest, if any.
 
 use std::path::{Path, PathBuf};
 
 use berth_host_api::ContractError;
-use berth_host_api::paths::manifest_for;
+use berth_host_api::paths::{is_manifest, manifest_for};
 
 use crate::{Error, Result};
 
@@ -24,4 +25,22 @@ pub(crate) fn open<M>(
         Err(e) => return Err(Error::io("Cannot read", &manifest_path, e)),
     };
     Ok((name, manifest))
+}
+
+/// Every entry of `dir` except manifests, sorted by name; a missing `dir` has none.
+pub(crate) fn list(dir: &Path) -> Result<Vec<PathBuf>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("Cannot list", dir, e)),
+    };
+    let mut paths = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(|e| Error::io("Cannot list", dir, e))?.path();
+        if !is_manifest(&path) {
+            paths.push(path);
+        }
+    }
+    paths.sort();
+    Ok(paths)
 }

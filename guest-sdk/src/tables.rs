@@ -7,7 +7,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use berth_host_api::paths::{is_manifest, manifest_for};
+use berth_host_api::paths::manifest_for;
 use berth_host_api::{InputTableManifest, Operator, OutputTableManifest};
 use csv::StringRecord;
 use serde_json::Value;
@@ -119,21 +119,10 @@ impl Iterator for Records {
 impl Context {
     /// Every table in `in/tables` (manifests excluded), sorted by name.
     pub fn input_tables(&self) -> Result<Vec<InputTable>> {
-        let dir = self.data_dir().in_tables();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(Error::io("Cannot list", &dir, e)),
-        };
-        let mut paths = Vec::new();
-        for entry in entries {
-            let path = entry.map_err(|e| Error::io("Cannot list", &dir, e))?.path();
-            if !is_manifest(&path) {
-                paths.push(path);
-            }
-        }
-        paths.sort();
-        paths.into_iter().map(InputTable::open).collect()
+        crate::input_entry::list(&self.data_dir().in_tables())?
+            .into_iter()
+            .map(InputTable::open)
+            .collect()
     }
 
     /// The input table named `name`: a file name under `in/tables` (the mapping's destination),
