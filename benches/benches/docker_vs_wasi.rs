@@ -5,16 +5,13 @@
 //!
 //! The Docker rows are skipped, with a note, when no daemon answers.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use berth_benches::{median_of, print_ratios};
 use berth_runtime::exec::docker::fixture::{docker_available, scratch_image};
 use berth_runtime::exec::docker::{DockerExecutor, DockerOptions};
 use berth_runtime::exec::outcome::action_response;
-use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
-use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
-use criterion::Criterion;
+use berth_runtime::exec::{ExecRequest, Executor};
 
 fn run_once(executor: &dyn Executor, request: &ExecRequest) {
     let result = executor.execute(request).unwrap();
@@ -23,32 +20,9 @@ fn run_once(executor: &dyn Executor, request: &ExecRequest) {
 }
 
 fn main() {
-    let mut criterion = Criterion::default()
-        .configure_from_args()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-
-    let data = berth_benches::hello_action_data_dir();
-    let request = ExecRequest {
-        data_dir: data.path().to_path_buf(),
-        action: "hello".into(),
-        env: JobEnvironment::local("action_answer", "bench").to_vars(),
-        limits: Limits::for_action("hello"),
-        stdout: StdoutMode::Capture,
-    };
-
-    let cache = tempfile::TempDir::new().unwrap();
-    let engine = WasmEngine::new(&EngineOptions {
-        allocator: Default::default(),
-        cache_dir: cache.path().to_path_buf(),
-    })
-    .unwrap();
-    let wasi = engine
-        .load(
-            Path::new(components_artifacts::ACTION_ANSWER),
-            "action_answer",
-        )
-        .unwrap();
+    let mut criterion = berth_benches::criterion();
+    let fixture = berth_benches::HelloAction::new();
+    let (wasi, request) = (&fixture.component, &fixture.request);
 
     let docker = docker_available("docker_vs_wasi").then(|| {
         let image = scratch_image("test-programs", "action_answer").expect("fixture image");
@@ -62,22 +36,19 @@ fn main() {
     });
 
     let mut group = criterion.benchmark_group("executor_trivial_action");
-    group.bench_function("wasi_executor", |b| b.iter(|| run_once(&wasi, &request)));
+    group.bench_function("wasi_executor", |b| b.iter(|| run_once(wasi, request)));
     if let Some(docker) = &docker {
         group.sample_size(10);
         group.measurement_time(Duration::from_secs(10));
-        group.bench_function("docker_executor", |b| b.iter(|| run_once(docker, &request)));
+        group.bench_function("docker_executor", |b| b.iter(|| run_once(docker, request)));
     }
     group.finish();
 
-    let mut rows = vec![(
-        "wasi_executor",
-        median_of(2000, || run_once(&wasi, &request)),
-    )];
+    let mut rows = vec![("wasi_executor", median_of(2000, || run_once(wasi, request)))];
     match &docker {
         Some(docker) => rows.push((
             "docker_executor",
-            median_of(20, || run_once(docker, &request)),
+            median_of(20, || run_once(docker, request)),
         )),
         None => println!("note: no Docker daemon answered; the docker_executor row is skipped"),
     }

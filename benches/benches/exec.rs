@@ -5,48 +5,23 @@
 //! Goal (issue 2): WASI ≤ 100 µs median in-process and ≥ 1000× faster than `docker run`.
 //! The Docker row is skipped, with a note, when no daemon answers.
 
-use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
 use berth_benches::{median_of, print_ratios};
+use berth_runtime::exec::Executor;
 use berth_runtime::exec::docker::fixture::{docker_available, scratch_image, static_binary};
 use berth_runtime::exec::outcome::action_response;
-use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
-use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
-use criterion::Criterion;
 
 fn main() {
-    let mut criterion = Criterion::default()
-        .configure_from_args()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3));
-
-    let data = berth_benches::hello_action_data_dir();
-    let env = JobEnvironment::local("action_answer", "bench").to_vars();
+    let mut criterion = berth_benches::criterion();
 
     // WASI, in-process, module already compiled and cached.
-    let cache = tempfile::TempDir::new().unwrap();
-    let engine = WasmEngine::new(&EngineOptions {
-        allocator: Default::default(),
-        cache_dir: cache.path().to_path_buf(),
-    })
-    .unwrap();
-    let component = engine
-        .load(
-            Path::new(components_artifacts::ACTION_ANSWER),
-            "action_answer",
-        )
-        .unwrap();
-    let request = ExecRequest {
-        data_dir: data.path().to_path_buf(),
-        action: "hello".into(),
-        env: env.clone(),
-        limits: Limits::for_action("hello"),
-        stdout: StdoutMode::Capture,
-    };
+    let fixture = berth_benches::HelloAction::new();
+    let (component, request, data) = (&fixture.component, &fixture.request, &fixture.data);
+    let env = &request.env;
     let wasi_once = || {
-        let result = component.execute(&request).unwrap();
+        let result = component.execute(request).unwrap();
         let answer = action_response(&result.stdout.bytes).unwrap();
         assert_eq!(answer["hello"], "world");
     };

@@ -68,3 +68,63 @@ pub fn hello_action_data_dir() -> tempfile::TempDir {
     .expect("config.json is writable");
     data
 }
+
+/// Criterion with the settings every berth bench uses (short warm-up, 3 s measurement).
+pub fn criterion() -> criterion::Criterion {
+    criterion::Criterion::default()
+        .configure_from_args()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(3))
+}
+
+/// The trivial synchronous action the executor benches share: the `action_answer` test program
+/// loaded (compiled and cached) under a fresh WASI engine, and a request for its `hello` action.
+pub struct HelloAction {
+    /// The module, ready to run.
+    pub component: berth_runtime::exec::wasm::WasmComponent,
+    /// The request: the data folder below, the KBC_* environment, the action's limits.
+    pub request: berth_runtime::exec::ExecRequest,
+    /// The data folder (kept alive with the fixture).
+    pub data: tempfile::TempDir,
+    _cache: tempfile::TempDir,
+}
+
+impl HelloAction {
+    /// Builds the fixture.
+    pub fn new() -> Self {
+        use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
+        use berth_runtime::exec::{ExecRequest, JobEnvironment, Limits, StdoutMode};
+        let data = hello_action_data_dir();
+        let cache = tempfile::TempDir::new().expect("a temp compiled cache");
+        let engine = WasmEngine::new(&EngineOptions {
+            allocator: Default::default(),
+            cache_dir: cache.path().to_path_buf(),
+        })
+        .expect("the engine");
+        let component = engine
+            .load(
+                std::path::Path::new(components_artifacts::ACTION_ANSWER),
+                "action_answer",
+            )
+            .expect("action_answer loads");
+        let request = ExecRequest {
+            data_dir: data.path().to_path_buf(),
+            action: "hello".into(),
+            env: JobEnvironment::local("action_answer", "bench").to_vars(),
+            limits: Limits::for_action("hello"),
+            stdout: StdoutMode::Capture,
+        };
+        Self {
+            component,
+            request,
+            data,
+            _cache: cache,
+        }
+    }
+}
+
+impl Default for HelloAction {
+    fn default() -> Self {
+        Self::new()
+    }
+}
