@@ -14,7 +14,7 @@
 use std::path::Path;
 
 use crate::exec::docker::{DockerExecutor, DockerOptions};
-use crate::exec::wasm::{EngineOptions, WasmEngine};
+use crate::exec::wasm::WasmEngine;
 use crate::exec::{ExecError, Executor};
 use crate::home::Home;
 use crate::image::{ImageError, ImageKind, ImageRef, ImageStore, PullOptions};
@@ -168,5 +168,5 @@ pub fn launch(home: &Home, image: &str, options: &LaunchOptions) -> Result<Launc
 }
 
 fn wasm_engine(home: &Home) -> Result<WasmEngine, ExecError> {
-    WasmEngine::new(&EngineOptions::for_home(home))
+    WasmEngine::shared(home)
 }

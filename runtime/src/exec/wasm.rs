@@ -243,6 +243,26 @@ impl WasmEngine {
             })
     }
 
+    /// The process-wide engine for `home`'s compiled cache: built once, so that a pull's
+    /// precompile, `berth exec` and every row of a job share one engine, one epoch ticker and
+    /// the in-process table of loaded modules. Never dropped (its runtime must not be dropped
+    /// inside an async context).
+    pub fn shared(home: &Home) -> Result<Self, ExecError> {
+        static ENGINES: std::sync::OnceLock<Mutex<HashMap<PathBuf, WasmEngine>>> =
+            std::sync::OnceLock::new();
+        let mut engines = ENGINES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let options = EngineOptions::for_home(home);
+        if let Some(engine) = engines.get(&options.cache_dir) {
+            return Ok(engine.clone());
+        }
+        let engine = Self::new(&options)?;
+        engines.insert(options.cache_dir, engine.clone());
+        Ok(engine)
+    }
+
     /// The allocator actually in use.
     pub fn allocator(&self) -> Allocator {
         self.inner.allocator
@@ -332,7 +352,7 @@ fn start_epoch_ticker(engine: &Engine) {
 /// Compiles the module at `module_path` into the compiled cache of `home` (used after a pull, so
 /// the first run is warm).
 pub fn precompile_into_cache(home: &Home, module_path: &Path) -> Result<()> {
-    let engine = WasmEngine::new(&EngineOptions::for_home(home))?;
+    let engine = WasmEngine::shared(home)?;
     let wasm =
         std::fs::read(module_path).with_context(|| format!("reading {}", module_path.display()))?;
     let digest = sha256_hex(&wasm);
