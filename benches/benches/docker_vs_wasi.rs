@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use berth_benches::{median_of, print_ratios};
-use berth_runtime::exec::docker::fixture::{docker_available, scratch_image};
-use berth_runtime::exec::docker::{DockerExecutor, DockerOptions};
-use berth_runtime::exec::outcome::action_response;
-use berth_runtime::exec::{ExecRequest, Executor};
+use berth_exec::docker::fixture::{docker_available, scratch_image};
+use berth_exec::docker::{DockerExecutor, DockerOptions};
+use berth_exec::outcome::action_response;
+use berth_exec::{ExecRequest, Executor};
 
 fn run_once(executor: &dyn Executor, request: &ExecRequest) {
     let result = executor.execute(request).unwrap();

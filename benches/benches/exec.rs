@@ -9,9 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use berth_benches::{median_of, print_ratios};
-use berth_runtime::exec::Executor;
-use berth_runtime::exec::docker::fixture::{docker_available, scratch_image, static_binary};
-use berth_runtime::exec::outcome::action_response;
+use berth_exec::Executor;
+use berth_exec::docker::fixture::{docker_available, scratch_image, static_binary};
+use berth_exec::outcome::action_response;
 
 fn main() {
     let mut criterion = berth_benches::criterion();

@@ -7,7 +7,7 @@
 //! - `registry ref, warm`: resolve the reference from the store (every blob verified) → load → run.
 //! - `local path, warm`: resolve the `.wasm` path (hashed) → load → run.
 //!
-//! Needs the test registry (`runtime/tests/start-registry.sh`, `BERTH_TEST_REGISTRY`, default
+//! Needs the test registry (`.ci/start-registry.sh`, `BERTH_TEST_REGISTRY`, default
 //! `127.0.0.1:5000`); without it the bench prints a note and exits.
 
 use std::net::{TcpStream, ToSocketAddrs};
@@ -15,10 +15,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use berth_benches::{median_of, print_ratios};
-use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
-use berth_runtime::exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
-use berth_runtime::home::Home;
-use berth_runtime::image::{ImageKind, ImageRef, ImageStore, PullOptions, RegistrySettings};
+use berth_exec::wasm::{EngineOptions, WasmEngine};
+use berth_exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
+use berth_image::{ImageKind, ImageRef, PullOptions, RegistrySettings};
+use berth_job::home::Home;
 
 /// A WASI command of about `bytes` bytes of code: many small arithmetic functions (compiled
 /// like real code) and a `_start` that prints one line.
@@ -56,7 +56,7 @@ fn big_module(bytes: usize) -> Vec<u8> {
 }
 
 fn run(home: &Home, module: &Path, data: &Path) {
-    let engine = WasmEngine::new(&EngineOptions::for_home(home)).unwrap();
+    let engine = WasmEngine::new(&EngineOptions::with_cache_dir(home.compiled_cache())).unwrap();
     let component = engine.load(module, "big").unwrap();
     let request = ExecRequest {
         data_dir: data.to_path_buf(),
@@ -84,7 +84,7 @@ fn main() {
         .and_then(|mut a| a.next())
         .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
     if !up {
-        println!("images: no registry at {registry}; start runtime/tests/start-registry.sh");
+        println!("images: no registry at {registry}; start .ci/start-registry.sh");
         return;
     }
     let work = tempfile::TempDir::new().unwrap();
@@ -111,7 +111,7 @@ fn main() {
     let ImageRef::Registry(target) = ImageRef::parse(&reference).unwrap() else {
         unreachable!()
     };
-    let pusher = ImageStore::open(&Home::new(work.path().join("pusher"))).unwrap();
+    let pusher = Home::new(work.path().join("pusher")).image_store().unwrap();
     pusher.push_wasm(&local, &target, &options).unwrap();
 
     let rounds = 3;
@@ -125,7 +125,7 @@ fn main() {
     for _ in 0..rounds {
         let home = fresh_home();
         let started = Instant::now();
-        let store = ImageStore::open(&home).unwrap();
+        let store = home.image_store().unwrap();
         let resolved = store.pull(&target, &options).unwrap();
         run(&home, module_path(&resolved.kind), &data);
         cold.push(started.elapsed());
@@ -134,7 +134,7 @@ fn main() {
         let mut no_precompile = options.clone();
         no_precompile.precompile = false;
         let started = Instant::now();
-        let store = ImageStore::open(&home).unwrap();
+        let store = home.image_store().unwrap();
         let resolved = store.pull(&target, &no_precompile).unwrap();
         run(&home, module_path(&resolved.kind), &data);
         cold_no_precompile.push(started.elapsed());
@@ -143,7 +143,7 @@ fn main() {
     cold_no_precompile.sort();
 
     let home = fresh_home();
-    let store = ImageStore::open(&home).unwrap();
+    let store = home.image_store().unwrap();
     let resolved = store.pull(&target, &options).unwrap();
     let pulled_module = module_path(&resolved.kind).to_path_buf();
     let second = median_of(10, || run(&home, &pulled_module, &data));

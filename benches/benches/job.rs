@@ -13,10 +13,10 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use berth_benches::print_ratios;
-use berth_runtime::home::Home;
-use berth_runtime::job::{ConfigSource, JobRequest, JobStatus, Progress, run_job};
-use berth_runtime::staging::Stage;
-use berth_runtime::storage::{ComponentDefinition, ImportOptions, NewConfig, Storage, TableId};
+use berth_job::home::Home;
+use berth_job::{ConfigSource, JobRequest, JobStatus, Progress, run_job};
+use berth_staging::Stage;
+use berth_storage::{ComponentDefinition, ImportOptions, NewConfig, Storage, TableId};
 
 /// A CSV of about `bytes` bytes: an id, a status to filter on and five text columns.
 fn generate(path: &Path, bytes: u64) -> u64 {

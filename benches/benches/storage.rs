@@ -12,7 +12,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use berth_runtime::storage::{ExportOptions, ImportOptions, Storage, TableId};
+use berth_storage::{ExportOptions, ImportOptions, Storage, TableId};
 use criterion::{Criterion, Throughput};
 
 /// Writes a CSV of about `bytes` bytes: a unique id and seven text columns, some quoted with

@@ -81,9 +81,9 @@ pub fn criterion() -> criterion::Criterion {
 /// loaded (compiled and cached) under a fresh WASI engine, and a request for its `hello` action.
 pub struct HelloAction {
     /// The module, ready to run.
-    pub component: berth_runtime::exec::wasm::WasmComponent,
+    pub component: berth_exec::wasm::WasmComponent,
     /// The request: the data folder below, the KBC_* environment, the action's limits.
-    pub request: berth_runtime::exec::ExecRequest,
+    pub request: berth_exec::ExecRequest,
     /// The data folder (kept alive with the fixture).
     pub data: tempfile::TempDir,
     _cache: tempfile::TempDir,
@@ -92,8 +92,8 @@ pub struct HelloAction {
 impl HelloAction {
     /// Builds the fixture.
     pub fn new() -> Self {
-        use berth_runtime::exec::wasm::{EngineOptions, WasmEngine};
-        use berth_runtime::exec::{ExecRequest, JobEnvironment, Limits, StdoutMode};
+        use berth_exec::wasm::{EngineOptions, WasmEngine};
+        use berth_exec::{ExecRequest, JobEnvironment, Limits, StdoutMode};
         let data = hello_action_data_dir();
         let cache = tempfile::TempDir::new().expect("a temp compiled cache");
         let engine = WasmEngine::new(&EngineOptions {

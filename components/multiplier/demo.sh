@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 rustup target add wasm32-wasip1 >/dev/null 2>&1 || true
 cargo build --quiet --release --target wasm32-wasip1 -p multiplier
 # The dev profile shares its build with the test suite (dependencies are optimised there).
-cargo build --quiet -p berth-runtime --bin berth
+cargo build --quiet -p berth-cli --bin berth
 berth="$CARGO_TARGET_DIR/debug/berth"
 module="$CARGO_TARGET_DIR/wasm32-wasip1/release/multiplier.wasm"
 

@@ -1,7 +1,7 @@
 //! Tiny static Linux programs for the Docker executor's tests.
 //!
 //! Each binary in `src/bin/` exercises one behaviour of the container sandbox (an exit code, a
-//! limit, the network, the user it runs as). The tests in `runtime/tests/all/docker_*.rs` build
+//! limit, the network, the user it runs as). The tests in `runtime/exec/tests/all/docker_*.rs` build
 //! them as static binaries and package each one alone into a `FROM scratch` image, so nothing is
 //! downloaded. This library holds the little they share.
 

@@ -1,0 +1,82 @@
+//! `berth component …`: register, list and show component definitions.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::table::{open, print_json, storage_error};
+use berth_job::home::Home;
+use berth_storage::{ComponentDefinition, StorageError};
+
+/// `berth component` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ComponentCommand {
+    /// Register (or replace) a component from its definition file.
+    Add(AddArgs),
+    /// List components.
+    Ls(ListArgs),
+    /// Print a component's definition as JSON.
+    Show(ShowArgs),
+}
+
+/// Arguments of `berth component add`.
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// The definition (JSON).
+    #[arg(long, value_name = "DEFINITION.json")]
+    pub file: PathBuf,
+}
+
+/// Arguments of `berth component ls`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `berth component show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Component id.
+    pub id: String,
+}
+
+/// Runs a `berth component` subcommand.
+pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ComponentCommand::Add(args) => {
+            let text = std::fs::read_to_string(&args.file).map_err(|source| {
+                storage_error(StorageError::ReadInput {
+                    what: "component definition",
+                    path: args.file.clone(),
+                    source,
+                })
+            })?;
+            let definition = ComponentDefinition::from_json(&text).map_err(storage_error)?;
+            let replaced = open(home)?
+                .add_component(&definition)
+                .map_err(storage_error)?;
+            let verb = if replaced { "Updated" } else { "Added" };
+            println!("{verb} component {}", definition.id);
+        }
+        ComponentCommand::Ls(args) => {
+            let components = open(home)?.list_components().map_err(storage_error)?;
+            if args.json {
+                print_json(&components)?;
+            } else {
+                let mut out = std::io::stdout().lock();
+                for c in &components {
+                    writeln!(out, "{}\t{}\t{}", c.id, c.image, c.name)?;
+                }
+            }
+        }
+        ComponentCommand::Show(args) => {
+            let definition = open(home)?.component(&args.id).map_err(storage_error)?;
+            print_json(&definition)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

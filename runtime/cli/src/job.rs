@@ -1,0 +1,115 @@
+//! `berth job ls [--json]` and `berth job show JOB_ID [--json]`: the records of past and running
+//! jobs — id, component, configuration, status, timings, result message, usage, exit code.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Subcommand;
+
+use super::UserError;
+use super::run::write_body;
+use berth_job::JobStore;
+use berth_job::home::Home;
+
+/// `berth job` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum JobCommand {
+    /// List jobs, oldest first.
+    Ls {
+        /// Print the records as a JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one job.
+    Show {
+        /// The job id.
+        job_id: String,
+        /// Print the record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `berth job …`.
+pub fn run(home: &Home, command: JobCommand) -> Result<ExitCode> {
+    let store = JobStore::new(home.jobs());
+    let mut out = std::io::stdout().lock();
+    match command {
+        JobCommand::Ls { json } => {
+            let records = store.list()?;
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&records)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(
+                out,
+                "{:<20} {:<28} {:<12} {:<10} {:<20} {:>9} {:>4}  MESSAGE",
+                "ID", "COMPONENT", "CONFIG", "STATUS", "CREATED", "SECONDS", "EXIT"
+            )?;
+            for r in records {
+                writeln!(
+                    out,
+                    "{:<20} {:<28} {:<12} {:<10} {:<20} {:>9} {:>4}  {}",
+                    r.id,
+                    r.component_id,
+                    r.config_id.as_deref().unwrap_or("-"),
+                    r.status.as_str(),
+                    r.created.get(..19).unwrap_or(&r.created),
+                    r.duration_ms
+                        .map(|ms| format!("{:.1}", ms as f64 / 1000.0))
+                        .unwrap_or_else(|| "-".into()),
+                    r.result
+                        .exit_code
+                        .map(|c| c.to_string())
+                        .unwrap_or_else(|| "-".into()),
+                    r.result.message.lines().next().unwrap_or("")
+                )?;
+            }
+        }
+        JobCommand::Show { job_id, json } => {
+            let Some(record) = store.load(&job_id)? else {
+                return Err(UserError::new(format!("Job \"{job_id}\" was not found.")).into());
+            };
+            if json {
+                writeln!(out, "{}", serde_json::to_string_pretty(&record)?)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            writeln!(out, "id:            {}", record.id)?;
+            writeln!(out, "run id:        {}", record.run_id)?;
+            writeln!(out, "component:     {}", record.component_id)?;
+            writeln!(
+                out,
+                "configuration: {}",
+                record.config_id.as_deref().unwrap_or("-")
+            )?;
+            if let Some(row) = &record.row_id {
+                writeln!(out, "row:           {row}")?;
+            }
+            writeln!(out, "status:        {}", record.status.as_str())?;
+            writeln!(out, "created:       {}", record.created)?;
+            writeln!(
+                out,
+                "started:       {}",
+                record.started.as_deref().unwrap_or("-")
+            )?;
+            writeln!(
+                out,
+                "finished:      {}",
+                record.finished.as_deref().unwrap_or("-")
+            )?;
+            if let Some(ms) = record.duration_ms {
+                writeln!(out, "duration:      {:.3} s", ms as f64 / 1000.0)?;
+            }
+            writeln!(out, "message:       {}", record.result.message)?;
+            if let Some(code) = record.result.exit_code {
+                writeln!(out, "exit code:     {code}")?;
+            }
+            if let Some(code) = record.result.component_exit_code {
+                writeln!(out, "component exit code: {code}")?;
+            }
+            write_body(&mut out, &record)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

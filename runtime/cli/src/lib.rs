@@ -1,0 +1,107 @@
+//! The `berth` command line: argument parsing and dispatch to one module per command group.
+//!
+//! Exit codes follow the common interface end to end: 0 success, 1 user error (bad input,
+//! bad invocation, a component's user error), 2 application error.
+
+pub mod action;
+pub mod component;
+pub mod config;
+pub mod exec;
+pub mod file;
+pub mod image;
+pub mod job;
+pub mod run;
+pub mod table;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use berth_job::home::Home;
+
+/// berth runs untrusted data components against a /data folder, sandboxed.
+#[derive(Debug, Parser)]
+#[command(name = "berth", version, about, long_about = None)]
+pub struct Cli {
+    /// The berth home directory (Storage, images, compiled cache). Default: ./.berth
+    #[arg(long, global = true, env = "BERTH_HOME", value_name = "DIR")]
+    pub home: Option<PathBuf>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The command groups.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a component on an existing data folder.
+    Exec(exec::ExecArgs),
+    /// Run a job: a component with a configuration, from Storage to Storage.
+    Run(run::RunArgs),
+    /// Run a synchronous action of a component and print its JSON answer.
+    Action(action::ActionArgs),
+    /// List and show job records.
+    #[command(subcommand)]
+    Job(job::JobCommand),
+    /// Manage component images: pull, push, list, inspect, remove.
+    #[command(subcommand)]
+    Image(image::ImageCommand),
+    /// Storage tables: import, export, list, show, remove.
+    #[command(subcommand)]
+    Table(table::TableCommand),
+    /// Storage files: upload, list, download, tag.
+    #[command(subcommand)]
+    File(file::FileCommand),
+    /// Component definitions: add, list, show.
+    #[command(subcommand)]
+    Component(component::ComponentCommand),
+    /// Configurations: create, list, show, state.
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+}
+
+/// An error caused by the user's input rather than by berth or a component's bug (exit 1).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+impl UserError {
+    /// A user error with `message`.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self(message.into())
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let home = Home::resolve(cli.home.as_deref());
+    match cli.command {
+        Command::Exec(args) => exec::run(&home, args),
+        Command::Table(cmd) => table::run(&home, cmd),
+        Command::File(cmd) => file::run(&home, cmd),
+        Command::Component(cmd) => component::run(&home, cmd),
+        Command::Config(cmd) => config::run(&home, cmd),
+        Command::Image(cmd) => image::run(&home, cmd),
+        Command::Run(args) => run::run(&home, args),
+        Command::Action(args) => action::run(&home, args),
+        Command::Job(cmd) => job::run(&home, cmd),
+    }
+}
+
+/// Whether `error` was caused by the user's input (exit 1) rather than by berth (exit 2).
+pub fn is_user_error(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<UserError>().is_some())
+}
+
+/// The process exit code of a failed command.
+pub fn exit_code_for(error: &anyhow::Error) -> ExitCode {
+    if is_user_error(error) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::from(2)
+    }
+}

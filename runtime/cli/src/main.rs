@@ -1,0 +1,36 @@
+//! The `berth` binary: parses the command line, runs it, and maps failures to exit codes
+//! (0 success, 1 user error, 2 application error).
+
+use std::process::ExitCode;
+
+use berth_cli::{self as cli, Cli};
+use clap::Parser;
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Help and version are successes; a bad invocation is the user's error.
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("berth: error: {error:#}");
+            cli::exit_code_for(&error)
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! `berth run COMPONENT_ID (--config ID | --config-data FILE) [--row ID] [--keep-data] [--tag TAG]`:
+//! one job from Storage to Storage. Shows progress on a terminal, prints a summary (tables in and
+//! out with row counts, files, state change, usage, duration) and exits 0, 1 or 2 by outcome.
+//!
+//! `BERTH_PARENT_RUN_ID` makes the job a child of that run: its run id becomes `<parent>.<id>`,
+//! which `filter_by_run_id` file mappings follow.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::UserError;
+use berth_job::home::Home;
+use berth_job::record::{JobRecord, JobStatus};
+use berth_job::{ConfigSource, JobRequest, Progress, run_job};
+use berth_staging::Stage;
+use berth_staging::input_tables::StagedTable;
+use berth_staging::output_tables::LoadedTable;
+
+/// The environment variable naming the parent run of a job.
+pub const PARENT_RUN_ID_ENV: &str = "BERTH_PARENT_RUN_ID";
+
+/// `--config ID | --config-data FILE`: a stored configuration or a document (shared by
+/// `berth run` and `berth action`).
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// A stored configuration of the component.
+    #[arg(
+        long,
+        value_name = "ID",
+        required_unless_present = "config_data",
+        conflicts_with = "config_data"
+    )]
+    pub config: Option<String>,
+
+    /// A configuration document (JSON file, `-` for stdin) instead of a stored configuration;
+    /// no state is read or stored.
+    #[arg(long, value_name = "FILE")]
+    pub config_data: Option<PathBuf>,
+}
+
+impl ConfigArgs {
+    /// The configuration these arguments name.
+    pub fn source(&self) -> Result<ConfigSource> {
+        match (&self.config, &self.config_data) {
+            (_, Some(path)) => Ok(ConfigSource::Data(read_config_data(path)?)),
+            (Some(id), None) => Ok(ConfigSource::Stored(id.clone())),
+            (None, None) => Err(UserError::new("Specify --config or --config-data.").into()),
+        }
+    }
+}
+
+/// Arguments of `berth run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The component id (as registered with `berth component add`).
+    #[arg(value_name = "COMPONENT_ID")]
+    pub component_id: String,
+
+    /// Which configuration to run.
+    #[command(flatten)]
+    pub source: ConfigArgs,
+
+    /// Run one row of the stored configuration.
+    #[arg(long, value_name = "ID", requires = "config")]
+    pub row: Option<String>,
+
+    /// Keep the job's data folder and print where it is.
+    #[arg(long)]
+    pub keep_data: bool,
+
+    /// Run another tag of the component's image.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
+}
+
+/// Reads a `--config-data` document.
+pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading the configuration from stdin")?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            UserError::new(format!(
+                "Cannot read the configuration file {}: {e}",
+                path.display()
+            ))
+        })?
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        UserError::new(format!(
+            "The configuration file {} is not valid JSON: {e}",
+            path.display()
+        ))
+        .into()
+    })
+}
+
+/// Runs `berth run`.
+pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
+    let mut request = JobRequest::new(&args.component_id, args.source.source()?);
+    request.row_id = args.row.clone();
+    request.keep_data = args.keep_data;
+    request.tag = args.tag.clone();
+    request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)
+        .ok()
+        .filter(|p| !p.is_empty());
+    request.stream_output = true;
+    let progress = BarProgress::new();
+    let job = run_job(home, &request, &progress)?;
+    print_summary(&job.record)?;
+    if let Some(dir) = &job.data_dir {
+        println!("data folder kept: {}", dir.display());
+    }
+    Ok(ExitCode::from(
+        job.record.result.exit_code.unwrap_or(2) as u8
+    ))
+}
+
+/// Prints the summary of a finished job.
+pub fn print_summary(record: &JobRecord) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    let seconds = record.duration_ms.unwrap_or(0) as f64 / 1000.0;
+    writeln!(
+        out,
+        "job {} ({}{}): {} in {seconds:.1} s",
+        record.id,
+        record.component_id,
+        record
+            .config_id
+            .as_ref()
+            .map(|c| format!(", configuration {c}"))
+            .unwrap_or_default(),
+        record.status.as_str(),
+    )?;
+    write_body(&mut out, record)?;
+    Ok(())
+}
+
+/// The tables, files, state, usage, warnings and result of a record.
+pub fn write_body(out: &mut dyn Write, record: &JobRecord) -> std::io::Result<()> {
+    let tables =
+        |label: &str, out: &mut dyn Write, moves: &[berth_job::record::TableMove], input: bool| {
+            if moves.is_empty() {
+                return writeln!(out, "{label}: none");
+            }
+            writeln!(out, "{label}:")?;
+            for t in moves {
+                let (from, to) = if input {
+                    (t.table.clone(), format!("in/tables/{}", t.file))
+                } else {
+                    (format!("out/tables/{}", t.file), t.table.clone())
+                };
+                let total = t
+                    .table_rows
+                    .map(|n| format!(" ({n} in table)"))
+                    .unwrap_or_default();
+                writeln!(out, "  {from} -> {to}: {} rows{total}", t.rows)?;
+            }
+            Ok(())
+        };
+    let files = |label: &str, out: &mut dyn Write, moves: &[berth_job::record::FileMove]| {
+        if moves.is_empty() {
+            return writeln!(out, "{label}: none");
+        }
+        writeln!(out, "{label}:")?;
+        for f in moves {
+            writeln!(out, "  {} {} ({} bytes)", f.id, f.name, f.bytes)?;
+        }
+        Ok(())
+    };
+    tables("input tables", &mut *out, &record.input.tables, true)?;
+    files("input files", &mut *out, &record.input.files)?;
+    tables("output tables", &mut *out, &record.output.tables, false)?;
+    files("output files", &mut *out, &record.output.files)?;
+    if let Some(state) = record.state {
+        writeln!(
+            out,
+            "state: {}",
+            serde_json::to_value(state)
+                .unwrap_or_default()
+                .as_str()
+                .unwrap_or("")
+        )?;
+    }
+    if record.usage.is_empty() {
+        writeln!(out, "usage: none")?;
+    } else {
+        let usage: Vec<String> = record
+            .usage
+            .iter()
+            .map(|u| format!("{} = {}", u.metric, u.value))
+            .collect();
+        writeln!(out, "usage: {}", usage.join(", "))?;
+    }
+    for warning in &record.warnings {
+        writeln!(out, "warning: {warning}")?;
+    }
+    if record.status == JobStatus::Error {
+        writeln!(
+            out,
+            "error ({} error in {}): {}",
+            record.result.error_type.as_deref().unwrap_or("application"),
+            record
+                .result
+                .error_stage
+                .map(|s| s.as_str())
+                .unwrap_or("job"),
+            record.result.message
+        )?;
+    }
+    Ok(())
+}
+
+/// A spinner on stderr, drawn only when stderr is a terminal.
+struct BarProgress {
+    bar: ProgressBar,
+}
+
+impl BarProgress {
+    fn new() -> Self {
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        Self { bar }
+    }
+}
+
+impl Progress for BarProgress {
+    fn stage(&self, stage: Stage) {
+        self.bar.set_message(stage.as_str().to_owned());
+        if stage == Stage::Execution {
+            // The component's own output streams now; keep the line out of its way.
+            self.bar.disable_steady_tick();
+            self.bar.set_draw_target(ProgressDrawTarget::hidden());
+        } else if stage == Stage::Usage && std::io::stderr().is_terminal() {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+            self.bar.enable_steady_tick(Duration::from_millis(120));
+        }
+    }
+
+    fn table_in(&self, table: &StagedTable) {
+        self.bar.set_message(format!(
+            "input mapping: {} ({} rows, {:.1} MB)",
+            table.source,
+            table.rows,
+            table.bytes as f64 / 1e6
+        ));
+    }
+
+    fn table_out(&self, table: &LoadedTable) {
+        self.bar.set_message(format!(
+            "output mapping: {} ({} rows)",
+            table.destination, table.rows_imported
+        ));
+    }
+
+    fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}

@@ -1,0 +1,252 @@
+//! The Docker executor: a component that is a container image, delegated to a Docker daemon
+//! under the same job contract as a WASI module.
+//!
+//! The sandbox keeps the promises of the common interface (§7.3), each tested in
+//! `runtime/exec/tests/all/docker_*.rs`:
+//! - the job's data folder is bind-mounted read-write at `/data`, and a private host folder at
+//!   `/tmp` (removed after the run); nothing else of the host is mounted;
+//! - no network (`network_mode: none`) unless the component definition allows it;
+//! - memory limit with swap equal to it, an optional CPU limit;
+//! - the container runs as the invoking uid:gid, unless the component definition asks for root,
+//!   in which case everything it wrote into `/data` and `/tmp` is handed back afterwards
+//!   (`chown -R` + `chmod u+rwX`, done from the host, which therefore needs root or CAP_CHOWN);
+//! - the environment is exactly the request's (plus the image's own `ENV`), never the host's;
+//! - labels carry the job and run ids ([`LABEL_JOB_ID`], [`LABEL_RUN_ID`]), so a job's
+//!   containers can be found and stopped;
+//! - the container is always removed (force), also after a timeout, a cancellation or an error.
+//!
+//! [`DockerExecutor::connect`] reaches the daemon (a short timeout, one clear error naming the
+//! socket or `DOCKER_HOST`) and pulls the image when it is missing; each [`Executor::execute`]
+//! then runs one container (the `container` submodule owns the lifecycle) and reports a faithful
+//! [`Termination`]; classification is shared with the WASI executor ([`super::outcome`]). The
+//! trait is synchronous, so the executor owns a small current-thread tokio runtime that drives
+//! bollard.
+
+mod client;
+mod container;
+#[cfg(any(test, feature = "testing"))]
+pub mod fixture;
+mod image;
+mod ownership;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use bollard::Docker;
+use tokio::sync::watch;
+
+use super::{ExecError, ExecRequest, ExecResult, Executor, Termination};
+pub use client::DaemonAddress;
+pub use ownership::HostUser;
+
+/// The executor name used in [`ExecError::Executor`].
+pub const EXECUTOR_NAME: &str = "docker";
+/// The URL scheme that selects this executor on the command line (`docker://IMAGE[:TAG]`).
+pub const SCHEME: &str = "docker://";
+/// Label carrying the job id.
+pub const LABEL_JOB_ID: &str = "com.berth.job-id";
+/// Label carrying the run id.
+pub const LABEL_RUN_ID: &str = "com.berth.run-id";
+/// Label set on every container berth creates (value `"docker"`), to find leftovers.
+pub const LABEL_MANAGED: &str = "com.berth.executor";
+
+/// How a container image is run, beyond the per-run [`ExecRequest`]: what the component
+/// definition and the job say.
+#[derive(Debug, Clone, Default)]
+pub struct DockerOptions {
+    /// Whether the component definition allows network (`network: bridge`); otherwise the
+    /// container gets `network_mode: none`.
+    pub network: bool,
+    /// Whether the component definition asks for root (`container-root-user`): the container runs
+    /// as the image's user and the files are handed back to [`Self::host_user`] afterwards.
+    pub run_as_root: bool,
+    /// CPU limit in CPUs (`--cpus`); `None` leaves it to the daemon.
+    pub cpus: Option<f64>,
+    /// Extra container labels, e.g. [`LABEL_JOB_ID`] and [`LABEL_RUN_ID`] (see [`Self::with_job`]).
+    pub labels: BTreeMap<String, String>,
+    /// Whose files these are: the uid:gid the container runs as (unless root) and to which files
+    /// are handed back. `None`: the invoking user.
+    pub host_user: Option<HostUser>,
+    /// The daemon to use instead of `DOCKER_HOST` / the default socket.
+    pub host: Option<String>,
+    /// Where the private `/tmp` folders are created. `None`: the system temp folder.
+    pub scratch_parent: Option<PathBuf>,
+}
+
+impl DockerOptions {
+    /// Adds the job-id and run-id labels.
+    pub fn with_job(mut self, job_id: &str, run_id: &str) -> Self {
+        self.labels
+            .insert(LABEL_JOB_ID.to_owned(), job_id.to_owned());
+        self.labels
+            .insert(LABEL_RUN_ID.to_owned(), run_id.to_owned());
+        self
+    }
+
+    fn user(&self) -> HostUser {
+        self.host_user.unwrap_or_else(HostUser::current)
+    }
+}
+
+/// Stops the running container of a [`DockerExecutor`] (job cancellation). Cloneable, usable from
+/// any thread; cancelling is sticky: later runs of the same executor do not start.
+#[derive(Debug, Clone)]
+pub struct DockerCancelHandle {
+    cancelled: Arc<watch::Sender<bool>>,
+}
+
+impl DockerCancelHandle {
+    /// Stops the running container (short grace, then kill); the run ends as
+    /// [`Termination::Crashed`] saying it was cancelled.
+    pub fn cancel(&self) {
+        self.cancelled.send_replace(true);
+    }
+
+    /// Whether [`Self::cancel`] was called.
+    pub fn is_cancelled(&self) -> bool {
+        *self.cancelled.borrow()
+    }
+}
+
+/// One container image behind a reachable Docker daemon, ready to run any number of times.
+#[derive(Debug)]
+pub struct DockerExecutor {
+    image: image::ImageRef,
+    options: DockerOptions,
+    docker: Docker,
+    runtime: tokio::runtime::Runtime,
+    cancel: DockerCancelHandle,
+}
+
+impl DockerExecutor {
+    /// Connects to the daemon and makes sure `image` (`[docker://]NAME[:TAG|@DIGEST]`) is present,
+    /// pulling it when missing (with a progress bar on a terminal).
+    ///
+    /// Errors: an unreachable daemon is [`ExecError::Executor`] naming the address; an image that
+    /// cannot be pulled is [`ExecError::Component`].
+    pub fn connect(image: &str, options: DockerOptions) -> Result<Self, ExecError> {
+        let image = image::ImageRef::parse(image).map_err(|source| ExecError::Component {
+            component: image.to_owned(),
+            source,
+        })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .context("starting the Docker client's runtime")
+            .map_err(executor_error)?;
+        let address = DaemonAddress::resolve(options.host.as_deref());
+        let docker = run_blocking(&runtime, client::connect(&address)).map_err(executor_error)?;
+        run_blocking(&runtime, image::ensure_present(&docker, &image)).map_err(|source| {
+            ExecError::Component {
+                component: image.to_string(),
+                source,
+            }
+        })?;
+        let (cancelled, _) = watch::channel(false);
+        Ok(Self {
+            image,
+            options,
+            docker,
+            runtime,
+            cancel: DockerCancelHandle {
+                cancelled: Arc::new(cancelled),
+            },
+        })
+    }
+
+    /// A handle that stops this executor's running container.
+    pub fn cancel_handle(&self) -> DockerCancelHandle {
+        self.cancel.clone()
+    }
+
+    /// The options the executor was connected with.
+    pub fn options(&self) -> &DockerOptions {
+        &self.options
+    }
+}
+
+impl Executor for DockerExecutor {
+    fn component_name(&self) -> &str {
+        self.image.as_str()
+    }
+
+    fn execute(&self, request: &ExecRequest) -> Result<ExecResult, ExecError> {
+        let data_dir = request
+            .data_dir
+            .canonicalize()
+            .ok()
+            .filter(|p| p.is_dir())
+            .ok_or_else(|| ExecError::DataDir {
+                path: request.data_dir.clone(),
+                reason: "does not exist or is not a folder".to_owned(),
+            })?;
+        let user = self.options.user();
+        let run_user = (!self.options.run_as_root).then_some(user);
+        let scratch = ownership::private_tmp(self.options.scratch_parent.as_deref(), run_user)
+            .map_err(executor_error)?;
+        let spec = container::RunSpec {
+            image: self.image.as_str(),
+            data_dir: &data_dir,
+            tmp_dir: scratch.path(),
+            request,
+            options: &self.options,
+            run_user,
+        };
+        let cancelled = self.cancel.cancelled.subscribe();
+        let result = if *cancelled.borrow() {
+            Ok(container::cancelled_before_start())
+        } else {
+            run_blocking(
+                &self.runtime,
+                container::run(&self.docker, &spec, cancelled),
+            )
+        };
+        let handed_back = if self.options.run_as_root {
+            ownership::hand_back(&data_dir, user)
+                .and_then(|()| ownership::hand_back(scratch.path(), user))
+        } else {
+            Ok(())
+        };
+        let scratch_path = scratch.path().to_owned();
+        if let Err(err) = scratch.close() {
+            tracing::warn!(path = %scratch_path.display(), "private /tmp not removed: {err}");
+        }
+        let result = result.map_err(executor_error)?;
+        handed_back.map_err(executor_error)?;
+        Ok(result)
+    }
+}
+
+/// Drives `future` on `runtime`, from a fresh thread when the caller is itself inside a tokio
+/// runtime (where `block_on` would panic).
+fn run_blocking<F>(runtime: &tokio::runtime::Runtime, future: F) -> F::Output
+where
+    F: Future + Send,
+    F::Output: Send,
+{
+    if tokio::runtime::Handle::try_current().is_err() {
+        return runtime.block_on(future);
+    }
+    std::thread::scope(
+        |scope| match scope.spawn(|| runtime.block_on(future)).join() {
+            Ok(output) => output,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+    )
+}
+
+fn executor_error(source: anyhow::Error) -> ExecError {
+    ExecError::Executor {
+        executor: EXECUTOR_NAME,
+        source,
+    }
+}
+
+/// Whether `termination` is what a run stopped by [`DockerCancelHandle::cancel`] reports.
+pub fn is_cancellation(termination: &Termination) -> bool {
+    matches!(termination, Termination::Crashed(why) if why.starts_with(container::CANCELLED))
+}

@@ -1,0 +1,537 @@
+//! The WASI executor: a component that is a WebAssembly module (WASI preview 1), run in-process
+//! under wasmtime.
+//!
+//! The sandbox keeps these promises, each enforced here and tested by a guest:
+//! - the job's data folder, preopened read-write at `/data`, is the only part of the host the
+//!   module can see (cap-std underneath refuses `..` and symlinks that leave it); no sockets, no
+//!   name lookups; the environment is exactly the request's, never the host's;
+//! - wall-clock time: an epoch deadline traps a busy guest, and an async timeout ends a guest that
+//!   waits in a host call (epochs cannot interrupt those);
+//! - memory: a [`MemoryLimiter`] denies growth past the limit and remembers that it did, so the
+//!   run is an out-of-memory error whether the guest then exits, aborts or traps;
+//! - output: stdout and stderr go to bounded [`OutputCapture`]s.
+//!
+//! One [`WasmEngine`] per process owns the wasmtime `Engine` (with the pooling allocator when the
+//! address-space probe allows it), the epoch ticker, a tokio runtime and the [`CompiledCache`].
+//! [`WasmEngine::load`] turns a module file into a [`WasmComponent`] holding a reusable
+//! `InstancePre`; each [`Executor::execute`] creates a fresh store and instance (microseconds).
+
+mod pipe;
+mod poll;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, MemoryType,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+use wasmtime_wasi::p1::{self, WasiP1Ctx};
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use super::compiled_cache::{CacheStatus, CompiledCache, sha256_hex};
+use super::output::OutputCapture;
+use super::{ExecError, ExecRequest, ExecResult, Executor, StdoutMode, Termination};
+
+/// Where the data folder appears inside the sandbox.
+pub const GUEST_DATA_DIR: &str = "/data";
+
+/// How often the epoch advances; the resolution of the timeout.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Grace given to the epoch deadline before the async backstop declares a timeout.
+const TIMEOUT_BACKSTOP_GRACE: Duration = Duration::from_millis(50);
+
+/// Which instance allocator the engine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Allocator {
+    /// Pooling when the address-space probe succeeds, on-demand otherwise.
+    #[default]
+    Auto,
+    /// Fresh mappings per instance (cheapest engine start, slower instantiation).
+    OnDemand,
+    /// A pre-reserved pool of slots (fast instantiation, ~4 GiB of address space per slot).
+    Pooling,
+}
+
+/// How to build a [`WasmEngine`].
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// The instance allocator.
+    pub allocator: Allocator,
+    /// The directory of the compiled-module cache.
+    pub cache_dir: PathBuf,
+}
+
+impl EngineOptions {
+    /// Defaults with the compiled cache in `cache_dir`.
+    pub fn with_cache_dir(cache_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            allocator: Allocator::Auto,
+            cache_dir: cache_dir.into(),
+        }
+    }
+}
+
+/// Store data of one execution.
+struct Host {
+    wasi: WasiP1Ctx,
+    limiter: MemoryLimiter,
+}
+
+/// Denies memory growth past a limit and remembers having done so.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    max_bytes: usize,
+    denied: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter allowing linear memories of up to `max_bytes`.
+    pub fn new(max_bytes: u64) -> Self {
+        Self {
+            max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            denied: false,
+        }
+    }
+
+    /// Whether a growth was denied.
+    pub fn denied(&self) -> bool {
+        self.denied
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold references; a million entries is far beyond any honest component.
+        Ok(desired <= 1_000_000)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        16
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+}
+
+struct EngineInner {
+    engine: Engine,
+    linker: Linker<Host>,
+    cache: CompiledCache,
+    runtime: tokio::runtime::Runtime,
+    allocator: Allocator,
+    loaded: Mutex<HashMap<String, InstancePre<Host>>>,
+}
+
+/// The per-process wasmtime machinery shared by every WASI component.
+#[derive(Clone)]
+pub struct WasmEngine {
+    inner: Arc<EngineInner>,
+}
+
+impl std::fmt::Debug for WasmEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmEngine")
+            .field("allocator", &self.inner.allocator)
+            .field("cache", &self.inner.cache.dir())
+            .finish()
+    }
+}
+
+/// Whether this process may reserve the address space the pooling allocator needs.
+pub fn pooling_is_available() -> bool {
+    let probe = || -> Result<()> {
+        let mut config = Config::new();
+        config.wasm_memory64(true).memory_reservation(1 << 42);
+        let engine = Engine::new(&config)?;
+        let mut store = Store::new(&engine, ());
+        Memory::new(&mut store, MemoryType::new64(0, Some(1 << 26)))?;
+        Ok(())
+    };
+    probe().is_ok()
+}
+
+fn engine_config(allocator: Allocator) -> (Config, Allocator) {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    let chosen = match allocator {
+        Allocator::Auto if pooling_is_available() => Allocator::Pooling,
+        Allocator::Auto => Allocator::OnDemand,
+        other => other,
+    };
+    if chosen == Allocator::Pooling {
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_core_instances(64)
+            .total_memories(64)
+            .total_tables(64)
+            .total_stacks(64)
+            .max_memory_size(4 << 30)
+            .max_unused_warm_slots(16);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+    (config, chosen)
+}
+
+impl WasmEngine {
+    /// Builds the engine, the linker with WASI preview 1, the epoch ticker and the runtime.
+    pub fn new(options: &EngineOptions) -> Result<Self, ExecError> {
+        let build = || -> Result<EngineInner> {
+            let (config, mut allocator) = engine_config(options.allocator);
+            let engine = match Engine::new(&config) {
+                Ok(engine) => engine,
+                Err(error)
+                    if allocator == Allocator::Pooling && options.allocator == Allocator::Auto =>
+                {
+                    tracing::warn!("pooling allocator unavailable, using on-demand: {error:#}");
+                    allocator = Allocator::OnDemand;
+                    Engine::new(&engine_config(Allocator::OnDemand).0)?
+                }
+                Err(error) => return Err(error.into()),
+            };
+            let mut linker: Linker<Host> = Linker::new(&engine);
+            p1::add_to_linker_async(&mut linker, |host: &mut Host| &mut host.wasi)?;
+            poll::shadow_poll_oneoff(&mut linker)?;
+            start_epoch_ticker(&engine);
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting the executor's runtime")?;
+            Ok(EngineInner {
+                engine,
+                linker,
+                cache: CompiledCache::new(&options.cache_dir),
+                runtime,
+                allocator,
+                loaded: Mutex::new(HashMap::new()),
+            })
+        };
+        build()
+            .map(|inner| Self {
+                inner: Arc::new(inner),
+            })
+            .map_err(|source| ExecError::Executor {
+                executor: "wasi",
+                source,
+            })
+    }
+
+    /// The process-wide engine for the compiled cache in `cache_dir`: built once, so that a pull's
+    /// precompile, `berth exec` and every row of a job share one engine, one epoch ticker and
+    /// the in-process table of loaded modules. Never dropped (its runtime must not be dropped
+    /// inside an async context).
+    pub fn shared(cache_dir: &Path) -> Result<Self, ExecError> {
+        static ENGINES: std::sync::OnceLock<Mutex<HashMap<PathBuf, WasmEngine>>> =
+            std::sync::OnceLock::new();
+        let mut engines = ENGINES
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let options = EngineOptions::with_cache_dir(cache_dir);
+        if let Some(engine) = engines.get(&options.cache_dir) {
+            return Ok(engine.clone());
+        }
+        let engine = Self::new(&options)?;
+        engines.insert(options.cache_dir, engine.clone());
+        Ok(engine)
+    }
+
+    /// The allocator actually in use.
+    pub fn allocator(&self) -> Allocator {
+        self.inner.allocator
+    }
+
+    /// The compiled-module cache.
+    pub fn cache(&self) -> &CompiledCache {
+        &self.inner.cache
+    }
+
+    /// Loads the module at `path` as the component `name`: from the in-process table when this
+    /// engine has seen the same bytes, else from the compiled cache, else by compiling it.
+    pub fn load(&self, path: &Path, name: &str) -> Result<WasmComponent, ExecError> {
+        let component_error = |source: anyhow::Error| ExecError::Component {
+            component: name.to_owned(),
+            source,
+        };
+        let wasm = std::fs::read(path)
+            .with_context(|| format!("reading {}", path.display()))
+            .map_err(component_error)?;
+        let digest = sha256_hex(&wasm);
+        self.load_bytes(&wasm, &digest, name)
+    }
+
+    /// Like [`WasmEngine::load`] for module bytes whose sha256 is `digest`.
+    pub fn load_bytes(
+        &self,
+        wasm: &[u8],
+        digest: &str,
+        name: &str,
+    ) -> Result<WasmComponent, ExecError> {
+        let component_error = |source: anyhow::Error| ExecError::Component {
+            component: name.to_owned(),
+            source,
+        };
+        let mut loaded = self
+            .inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let (pre, cache_status) = match loaded.get(digest) {
+            Some(pre) => (pre.clone(), CacheStatus::Hit),
+            None => {
+                let (module, status) = self
+                    .inner
+                    .cache
+                    .load_or_compile(&self.inner.engine, wasm, digest)
+                    .map_err(component_error)?;
+                let pre = self
+                    .inner
+                    .linker
+                    .instantiate_pre(&module)
+                    .map_err(anyhow::Error::from)
+                    .context("linking the module against WASI preview 1")
+                    .map_err(component_error)?;
+                loaded.insert(digest.to_owned(), pre.clone());
+                (pre, status)
+            }
+        };
+        Ok(WasmComponent {
+            name: name.to_owned(),
+            digest: digest.to_owned(),
+            args: vec![name.to_owned()],
+            engine: self.clone(),
+            pre,
+            cache_status,
+        })
+    }
+}
+
+fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("berth-epoch".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(EPOCH_TICK);
+                match weak.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .ok();
+}
+
+/// Compiles the module at `module_path` into the compiled cache in `cache_dir` (used after a
+/// pull, so the first run is warm).
+pub fn precompile_into_cache(cache_dir: &Path, module_path: &Path) -> Result<()> {
+    let engine = WasmEngine::shared(cache_dir)?;
+    let wasm =
+        std::fs::read(module_path).with_context(|| format!("reading {}", module_path.display()))?;
+    let digest = sha256_hex(&wasm);
+    engine
+        .inner
+        .cache
+        .load_or_compile(&engine.inner.engine, &wasm, &digest)?;
+    Ok(())
+}
+
+/// A WASI module ready to run.
+#[derive(Clone)]
+pub struct WasmComponent {
+    name: String,
+    digest: String,
+    args: Vec<String>,
+    engine: WasmEngine,
+    pre: InstancePre<Host>,
+    cache_status: CacheStatus,
+}
+
+impl std::fmt::Debug for WasmComponent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasmComponent")
+            .field("name", &self.name)
+            .field("digest", &self.digest)
+            .field("cache_status", &self.cache_status)
+            .finish()
+    }
+}
+
+impl WasmComponent {
+    /// The sha256 of the module's bytes.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+
+    /// How the compiled module was obtained when this component was loaded.
+    pub fn cache_status(&self) -> CacheStatus {
+        self.cache_status
+    }
+
+    /// Replaces the guest's argv (the first element is the program name).
+    pub fn with_args(mut self, args: Vec<String>) -> Self {
+        if !args.is_empty() {
+            self.args = args;
+        }
+        self
+    }
+
+    fn build_store(
+        &self,
+        request: &ExecRequest,
+    ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
+        let cap = request.limits.output_cap_bytes;
+        let live: Option<Box<dyn std::io::Write + Send>> = match request.stdout {
+            StdoutMode::Stream => Some(Box::new(std::io::stdout())),
+            StdoutMode::Capture => None,
+        };
+        let stdout = OutputCapture::new(cap, live);
+        let stderr = OutputCapture::new(cap, None);
+        let mut builder = WasiCtxBuilder::new();
+        builder
+            .args(&self.args)
+            .envs(&request.env)
+            .stdout(pipe::CaptureStream::new(stdout.clone()))
+            .stderr(pipe::CaptureStream::new(stderr.clone()))
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false)
+            // File I/O inline instead of a blocking-pool hop per operation; sleeps stay
+            // cancellable because `poll_oneoff` is berth's own (see `poll`).
+            .allow_blocking_current_thread(true);
+        builder
+            .preopened_dir(&request.data_dir, GUEST_DATA_DIR, FsPerms::ReadWrite)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("preopening {}", request.data_dir.display()))?;
+        let host = Host {
+            wasi: builder.build_p1(),
+            limiter: MemoryLimiter::new(request.limits.memory_bytes),
+        };
+        let mut store = Store::new(&self.engine.inner.engine, host);
+        store.limiter(|host| &mut host.limiter);
+        let ticks = request.limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        Ok((store, stdout, stderr))
+    }
+}
+
+/// How the guest's call ended, before the limiter is consulted.
+enum CallEnd {
+    Finished(wasmtime::Result<()>),
+    Instantiation(wasmtime::Error),
+    TimedOut,
+}
+
+impl Executor for WasmComponent {
+    fn component_name(&self) -> &str {
+        &self.name
+    }
+
+    fn execute(&self, request: &ExecRequest) -> Result<ExecResult, ExecError> {
+        if !request.data_dir.is_dir() {
+            return Err(ExecError::DataDir {
+                path: request.data_dir.clone(),
+                reason: "is not a directory".into(),
+            });
+        }
+        let (mut store, stdout, stderr) =
+            self.build_store(request)
+                .map_err(|source| ExecError::Executor {
+                    executor: "wasi",
+                    source,
+                })?;
+        let started = Instant::now();
+        let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
+        let end = self.engine.inner.runtime.block_on(async {
+            let run = async {
+                let instance = match self.pre.instantiate_async(&mut store).await {
+                    Ok(instance) => instance,
+                    Err(error) => return CallEnd::Instantiation(error),
+                };
+                let start = match instance.get_typed_func::<(), ()>(&mut store, "_start") {
+                    Ok(start) => start,
+                    Err(error) => return CallEnd::Instantiation(error),
+                };
+                CallEnd::Finished(start.call_async(&mut store, ()).await)
+            };
+            tokio::time::timeout(limit, run)
+                .await
+                .unwrap_or(CallEnd::TimedOut)
+        });
+        let duration = started.elapsed();
+        let memory_denied = store.data().limiter.denied();
+        let termination = match end {
+            CallEnd::TimedOut => Termination::TimedOut,
+            CallEnd::Finished(Ok(())) => Termination::Exited(0),
+            CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
+            CallEnd::Instantiation(error) => {
+                if memory_denied {
+                    Termination::OutOfMemory
+                } else if error.downcast_ref::<Trap>().is_some() {
+                    termination_of(&error, false)
+                } else {
+                    return Err(ExecError::Component {
+                        component: self.name.clone(),
+                        source: anyhow::Error::from(error).context("instantiating the module"),
+                    });
+                }
+            }
+        };
+        drop(store);
+        Ok(ExecResult {
+            termination,
+            stdout: stdout.finish(),
+            stderr: stderr.finish(),
+            duration,
+        })
+    }
+}
+
+/// Maps a guest's error to a termination; a denied memory growth turns any failure into
+/// out-of-memory.
+fn termination_of(error: &wasmtime::Error, memory_denied: bool) -> Termination {
+    if let Some(exit) = error.downcast_ref::<I32Exit>() {
+        return match exit.0 {
+            0 => Termination::Exited(0),
+            _ if memory_denied => Termination::OutOfMemory,
+            code => Termination::Exited(code),
+        };
+    }
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return Termination::TimedOut;
+    }
+    if memory_denied {
+        return Termination::OutOfMemory;
+    }
+    let reason = match error.downcast_ref::<Trap>() {
+        Some(trap) => format!("wasm trap: {trap}"),
+        None => error.root_cause().to_string(),
+    };
+    Termination::Crashed(reason)
+}

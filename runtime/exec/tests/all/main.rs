@@ -1,0 +1,20 @@
+//! berth-exec's one integration-test binary; each module owns one area.
+
+// Exit classes, limits and sandbox promises, each driven by a test program.
+mod sandbox;
+// The compiled-module cache: hits, misses, corrupt entries.
+mod compiled_cache;
+// Example components built on berth-guest-sdk: multiplier, incremental (state and usage).
+mod examples;
+// Docker executor support: fixture images from components/docker-fixtures, a case per test.
+mod docker_support;
+// Docker executor: exit classes 0/1/2, the exact environment, unpullable images.
+mod docker_exec;
+// Docker executor limits, held and exceeded: timeout, memory (OOMKilled), network absent.
+mod docker_limits;
+// Docker executor users: runs as the invoking uid:gid; root components' files handed back.
+mod docker_ownership;
+// Docker executor cleanup and failures: cancellation, bad data folder, unreachable daemon.
+mod docker_cleanup;
+// Docker/WASI parity: multiplier output tables byte-identical, identical outcomes per exit class.
+mod docker_parity;

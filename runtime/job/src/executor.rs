@@ -1,0 +1,50 @@
+//! The one place that picks an executor for a component definition: its `image` (a `.wasm`
+//! path, a registry reference or `docker://IMAGE`) goes through [`crate::launch`], with the
+//! definition's network and the job's `--tag`; the result says exactly what ran.
+
+use crate::home::Home;
+use crate::launch::{LaunchError, LaunchOptions, Launched, launch};
+use berth_exec::docker::DockerOptions;
+use berth_storage::{ComponentDefinition, Network};
+
+/// Why no executor could be made for a component.
+#[derive(Debug, thiserror::Error)]
+#[error("The image \"{image}\" of component \"{component}\" cannot be run: {source}")]
+pub struct ExecutorError {
+    /// The component id.
+    pub component: String,
+    /// The image as written in the definition.
+    pub image: String,
+    /// What went wrong (boxed: image errors carry references and digests).
+    #[source]
+    pub source: Box<LaunchError>,
+}
+
+impl ExecutorError {
+    /// Whether the component definition is at fault (exit 1) rather than berth (exit 2).
+    pub fn is_user_error(&self) -> bool {
+        self.source.is_user_error()
+    }
+}
+
+/// An executor for `component`; `tag_override` (`--tag`) selects another tag of a registry
+/// reference (it is ignored, with a warning, for module paths). `labels` go on a container.
+pub fn executor_for(
+    home: &Home,
+    component: &ComponentDefinition,
+    tag_override: Option<&str>,
+) -> Result<Launched, ExecutorError> {
+    let options = LaunchOptions {
+        name: component.id.clone(),
+        tag_override: tag_override.map(str::to_owned),
+        docker: DockerOptions {
+            network: component.network == Network::Bridge,
+            ..DockerOptions::default()
+        },
+    };
+    launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
+        component: component.id.clone(),
+        image: component.image.clone(),
+        source: Box::new(source),
+    })
+}

@@ -1,0 +1,117 @@
+//! Jobs: one component run from Storage to Storage (`berth run`), synchronous actions
+//! (`berth action`), and the records of past jobs (`berth job`).
+//!
+//! A job resolves the component and its configuration, stages the input mapping into a fresh
+//! data folder (a temporary directory under the home, removed afterwards unless kept), writes
+//! `config.json` and `in/state.json`, runs the component with the `KBC_*` environment of
+//! reference §1.5, reads the usage, loads the output mapping all-or-nothing (only `write_always`
+//! tables when the component failed), tags processed input files and stores the state — only when
+//! everything succeeded and a stored configuration was used. Every step is recorded in a
+//! [`JobRecord`].
+//!
+//! This crate sits on top of the others and is what the `berth` binary and the server drive:
+//! it knows the berth [`home`] layout, turns an image reference into an executor ([`launch`]),
+//! and strings staging ([`berth_staging`]) and Storage ([`berth_storage`]) around an execution
+//! ([`berth_exec`]). It must not depend on the CLI or the server.
+//!
+//! - [`home`]: the berth home directory (Storage, images, compiled cache, job records);
+//! - [`settings`]: the home's `settings.toml`;
+//! - [`launch`]: image reference → ready executor (WASI or Docker);
+//! - [`runner`]: the pipeline ([`run_job`]);
+//! - [`action`]: synchronous actions ([`run_action`]);
+//! - [`record`]: job records on disk;
+//! - [`executor`]: which executor runs a component definition;
+//! - [`config`]: the configuration a job runs.
+
+pub mod action;
+pub mod config;
+pub mod executor;
+pub mod home;
+pub mod launch;
+pub mod record;
+pub mod runner;
+pub mod settings;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::path::PathBuf;
+
+pub use action::{ActionRequest, ActionResult, run_action};
+pub use config::ConfigSource;
+pub use executor::{ExecutorError, executor_for};
+pub use record::{JobRecord, JobStatus, JobStore};
+pub use runner::run_job;
+
+use berth_staging::Stage;
+use berth_staging::input_tables::StagedTable;
+use berth_staging::output_tables::LoadedTable;
+
+/// What `berth run` asks for.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    /// The component id.
+    pub component_id: String,
+    /// The configuration: stored or given.
+    pub config: ConfigSource,
+    /// The configuration id used for the state and the default bucket when the configuration is
+    /// given inline (`None` with [`ConfigSource::Data`] means no state is stored).
+    pub config_id: Option<String>,
+    /// Run one row of the stored configuration.
+    pub row_id: Option<String>,
+    /// Keep the data folder after the job.
+    pub keep_data: bool,
+    /// Another tag of the component's image.
+    pub tag: Option<String>,
+    /// The run id of the parent job: this job's run id becomes `<parent>.<id>`.
+    pub parent_run_id: Option<String>,
+    /// Stream the component's stdout to berth's stdout while it runs.
+    pub stream_output: bool,
+}
+
+impl JobRequest {
+    /// A request for `component_id` with `config` and every option off.
+    pub fn new(component_id: impl Into<String>, config: ConfigSource) -> Self {
+        let config_id = match &config {
+            ConfigSource::Stored(id) => Some(id.clone()),
+            ConfigSource::Data(_) => None,
+        };
+        Self {
+            component_id: component_id.into(),
+            config,
+            config_id,
+            row_id: None,
+            keep_data: false,
+            tag: None,
+            parent_run_id: None,
+            stream_output: false,
+        }
+    }
+}
+
+/// A finished job: its record and, when kept, its data folder.
+#[derive(Debug, Clone)]
+pub struct JobRun {
+    /// The final record (also stored under the home's `jobs/`).
+    pub record: JobRecord,
+    /// The job's data folder, when `keep_data` was asked for (for a job of several rows, the
+    /// folder holding `row-<id>/data` per row).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Progress callbacks of a running job (the CLI draws them; tests ignore them).
+pub trait Progress {
+    /// A stage begins.
+    fn stage(&self, _stage: Stage) {}
+    /// An input table was exported.
+    fn table_in(&self, _table: &StagedTable) {}
+    /// An output table was loaded (not yet committed).
+    fn table_out(&self, _table: &LoadedTable) {}
+    /// The job is over.
+    fn finish(&self) {}
+}
+
+/// Progress that shows nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {}

@@ -1,0 +1,293 @@
+//! Job records: one JSON file per job under the home's `jobs/` directory, rewritten atomically
+//! (write a temporary file, rename) at every status change, so `berth job ls` and
+//! `berth job show` — and a test watching a running job — always read a whole record.
+//!
+//! A record holds what reference §9.2 calls the job and its result: id, component,
+//! configuration, row, status (`created` → `processing` → `success` | `error`), timings, the
+//! result message, the error class and stage, the exit code, usage, the tables and files moved in
+//! and out with row counts, and what happened to the state.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use berth_host_api::usage::UsageRecord;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use berth_staging::Stage;
+use berth_staging::input_tables::format_time;
+use berth_staging::state::StateChange;
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobStatus {
+    /// Recorded, not started.
+    Created,
+    /// Running (see [`JobRecord::stage`]).
+    Processing,
+    /// Finished successfully.
+    Success,
+    /// Finished with an error.
+    Error,
+}
+
+impl JobStatus {
+    /// `created`, `processing`, `success` or `error`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Processing => "processing",
+            Self::Success => "success",
+            Self::Error => "error",
+        }
+    }
+}
+
+/// A table moved in or out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableMove {
+    /// The Storage table id.
+    pub table: String,
+    /// The name under `in/tables` or `out/tables`.
+    pub file: String,
+    /// Rows moved (exported, or read from the file).
+    pub rows: u64,
+    /// Rows in the table afterwards (output only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_rows: Option<u64>,
+}
+
+/// A file moved in or out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileMove {
+    /// The Storage file id.
+    pub id: u64,
+    /// The file name.
+    pub name: String,
+    /// Size in bytes.
+    pub bytes: u64,
+    /// Tags (output files: as uploaded, system tags included).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+}
+
+/// Tables and files on one side of the job.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Moves {
+    /// Tables.
+    pub tables: Vec<TableMove>,
+    /// Files.
+    pub files: Vec<FileMove>,
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobResult {
+    /// `Component processing finished.` or the error message.
+    pub message: String,
+    /// `user` or `application` when the job failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_type: Option<String>,
+    /// The stage that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_stage: Option<Stage>,
+    /// berth's exit code for the job: 0, 1 or 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// The component's own exit code, when it exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component_exit_code: Option<i32>,
+}
+
+/// One job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    /// The job id (also the run id's last part).
+    pub id: String,
+    /// The run id passed as `KBC_RUNID` (`<parent>.<id>` for a child job).
+    pub run_id: String,
+    /// The component.
+    pub component_id: String,
+    /// The stored configuration, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_id: Option<String>,
+    /// The configuration row, for row jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_id: Option<String>,
+    /// The image that ran, as resolved: a pinned `REGISTRY/REPO@sha256:…`, a module path or
+    /// `docker://IMAGE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// The digest of the manifest or module that ran, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    /// Which executor ran it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<crate::launch::ExecutorKind>,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// The stage a processing job is in (the failed stage afterwards).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
+    /// When the job was created (RFC 3339).
+    pub created: String,
+    /// When it started processing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Wall-clock milliseconds from start to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<u64>,
+    /// How it ended.
+    #[serde(default)]
+    pub result: JobResult,
+    /// What the component reported in `out/usage.json`.
+    #[serde(default)]
+    pub usage: Vec<UsageRecord>,
+    /// Tables and files staged in.
+    #[serde(default)]
+    pub input: Moves,
+    /// Tables and files loaded out.
+    #[serde(default)]
+    pub output: Moves,
+    /// What happened to the stored state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<StateChange>,
+    /// Warnings met on the way (webalized columns, ignored usage errors, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl JobRecord {
+    /// A `created` record.
+    pub fn new(id: &str, run_id: &str, component_id: &str) -> Self {
+        Self {
+            id: id.to_owned(),
+            run_id: run_id.to_owned(),
+            component_id: component_id.to_owned(),
+            config_id: None,
+            row_id: None,
+            image: None,
+            image_digest: None,
+            executor: None,
+            status: JobStatus::Created,
+            stage: None,
+            created: now_text(),
+            started: None,
+            finished: None,
+            duration_ms: None,
+            result: JobResult::default(),
+            usage: Vec::new(),
+            input: Moves::default(),
+            output: Moves::default(),
+            state: None,
+            warnings: Vec::new(),
+        }
+    }
+}
+
+/// The current time as RFC 3339.
+pub fn now_text() -> String {
+    format_time(OffsetDateTime::now_utc())
+}
+
+/// The job records of one home.
+#[derive(Debug, Clone)]
+pub struct JobStore {
+    dir: PathBuf,
+}
+
+impl JobStore {
+    /// The records in `dir` (created on the first save).
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into() }
+    }
+
+    fn path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.json"))
+    }
+
+    /// Writes `record`, replacing the previous version atomically.
+    pub fn save(&self, record: &JobRecord) -> Result<()> {
+        fs::create_dir_all(&self.dir)
+            .with_context(|| format!("creating the job directory {}", self.dir.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
+            .with_context(|| format!("creating a job record in {}", self.dir.display()))?;
+        serde_json::to_writer_pretty(&mut tmp, record).context("writing the job record")?;
+        tmp.write_all(b"\n").context("writing the job record")?;
+        tmp.persist(self.path(&record.id))
+            .map_err(|e| e.error)
+            .with_context(|| format!("storing job record {}", record.id))?;
+        Ok(())
+    }
+
+    /// Reads one record; `Ok(None)` when there is no such job.
+    pub fn load(&self, id: &str) -> Result<Option<JobRecord>> {
+        if !is_job_id(id) {
+            return Ok(None);
+        }
+        read(&self.path(id))
+    }
+
+    /// Every record, oldest first.
+    pub fn list(&self) -> Result<Vec<JobRecord>> {
+        let entries = match fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).context("listing job records"),
+        };
+        let mut records = Vec::new();
+        for entry in entries {
+            let path = entry.context("listing job records")?.path();
+            if path.extension().is_some_and(|e| e == "json")
+                && let Some(record) = read(&path)?
+            {
+                records.push(record);
+            }
+        }
+        // Ids start with the creation time in milliseconds, so they sort by age.
+        records.sort_by(|a, b| a.id.len().cmp(&b.id.len()).then(a.id.cmp(&b.id)));
+        Ok(records)
+    }
+}
+
+fn is_job_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+fn read(path: &Path) -> Result<Option<JobRecord>> {
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    serde_json::from_str(&text)
+        .map(Some)
+        .with_context(|| format!("parsing job record {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_load_list() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = JobStore::new(dir.path());
+        let mut record = JobRecord::new("1", "1", "acme.demo");
+        store.save(&record).unwrap();
+        record.status = JobStatus::Success;
+        store.save(&record).unwrap();
+        assert_eq!(store.load("1").unwrap().unwrap().status, JobStatus::Success);
+        assert_eq!(store.list().unwrap().len(), 1);
+        assert!(store.load("../x").unwrap().is_none());
+    }
+}

@@ -1,0 +1,422 @@
+//! The job pipeline of `berth run` (see the [`crate`] docs for the order of steps).
+//!
+//! Failure rules (reference §3.3, §5, §6; seeds 003):
+//! - the component failing, its state file being invalid, its usage file being malformed or the
+//!   output mapping failing all fail the job; the first failure is the job's error and later ones
+//!   become warnings, so the original error is never concealed;
+//! - after any such failure, the output mapping runs once more in failed-job mode: only
+//!   `write_always` tables are loaded, no files;
+//! - the state (component and input mapping) is stored only when everything succeeded and the
+//!   job ran a stored configuration;
+//! - Storage is closed while the component runs, so other berth commands can use it.
+
+mod execute;
+mod output;
+
+use std::fs;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use berth_host_api::state::StoredState;
+use berth_host_api::{ConfigFile, DataDir, ExitClass};
+use time::OffsetDateTime;
+
+use super::config::{self, ConfigSource, ResolvedConfig};
+use super::record::{FileMove, JobStatus, JobStore, TableMove, now_text};
+use super::{JobRecord, JobRequest, JobRun, Progress};
+use crate::home::Home;
+use crate::settings::{HomeSettings, SETTINGS_FILE};
+use berth_exec::environment::new_run_id;
+use berth_exec::{Outcome, RUN_ACTION};
+use berth_staging::input_files::{StagedFiles, stage_input_files, tag_processed};
+use berth_staging::input_tables::stage_input_tables;
+use berth_staging::state::{self, StateChange};
+use berth_staging::{JobIds, Stage, StagingError, usage};
+use berth_storage::{ComponentDefinition, Storage};
+
+/// The longest `process_timeout` a configuration may ask for (24 hours).
+pub const MAX_PROCESS_TIMEOUT_SECS: u64 = 86_400;
+
+/// The message of a successful job (reference §9.2).
+pub const SUCCESS_MESSAGE: &str = "Component processing finished.";
+
+/// Runs one job and returns its final record. `Err` only when berth cannot record the job at all;
+/// every failure of the job itself is in the record (`status: error`, `result`).
+pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Result<JobRun> {
+    let store = JobStore::new(home.jobs());
+    let id = new_run_id();
+    let run_id = match request.parent_run_id.as_deref().filter(|p| !p.is_empty()) {
+        Some(parent) => format!("{parent}.{id}"),
+        None => id.clone(),
+    };
+    let mut record = JobRecord::new(&id, &run_id, &request.component_id);
+    record.config_id = request.config_id.clone();
+    record.row_id = request.row_id.clone();
+    store.save(&record)?;
+
+    let tmp_root = home.root().join("tmp");
+    fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix(&format!("job-{id}-"))
+        .tempdir_in(&tmp_root)
+        .with_context(|| format!("creating the job folder in {}", tmp_root.display()))?;
+    let started = Instant::now();
+    record.status = JobStatus::Processing;
+    record.started = Some(now_text());
+    let ids = JobIds {
+        component_id: request.component_id.clone(),
+        config_id: request.config_id.clone(),
+        row_id: request.row_id.clone(),
+        run_id,
+    };
+    let mut job = Job {
+        home,
+        request,
+        store: &store,
+        record,
+        work: work.path().to_path_buf(),
+        progress,
+        ids,
+        per_row: false,
+    };
+    let rows = rows_to_run(home, request);
+    job.per_row = rows.len() > 1;
+    let mut pending = Vec::new();
+    let mut result = Ok(());
+    for row in rows {
+        job.ids.row_id = row;
+        match job.run() {
+            Ok(state) => pending.extend(state),
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    if result.is_ok() {
+        result = job.persist_states(pending);
+    }
+    let per_row = job.per_row;
+    let mut record = job.record;
+    record.finished = Some(now_text());
+    record.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
+    match result {
+        Ok(()) => {
+            record.status = JobStatus::Success;
+            record.stage = None;
+            record.result.message = SUCCESS_MESSAGE.to_owned();
+            record.result.exit_code = Some(0);
+        }
+        Err(error) => {
+            record.status = JobStatus::Error;
+            record.stage = Some(error.stage());
+            record.result.message = error.to_string();
+            record.result.error_type = Some(error.class().as_str().to_owned());
+            record.result.error_stage = Some(error.stage());
+            record.result.exit_code = Some(error.class().code());
+        }
+    }
+    if record.state.is_none() {
+        record.state = Some(StateChange::Untouched);
+    }
+    store.save(&record)?;
+    progress.finish();
+    let data_dir = if request.keep_data {
+        // A job of several rows keeps one folder per row: `row-<id>/data`.
+        let kept = work.keep();
+        Some(if per_row { kept } else { kept.join("data") })
+    } else {
+        drop(work);
+        None
+    };
+    Ok(JobRun { record, data_dir })
+}
+
+struct Job<'a> {
+    home: &'a Home,
+    request: &'a JobRequest,
+    store: &'a JobStore,
+    record: JobRecord,
+    work: PathBuf,
+    progress: &'a dyn Progress,
+    ids: JobIds,
+    /// The job runs several rows, each in its own data folder.
+    per_row: bool,
+}
+
+/// A state to store once the whole job succeeded.
+struct PendingState {
+    row_id: Option<String>,
+    previous: StoredState,
+    update: berth_host_api::state::StateUpdate,
+    tables: Vec<berth_host_api::state::TableState>,
+    files: Vec<berth_host_api::state::FileState>,
+}
+
+/// What the job carries from input staging to the end.
+struct Prepared {
+    settings: HomeSettings,
+    component: ComponentDefinition,
+    config: ResolvedConfig,
+    data: DataDir,
+    previous_state: Option<StoredState>,
+    staged_files: StagedFiles,
+    table_state: Vec<berth_host_api::state::TableState>,
+}
+
+fn open_storage(home: &Home, stage: Stage) -> Result<Storage, StagingError> {
+    Storage::open(home.storage()).map_err(|e| StagingError::app(stage, "Storage", e))
+}
+
+impl Job<'_> {
+    fn enter(&mut self, stage: Stage) {
+        self.record.stage = Some(stage);
+        if let Err(e) = self.store.save(&self.record) {
+            tracing::warn!("updating job record {}: {e:#}", self.record.id);
+        }
+        self.progress.stage(stage);
+    }
+
+    /// One configuration (or row) from configuration to output mapping; the state to store
+    /// once every row succeeded.
+    fn run(&mut self) -> Result<Option<PendingState>, StagingError> {
+        let prepared = self.prepare()?;
+        self.enter(Stage::Execution);
+        let outcome = self.execute(&prepared)?;
+        let mut failure = outcome_error(&outcome, &prepared.component.id);
+
+        self.enter(Stage::Usage);
+        match usage::read_usage(&prepared.data) {
+            Ok(records) => self.record.usage.extend(records.unwrap_or_default()),
+            Err(e) => self.fail(&mut failure, e),
+        }
+        let update = if failure.is_none() {
+            match state::read_out(&prepared.data) {
+                Ok(update) => Some(update),
+                Err(e) => {
+                    self.fail(&mut failure, e);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+
+        self.enter(Stage::OutputMapping);
+        let mut storage = match open_storage(self.home, Stage::OutputMapping) {
+            Ok(storage) => storage,
+            Err(e) => return Err(failure.unwrap_or(e)),
+        };
+        if prepared.component.staging_storage.output != "none" {
+            if failure.is_none()
+                && let Err(e) = self.output(&mut storage, &prepared, false)
+            {
+                failure = Some(e);
+            }
+            if failure.is_some()
+                && let Err(e) = self.output(&mut storage, &prepared, true)
+            {
+                self.record
+                    .warnings
+                    .push(format!("write_always tables were not loaded: {e}"));
+            }
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        tag_processed(
+            &mut storage,
+            &prepared.config.config.storage.input.files,
+            &prepared.staged_files,
+        )?;
+        Ok(match (prepared.previous_state, update) {
+            (Some(previous), Some(update)) => Some(PendingState {
+                row_id: self.ids.row_id.clone(),
+                previous,
+                update,
+                tables: prepared.table_state,
+                files: prepared.staged_files.state,
+            }),
+            _ => None,
+        })
+    }
+
+    /// Stores the states of every row (or of the configuration) once all of them succeeded.
+    fn persist_states(&mut self, pending: Vec<PendingState>) -> Result<(), StagingError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.enter(Stage::State);
+        let mut storage = open_storage(self.home, Stage::State)?;
+        for p in pending {
+            let config_id = self.ids.config_id.clone().unwrap_or_default();
+            let change = state::persist(
+                &mut storage,
+                (&self.ids.component_id, &config_id, p.row_id.as_deref()),
+                &p.previous,
+                p.update,
+                p.tables,
+                p.files,
+            )?;
+            if self.record.state != Some(StateChange::Updated) {
+                self.record.state = Some(change);
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps the first failure; later ones become warnings.
+    fn fail(&mut self, failure: &mut Option<StagingError>, error: StagingError) {
+        match failure {
+            None => *failure = Some(error),
+            Some(_) => self
+                .record
+                .warnings
+                .push(format!("{}: {error}", error.stage())),
+        }
+    }
+
+    /// Configuration, input mapping, `config.json` and `in/state.json`.
+    fn prepare(&mut self) -> Result<Prepared, StagingError> {
+        self.enter(Stage::Configuration);
+        let data = DataDir::new(match (&self.ids.row_id, self.per_row) {
+            (Some(row), true) => self.work.join(format!("row-{row}")).join("data"),
+            _ => self.work.join("data"),
+        });
+        data.create_layout()
+            .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
+        let storage = open_storage(self.home, Stage::Configuration)?;
+        let component = storage.component(&self.request.component_id).map_err(|e| {
+            StagingError::storage(Stage::Configuration, &self.request.component_id, e)
+        })?;
+        let document = config::document(
+            &storage,
+            &component.id,
+            &self.request.config,
+            self.ids.row_id.as_deref(),
+        )?;
+        let settings = self
+            .home
+            .settings()
+            .map_err(|e| StagingError::user(Stage::Configuration, SETTINGS_FILE, e.to_string()))?;
+        let config = config::resolve(document, &component, &settings.project.stack_id, RUN_ACTION)?;
+        let previous_state = match &self.ids.config_id {
+            None => None,
+            Some(config_id) => match state::load_stored(
+                &storage,
+                &component.id,
+                config_id,
+                self.ids.row_id.as_deref(),
+            ) {
+                Ok(stored) => Some(stored),
+                Err(e) if matches!(self.request.config, ConfigSource::Data(_)) => {
+                    tracing::debug!("no stored state for {config_id}: {e}");
+                    None
+                }
+                Err(e) => return Err(e),
+            },
+        };
+        let stored = previous_state.clone().unwrap_or_default();
+
+        self.enter(Stage::InputMapping);
+        let now = OffsetDateTime::now_utc();
+        let input = &config.config.storage.input;
+        let (tables, files) = if component.staging_storage.input == "none" {
+            Default::default()
+        } else {
+            let progress = self.progress;
+            let tables = stage_input_tables(
+                &storage,
+                &data,
+                &input.tables,
+                &stored.storage.input.tables,
+                now,
+                |t| progress.table_in(t),
+            )?;
+            let files = stage_input_files(
+                &storage,
+                &data,
+                &input.files,
+                &stored.storage.input.files,
+                &self.ids,
+                now,
+            )?;
+            (tables, files)
+        };
+        self.record
+            .input
+            .tables
+            .extend(tables.tables.iter().map(|t| TableMove {
+                table: t.source.clone(),
+                file: t.destination.clone(),
+                rows: t.rows,
+                table_rows: None,
+            }));
+        self.record
+            .input
+            .files
+            .extend(files.files.iter().map(|f| FileMove {
+                id: f.id,
+                name: f.name.clone(),
+                bytes: f.bytes,
+                tags: Vec::new(),
+            }));
+        write_config(&data, &config.config)?;
+        state::write_in_state(&data, &stored)?;
+        Ok(Prepared {
+            settings,
+            component,
+            config,
+            data,
+            previous_state,
+            staged_files: files,
+            table_state: tables.state,
+        })
+    }
+}
+
+/// The rows a job runs: the asked-for row; else, for a stored configuration with rows, every
+/// enabled row in order (reference §10); else the configuration alone.
+fn rows_to_run(home: &Home, request: &JobRequest) -> Vec<Option<String>> {
+    let ConfigSource::Stored(config_id) = &request.config else {
+        return vec![request.row_id.clone()];
+    };
+    if request.row_id.is_some() {
+        return vec![request.row_id.clone()];
+    }
+    let rows: Vec<Option<String>> = Storage::open(home.storage())
+        .and_then(|s| s.config(&request.component_id, config_id))
+        .map(|c| {
+            c.rows
+                .into_iter()
+                .filter(|r| !r.is_disabled)
+                .map(|r| Some(r.id))
+                .collect()
+        })
+        .unwrap_or_default();
+    if rows.is_empty() { vec![None] } else { rows }
+}
+
+/// The job error of a component outcome, `None` for success.
+fn outcome_error(outcome: &Outcome, component: &str) -> Option<StagingError> {
+    match outcome.class() {
+        ExitClass::Success => None,
+        ExitClass::UserError => Some(StagingError::user(
+            Stage::Execution,
+            component,
+            outcome.message(),
+        )),
+        ExitClass::ApplicationError => Some(StagingError::app(
+            Stage::Execution,
+            component,
+            anyhow::anyhow!("{}", outcome.message()),
+        )),
+    }
+}
+
+/// Writes the normalised `config.json`.
+pub(crate) fn write_config(data: &DataDir, config: &ConfigFile) -> Result<(), StagingError> {
+    fs::write(data.config_file(), config.to_json_pretty() + "\n")
+        .map_err(|e| StagingError::app(Stage::Configuration, berth_host_api::paths::CONFIG_FILE, e))
+}

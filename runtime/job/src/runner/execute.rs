@@ -1,0 +1,73 @@
+//! Running the component of a job: the executor for its definition, the `KBC_*` environment
+//! (reference §1.5) with this job's run, configuration and row ids, the limits (the component's
+//! `process_timeout` unless the configuration's `runtime.process_timeout` says otherwise, at most
+//! 24 hours; the component's memory), and the classified outcome.
+
+use crate::config;
+use crate::executor::executor_for;
+use berth_exec::{ExecRequest, Limits, Outcome, RUN_ACTION, StdoutMode, Termination, classify};
+use berth_staging::{Stage, StagingError};
+
+use super::{Job, MAX_PROCESS_TIMEOUT_SECS, Prepared};
+
+impl Job<'_> {
+    pub(super) fn execute(&mut self, prepared: &Prepared) -> Result<Outcome, StagingError> {
+        let component = &prepared.component;
+        let launched =
+            executor_for(self.home, component, self.request.tag.as_deref()).map_err(|e| {
+                if e.is_user_error() {
+                    StagingError::user(Stage::Execution, &component.id, e.to_string())
+                } else {
+                    StagingError::app(Stage::Execution, &component.id, e)
+                }
+            })?;
+        let config_id = match &self.ids.config_id {
+            Some(id) => id.clone(),
+            None => config::parameters_digest(&prepared.config.config.parameters),
+        };
+        let mut env = prepared.settings.environment(&component.id, &config_id);
+        env.run_id = self.ids.run_id.clone();
+        env.config_row_id = self.ids.row_id.clone();
+        let mut limits = Limits::for_action(RUN_ACTION);
+        let timeout = prepared
+            .config
+            .process_timeout
+            .unwrap_or(component.process_timeout)
+            .min(MAX_PROCESS_TIMEOUT_SECS);
+        limits.timeout = std::time::Duration::from_secs(timeout);
+        if let Some(bytes) = component.memory_bytes() {
+            limits.memory_bytes = bytes;
+        }
+        let request = ExecRequest {
+            data_dir: prepared.data.root.clone(),
+            action: RUN_ACTION.to_owned(),
+            env: env.to_vars(),
+            limits: limits.clone(),
+            stdout: if self.request.stream_output {
+                StdoutMode::Stream
+            } else {
+                StdoutMode::Capture
+            },
+        };
+        self.record.image = Some(launched.reference.clone());
+        self.record.image_digest = launched.digest.clone();
+        self.record.executor = Some(launched.kind);
+        let result = launched
+            .executor
+            .execute(&request)
+            .map_err(|e| StagingError::app(Stage::Execution, &component.id, e))?;
+        if let Termination::Exited(code) = result.termination {
+            self.record.result.component_exit_code = Some(code);
+        }
+        let stderr = result.stderr.text();
+        if !stderr.trim().is_empty() && matches!(result.termination, Termination::Exited(0)) {
+            self.record.warnings.push(stderr.trim().to_owned());
+        }
+        Ok(classify(
+            &result,
+            launched.executor.component_name(),
+            limits.timeout,
+            limits.memory_bytes,
+        ))
+    }
+}

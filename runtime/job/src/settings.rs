@@ -1,0 +1,161 @@
+//! The berth home's settings: `<home>/settings.toml`, a file people write, read strictly.
+//!
+//! Every key is optional and has a documented default, so a home without the file behaves as
+//! berth's defaults say. Unknown keys are an error naming the key (a misspelt limit must not be
+//! silently ignored). Sections are added by the subsystems that need them.
+//!
+//! ```toml
+//! [project]
+//! id = "1"                 # KBC_PROJECTID, and the project ciphers are bound to
+//! stack_id = "berth.local" # KBC_STACKID, and the key of `stack_parameters`
+//! ```
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use berth_exec::JobEnvironment;
+use berth_exec::environment::{DEFAULT_PROJECT_ID, DEFAULT_STACK_ID};
+
+/// The name of the settings file inside the home.
+pub const SETTINGS_FILE: &str = "settings.toml";
+
+/// Everything `settings.toml` can say.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HomeSettings {
+    /// `[project]`: who this home is to components.
+    #[serde(default)]
+    pub project: ProjectSettings,
+}
+
+/// `[project]`: the identity components see.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSettings {
+    /// The project id (`KBC_PROJECTID`). Default `"1"`.
+    #[serde(default = "default_project_id")]
+    pub id: String,
+    /// The stack id (`KBC_STACKID`). Default `"berth.local"`.
+    #[serde(default = "default_stack_id")]
+    pub stack_id: String,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        Self {
+            id: default_project_id(),
+            stack_id: default_stack_id(),
+        }
+    }
+}
+
+fn default_project_id() -> String {
+    DEFAULT_PROJECT_ID.to_owned()
+}
+
+fn default_stack_id() -> String {
+    DEFAULT_STACK_ID.to_owned()
+}
+
+/// Why the settings file could not be used (a user error: the file is the user's).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct SettingsError {
+    /// The settings file.
+    pub path: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl HomeSettings {
+    /// Reads `path`; a missing file gives the defaults.
+    pub fn load(path: &Path) -> Result<Self, SettingsError> {
+        let error = |reason: String| SettingsError {
+            path: path.display().to_string(),
+            reason,
+        };
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(error(e.to_string())),
+        };
+        Self::parse(&text).map_err(error)
+    }
+
+    /// The `KBC_*` environment of a run of `component_id` with `config_id` in this home.
+    pub fn environment(&self, component_id: &str, config_id: &str) -> JobEnvironment {
+        let mut env = JobEnvironment::local(component_id, config_id);
+        env.project_id = self.project.id.clone();
+        env.stack_id = self.project.stack_id.clone();
+        env
+    }
+
+    /// Parses settings text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.message().to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_and_empty_text_give_defaults() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let settings = HomeSettings::load(&dir.path().join(SETTINGS_FILE)).unwrap();
+        assert_eq!(settings, HomeSettings::default());
+        assert_eq!(settings.project.id, "1");
+        assert_eq!(settings.project.stack_id, "berth.local");
+        assert_eq!(HomeSettings::parse("").unwrap(), HomeSettings::default());
+    }
+
+    #[test]
+    fn project_keys_are_read() {
+        let settings =
+            HomeSettings::parse("[project]\nid = \"123\"\nstack_id = \"connection.keboola.com\"\n")
+                .unwrap();
+        assert_eq!(settings.project.id, "123");
+        assert_eq!(settings.project.stack_id, "connection.keboola.com");
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_are_refused() {
+        let err = HomeSettings::parse("[project]\nidd = \"1\"\n").unwrap_err();
+        assert!(err.contains("unknown field `idd`"), "{err}");
+        let err = HomeSettings::parse("[projekt]\n").unwrap_err();
+        assert!(err.contains("unknown field `projekt`"), "{err}");
+        let err = HomeSettings::parse("[project]\nid = 1\n").unwrap_err();
+        assert!(err.contains("invalid type"), "{err}");
+        let err = HomeSettings::parse("[project\n").unwrap_err();
+        assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn environment_carries_the_project() {
+        let settings =
+            HomeSettings::parse("[project]\nid = \"7\"\nstack_id = \"s.example\"\n").unwrap();
+        let vars = settings.environment("c", "cfg").to_vars();
+        assert!(
+            vars.contains(&("KBC_PROJECTID".into(), "7".into())),
+            "{vars:?}"
+        );
+        assert!(
+            vars.contains(&("KBC_STACKID".into(), "s.example".into())),
+            "{vars:?}"
+        );
+    }
+
+    #[test]
+    fn load_names_the_file() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join(SETTINGS_FILE);
+        std::fs::write(&path, "nonsense = true\n").unwrap();
+        let err = HomeSettings::load(&path).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&path.display().to_string()),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Shared test support (the `testing` feature) of the job, staging and CLI tests: a berth home
+//! per test (its compiled-module cache shared by the whole binary), components registered from
+//! the test guests, tables imported from CSV text, and jobs run through [`run_job`] with the data
+//! folder kept.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use crate::home::Home;
+use crate::{ConfigSource, JobRecord, JobRequest, JobRun, JobStatus, NoProgress, run_job};
+use berth_storage::{
+    ComponentDefinition, ExportOptions, FileId, FileUpload, ImportOptions, NewConfig, NewConfigRow,
+    Storage, TableId,
+};
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+/// The compiled-module cache every test home links to.
+fn shared_cache() -> &'static Path {
+    static CACHE: OnceLock<TempDir> = OnceLock::new();
+    CACHE
+        .get_or_init(|| TempDir::new().expect("cache dir"))
+        .path()
+}
+
+/// One test's berth home.
+#[derive(Debug)]
+pub struct Env {
+    _dir: TempDir,
+    /// The home.
+    pub home: Home,
+}
+
+impl Default for Env {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Env {
+    /// A fresh home in a temp dir, sharing the binary's compiled cache.
+    pub fn new() -> Self {
+        let dir = TempDir::new().expect("home dir");
+        let root = dir.path().join("home");
+        std::fs::create_dir_all(&root).unwrap();
+        std::os::unix::fs::symlink(shared_cache(), root.join("cache")).unwrap();
+        Self {
+            _dir: dir,
+            home: Home::new(root),
+        }
+    }
+
+    /// The home directory.
+    pub fn root(&self) -> &Path {
+        self.home.root()
+    }
+
+    /// Opens the home's Storage.
+    pub fn storage(&self) -> Storage {
+        Storage::open(self.home.storage()).expect("storage opens")
+    }
+
+    /// Registers `id` running `guest` with the extra definition keys in `extra`.
+    pub fn component(&self, id: &str, guest: &str, extra: Value) -> &Self {
+        let mut definition = json!({"id": id, "image": guest});
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            definition[k] = v;
+        }
+        let definition =
+            ComponentDefinition::from_json(&definition.to_string()).expect("definition");
+        self.storage()
+            .add_component(&definition)
+            .expect("component added");
+        self
+    }
+
+    /// Stores configuration `id` of `component`.
+    pub fn config(&self, component: &str, id: &str, configuration: Value) -> &Self {
+        self.config_with_rows(component, id, configuration, vec![])
+    }
+
+    /// Stores configuration `id` of `component` with `rows` (id, configuration).
+    pub fn config_with_rows(
+        &self,
+        component: &str,
+        id: &str,
+        configuration: Value,
+        rows: Vec<(&str, Value)>,
+    ) -> &Self {
+        let new = NewConfig {
+            id: Some(id.to_owned()),
+            name: id.to_owned(),
+            description: String::new(),
+            configuration,
+            rows: rows
+                .into_iter()
+                .map(|(id, configuration)| NewConfigRow {
+                    id: Some(id.to_owned()),
+                    name: id.to_owned(),
+                    configuration,
+                    is_disabled: false,
+                })
+                .collect(),
+        };
+        self.storage()
+            .create_config(component, &new)
+            .expect("config stored");
+        self
+    }
+
+    /// Imports `csv` (headered, comma, `"`) into `table`.
+    pub fn import(&self, table: &str, csv: &str) -> &Self {
+        self.import_with(table, csv, ImportOptions::default())
+    }
+
+    /// Imports `csv` into `table` with `options`.
+    pub fn import_with(&self, table: &str, csv: &str, options: ImportOptions) -> &Self {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), csv).unwrap();
+        self.storage()
+            .import_csv(&TableId::parse(table).unwrap(), file.path(), &options)
+            .expect("import");
+        self
+    }
+
+    /// Uploads a file with `tags` (and `run_id`) and returns its id.
+    pub fn upload(&self, name: &str, content: &str, tags: &[&str], run_id: Option<&str>) -> u64 {
+        let dir = TempDir::new().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let upload = FileUpload {
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            run_id: run_id.map(str::to_owned),
+            ..FileUpload::default()
+        };
+        self.storage()
+            .upload_file(&path, &upload)
+            .expect("upload")
+            .0
+    }
+
+    /// The tags of file `id`.
+    pub fn file_tags(&self, id: u64) -> Vec<String> {
+        self.storage().file(FileId(id)).unwrap().tags
+    }
+
+    /// The table as exported CSV text, `None` when it does not exist.
+    pub fn table(&self, table: &str) -> Option<String> {
+        let storage = self.storage();
+        let id = TableId::parse(table).unwrap();
+        if !storage.table_exists(&id).unwrap() {
+            return None;
+        }
+        let mut out = Vec::new();
+        storage
+            .export_csv(&id, &mut out, &ExportOptions::default())
+            .unwrap();
+        Some(String::from_utf8(out).unwrap())
+    }
+
+    /// The primary key of `table`.
+    pub fn primary_key(&self, table: &str) -> Vec<String> {
+        self.storage()
+            .table(&TableId::parse(table).unwrap())
+            .unwrap()
+            .primary_key
+    }
+
+    /// The stored state of a configuration.
+    pub fn state(&self, component: &str, config: &str) -> Value {
+        serde_json::to_value(self.storage().state(component, config, None).unwrap()).unwrap()
+    }
+
+    /// Runs `request` with the data folder kept.
+    pub fn run(&self, request: JobRequest) -> Job {
+        let mut request = request;
+        request.keep_data = true;
+        let run = run_job(&self.home, &request, &NoProgress).expect("the job is recorded");
+        Job(run)
+    }
+
+    /// Runs `component` with a stored configuration.
+    pub fn run_stored(&self, component: &str, config: &str) -> Job {
+        self.run(JobRequest::new(
+            component,
+            ConfigSource::Stored(config.to_owned()),
+        ))
+    }
+
+    /// Runs `component` with `configuration` given inline.
+    pub fn run_data(&self, component: &str, configuration: Value) -> Job {
+        self.run(JobRequest::new(
+            component,
+            ConfigSource::Data(configuration),
+        ))
+    }
+}
+
+/// A finished job with its kept data folder (removed on drop).
+#[derive(Debug)]
+pub struct Job(pub JobRun);
+
+impl Job {
+    /// The job's record.
+    pub fn record(&self) -> &JobRecord {
+        &self.0.record
+    }
+
+    /// The kept data folder.
+    pub fn data(&self) -> PathBuf {
+        self.0.data_dir.clone().expect("data folder kept")
+    }
+
+    /// A file of the data folder as text.
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.data().join(relative))
+            .unwrap_or_else(|e| panic!("{relative}: {e}"))
+    }
+
+    /// A file of the data folder as JSON.
+    pub fn json(&self, relative: &str) -> Value {
+        serde_json::from_str(&self.read(relative)).unwrap()
+    }
+
+    /// Asserts the job succeeded.
+    #[track_caller]
+    pub fn assert_success(&self) -> &Self {
+        let r = self.record();
+        assert_eq!(r.status, JobStatus::Success, "job failed: {:?}", r.result);
+        self
+    }
+
+    /// Asserts a failure of `error_type` (`user`/`application`) and returns the message.
+    #[track_caller]
+    pub fn assert_error(&self, error_type: &str) -> String {
+        let r = self.record();
+        assert_eq!(r.status, JobStatus::Error, "job succeeded: {r:?}");
+        assert_eq!(
+            r.result.error_type.as_deref(),
+            Some(error_type),
+            "{:?}",
+            r.result
+        );
+        r.result.message.clone()
+    }
+}
+
+impl Drop for Job {
+    fn drop(&mut self) {
+        if let Some(dir) = &self.0.data_dir {
+            let work = if dir.ends_with("data") {
+                dir.parent()
+            } else {
+                Some(dir.as_path())
+            };
+            if let Some(work) = work {
+                let _ = std::fs::remove_dir_all(work);
+            }
+        }
+    }
+}
+
+/// A `write_outputs` configuration writing `files` (path → text) and exiting with `exit_code`.
+pub fn writes(files: &[(&str, &str)], exit_code: i32, storage: Value) -> Value {
+    let write: Vec<Value> = files
+        .iter()
+        .map(|(p, t)| json!({"path": p, "text": t}))
+        .collect();
+    json!({"parameters": {"write": write, "exit_code": exit_code, "message": "component failed on purpose"}, "storage": storage})
+}
+
+/// The CSV text Storage exports for a header and rows (every value quoted).
+pub fn csv(rows: &[&[&str]]) -> String {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(",")
+                + "\n"
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! berth-job's one integration-test binary; each module owns one area.
+
+// Whole jobs: a table through a component and back, config.json, environment, records, errors.
+mod job_run;
+// State kept, cleared or untouched; usage recorded and strictly validated.
+mod job_state;
+// Input mapping: every input-table key, adaptive loads, file selection and processed tags.
+mod staging_input;
+// Output table mapping: manifests, precedence, destinations, sliced/headless/gzip, write_always.
+mod staging_output_tables;
+// Output file mapping: mapping or manifest properties, system tags, missing and orphaned files.
+mod staging_output_files;

@@ -1,0 +1,102 @@
+//! The state files (reference §5; seed 003 "State File"): the stored component state goes to
+//! `in/state.json` (`{}` when there is none); `out/state.json` comes back as a
+//! [`StateUpdate`] — missing or 0-byte clears the state, `{}` stores an empty object, invalid JSON
+//! is a user error naming the file. Persisting happens only after a fully successful job that ran
+//! a stored configuration, together with the input-mapping state.
+
+use std::fs;
+use std::io::ErrorKind;
+
+use berth_host_api::DataDir;
+use berth_host_api::state::{FileState, StateUpdate, StoredState, TableState, read_out_state};
+use serde::{Deserialize, Serialize};
+
+use super::{Stage, StagingError};
+use berth_storage::Storage;
+
+/// What a job did to the stored state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateChange {
+    /// The component's state was replaced.
+    Updated,
+    /// The component left no (or an empty) `out/state.json`: the state was removed.
+    Cleared,
+    /// Nothing was stored: the job failed, or it ran without a stored configuration.
+    Untouched,
+}
+
+/// Reads the stored state of a configuration (or row), validated strictly as the runner does at
+/// job start (a document edited outside berth may carry unknown keys).
+pub fn load_stored(
+    storage: &Storage,
+    component_id: &str,
+    config_id: &str,
+    row_id: Option<&str>,
+) -> Result<StoredState, StagingError> {
+    let subject = format!("{component_id}/{config_id}");
+    let state = storage
+        .state(component_id, config_id, row_id)
+        .map_err(|e| StagingError::storage(Stage::State, &subject, e))?;
+    let value =
+        serde_json::to_value(&state).map_err(|e| StagingError::app(Stage::State, &subject, e))?;
+    StoredState::from_value(value)
+        .map_err(|e| StagingError::user(Stage::State, &subject, e.to_string()))
+}
+
+/// Writes `in/state.json`: the component part of `stored`, `{}` when empty.
+pub fn write_in_state(data: &DataDir, stored: &StoredState) -> Result<(), StagingError> {
+    let text = serde_json::to_string_pretty(&stored.in_state()).unwrap_or_else(|_| "{}".into());
+    fs::write(data.in_state(), text + "\n")
+        .map_err(|e| StagingError::app(Stage::State, berth_host_api::paths::IN_STATE, e))
+}
+
+/// Reads `out/state.json`: missing or blank → clear; invalid JSON → a user error naming the file.
+pub fn read_out(data: &DataDir) -> Result<StateUpdate, StagingError> {
+    super::reject_symlinks(&data.root, berth_host_api::paths::OUT_STATE, Stage::State)?;
+    let path = data.out_state();
+    let bytes = match fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => {
+            return Err(StagingError::app(
+                Stage::State,
+                berth_host_api::paths::OUT_STATE,
+                e,
+            ));
+        }
+    };
+    read_out_state(bytes.as_deref()).map_err(|e| {
+        StagingError::user(
+            Stage::State,
+            berth_host_api::paths::OUT_STATE,
+            e.to_string(),
+        )
+    })
+}
+
+/// Stores `previous` with the component state replaced by `update` and the input-mapping state
+/// replaced by this run's; other root keys (`data_app`) are kept.
+pub fn persist(
+    storage: &mut Storage,
+    ids: (&str, &str, Option<&str>),
+    previous: &StoredState,
+    update: StateUpdate,
+    tables: Vec<TableState>,
+    files: Vec<FileState>,
+) -> Result<StateChange, StagingError> {
+    let (component_id, config_id, row_id) = ids;
+    let subject = format!("{component_id}/{config_id}");
+    let change = match update {
+        StateUpdate::Clear => StateChange::Cleared,
+        StateUpdate::Set(_) => StateChange::Updated,
+    };
+    let mut next = previous.clone();
+    next.apply(update);
+    next.storage.input.tables = tables;
+    next.storage.input.files = files;
+    storage
+        .set_state(component_id, config_id, row_id, &next)
+        .map_err(|e| StagingError::storage(Stage::State, &subject, e))?;
+    Ok(change)
+}

@@ -1,0 +1,85 @@
+//! Embedded default Storage: tables, files, components and configurations in one directory.
+//!
+//! Storage is what components read from and write to (seed 000: "Storage … is used to store all
+//! data in your projects: data in tables, file uploads, configurations"). berth keeps it in a
+//! directory (the berth home's `storage/`):
+//!
+//! - `storage.duckdb`: one DuckDB database holding table data (schema `data`, every value
+//!   `VARCHAR`, plus a hidden per-row `_timestamp`) and the catalog of tables, table metadata,
+//!   files, component definitions, configurations, rows and their state;
+//! - `files/<id>`: the content of uploaded files.
+//!
+//! Every write is one DuckDB transaction, so a failed operation changes nothing and a process
+//! killed mid-import leaves the table as it was. DuckDB lets one process open the database at a
+//! time; [`Storage::open`] waits up to ten seconds for another process to finish.
+//!
+//! This crate knows nothing of components being run: no executors, no data folders, no images.
+//! Staging (`berth-staging`) moves data between it and a job's data folder.
+//!
+//! ```no_run
+//! use berth_storage::{ImportOptions, Storage, TableId};
+//! # fn main() -> Result<(), berth_storage::StorageError> {
+//! let mut storage = Storage::open(".berth/storage")?;
+//! let id = TableId::parse("in.c-main.customers")?;
+//! storage.import_csv(&id, "customers.csv".as_ref(), &ImportOptions::default())?;
+//! # Ok(()) }
+//! ```
+
+mod batch;
+mod components;
+mod configs;
+mod csv_read;
+mod csv_write;
+mod db;
+mod error;
+mod export;
+mod file_query;
+mod files;
+mod import;
+mod table_id;
+mod tables;
+
+use std::path::{Path, PathBuf};
+
+pub use batch::{BatchError, TableLoad};
+pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
+pub use configs::{
+    Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
+    StateStorage, TableState, TagMatch,
+};
+pub use csv_read::CsvDialect;
+pub use error::StorageError;
+pub use export::{ExportOptions, ExportReport};
+pub use file_query::{FileFacts, FileQuery, QueryError};
+pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
+pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOperator};
+pub use table_id::{Stage, TableId};
+pub use tables::{MetadataEntry, TableInfo};
+
+/// An open embedded Storage.
+///
+/// Methods that change data take `&mut self` and run in one database transaction each.
+pub struct Storage {
+    dir: PathBuf,
+    conn: duckdb::Connection,
+}
+
+impl std::fmt::Debug for Storage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Storage").field("dir", &self.dir).finish()
+    }
+}
+
+impl Storage {
+    /// Opens the Storage in `dir`, creating the directory and database on first use.
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
+        let dir = dir.as_ref().to_path_buf();
+        let conn = db::open(&dir)?;
+        Ok(Self { dir, conn })
+    }
+
+    /// The Storage directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+}

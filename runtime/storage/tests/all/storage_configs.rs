@@ -1,0 +1,326 @@
+//! Storage components and configurations: strict definitions, image/stack parameter merge,
+//! configurations with rows, and the stored state document's exact shape.
+
+use berth_storage::{
+    ComponentDefinition, FileState, NewConfig, NewConfigRow, SourceTag, State, Storage,
+    StorageError, TableState, TagMatch,
+};
+use serde_json::json;
+use tempfile::TempDir;
+
+fn storage() -> (TempDir, Storage) {
+    let dir = TempDir::new().unwrap();
+    let storage = Storage::open(dir.path().join("storage")).unwrap();
+    (dir, storage)
+}
+
+fn definition(id: &str) -> ComponentDefinition {
+    ComponentDefinition::from_json(&json!({"id": id, "image": "x.wasm"}).to_string()).unwrap()
+}
+
+#[test]
+fn component_definitions_are_strict() {
+    let message = |text: &str| {
+        ComponentDefinition::from_json(text)
+            .unwrap_err()
+            .to_string()
+    };
+    let err = message(r#"{"id": "a", "image": "x", "memmory": "1g"}"#);
+    assert!(
+        err.starts_with("invalid component definition: unknown field `memmory`"),
+        "{err}"
+    );
+    let err = message(r#"{"id": "a"}"#);
+    assert!(err.contains("missing field `image`"), "{err}");
+    let err = message(r#"{"id": "a", "image": "x", "network": "host"}"#);
+    assert!(err.contains("unknown variant `host`"), "{err}");
+    assert_eq!(
+        message(r#"{"id": "a", "image": "x", "memory": "lots"}"#),
+        "invalid component definition \"a\": key \"memory\": \"lots\" is not a size such as \"256m\""
+    );
+    assert_eq!(
+        message(r#"{"id": "a b", "image": "x"}"#),
+        "invalid component definition \"a b\": key \"id\": \"a b\" must start with a letter or digit and contain only letters, digits, '.', '_' and '-'"
+    );
+    assert!(
+        message(r#"{"id": "a", "image": "x", "process_timeout": 0}"#).contains("process_timeout")
+    );
+    assert!(
+        message(r#"{"id": "a", "image": "x", "stack_parameters": {"eu": 1}}"#)
+            .contains("stack_parameters.eu")
+    );
+    assert!(
+        message(r#"{"id": "a", "image": "x", "synchronous_actions": ["run"]}"#)
+            .contains("synchronous_actions")
+    );
+    assert!(
+        message(r#"{"id": "a", "image": "x", "default_bucket_stage": "sys"}"#)
+            .contains("default_bucket_stage")
+    );
+}
+
+#[test]
+fn components_are_stored_and_parameters_merged() {
+    let (_dir, mut storage) = storage();
+    let def = ComponentDefinition::from_json(
+        &json!({
+            "id": "keboola.ex-demo",
+            "name": "Demo",
+            "image": "components/ex-demo.wasm",
+            "memory": "512m",
+            "process_timeout": 60,
+            "network": "bridge",
+            "synchronous_actions": ["testConnection"],
+            "default_bucket": true,
+            "default_bucket_stage": "out",
+            "forward_token": true,
+            "configuration_format": "json",
+            "image_parameters": {"name": "my-app-name", "token": "default"},
+            "stack_parameters": {
+                "connection.keboola.com": {"url": "https://my-us-api/", "token": "abc"},
+                "connection.eu-central-1.keboola.com": {"url": "https://my-eu-api/", "token": "def"}
+            }
+        })
+        .to_string(),
+    )
+    .unwrap();
+    assert!(!storage.add_component(&def).unwrap());
+    assert!(storage.add_component(&def).unwrap(), "second add replaces");
+    assert_eq!(storage.component("keboola.ex-demo").unwrap(), def);
+    assert_eq!(storage.list_components().unwrap().len(), 1);
+    // The seed's example, exactly.
+    assert_eq!(
+        serde_json::Value::Object(
+            storage
+                .image_parameters_for_stack(
+                    "keboola.ex-demo",
+                    "connection.eu-central-1.keboola.com"
+                )
+                .unwrap()
+        ),
+        json!({"name": "my-app-name", "token": "def", "url": "https://my-eu-api/"})
+    );
+    assert_eq!(
+        serde_json::Value::Object(
+            storage
+                .image_parameters_for_stack("keboola.ex-demo", "connection.keboola.com")
+                .unwrap()
+        ),
+        json!({"name": "my-app-name", "token": "abc", "url": "https://my-us-api/"})
+    );
+    assert_eq!(
+        serde_json::Value::Object(
+            storage
+                .image_parameters_for_stack("keboola.ex-demo", "elsewhere")
+                .unwrap()
+        ),
+        json!({"name": "my-app-name", "token": "default"})
+    );
+    assert_eq!(
+        storage.component("nope").unwrap_err().to_string(),
+        "component \"nope\" does not exist"
+    );
+}
+
+#[test]
+fn configurations_rows_and_state_shape() {
+    let (_dir, mut storage) = storage();
+    storage.add_component(&definition("ex")).unwrap();
+    let generated = storage
+        .create_config(
+            "ex",
+            &NewConfig {
+                name: "first".into(),
+                configuration: json!({"parameters": {"a": 1}}),
+                rows: vec![
+                    NewConfigRow {
+                        name: "r1".into(),
+                        configuration: json!({"parameters": {"b": 2}}),
+                        ..NewConfigRow::default()
+                    },
+                    NewConfigRow {
+                        id: Some("custom-row".into()),
+                        configuration: json!({}),
+                        is_disabled: true,
+                        ..NewConfigRow::default()
+                    },
+                ],
+                ..NewConfig::default()
+            },
+        )
+        .unwrap();
+    assert!(generated.parse::<u64>().is_ok(), "{generated}");
+    let named = storage
+        .create_config(
+            "ex",
+            &NewConfig {
+                id: Some("main".into()),
+                configuration: json!({}),
+                ..NewConfig::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(named, "main");
+    let config = storage.config("ex", &generated).unwrap();
+    assert_eq!(config.name, "first");
+    assert_eq!(config.configuration, json!({"parameters": {"a": 1}}));
+    assert_eq!(config.rows.len(), 2);
+    assert_eq!(config.rows[1].id, "custom-row");
+    assert!(config.rows[1].is_disabled);
+    assert_eq!(storage.list_configs("ex").unwrap().len(), 2);
+
+    // A new configuration's state is the empty document, in exactly the §5 shape.
+    let state = storage.state("ex", "main", None).unwrap();
+    assert_eq!(
+        serde_json::to_value(&state).unwrap(),
+        json!({"component": {}, "storage": {"input": {"tables": [], "files": []}}})
+    );
+    let state = State {
+        component: json!({"time": {"previousStart": 1587980435}}),
+        storage: berth_storage::StateStorage {
+            input: berth_storage::StateInput {
+                tables: vec![TableState {
+                    source: "in.c-main.t".into(),
+                    last_import_date: "2024-01-01T00:00:00+0000".into(),
+                }],
+                files: vec![FileState {
+                    tags: vec![SourceTag {
+                        name: "toprocess".into(),
+                        match_kind: TagMatch::Include,
+                    }],
+                    last_import_id: "123".into(),
+                }],
+            },
+        },
+        data_app: None,
+    };
+    storage.set_state("ex", "main", None, &state).unwrap();
+    assert_eq!(
+        serde_json::to_value(storage.state("ex", "main", None).unwrap()).unwrap(),
+        json!({
+            "component": {"time": {"previousStart": 1587980435}},
+            "storage": {"input": {
+                "tables": [{"source": "in.c-main.t", "lastImportDate": "2024-01-01T00:00:00+0000"}],
+                "files": [{"tags": [{"name": "toprocess", "match": "include"}], "lastImportId": "123"}]
+            }}
+        })
+    );
+    assert_eq!(storage.config("ex", "main").unwrap().version, 2);
+    // Row state is separate.
+    storage
+        .set_state("ex", &generated, Some("custom-row"), &state)
+        .unwrap();
+    assert_eq!(
+        storage.state("ex", &generated, Some("custom-row")).unwrap(),
+        state
+    );
+    assert_eq!(
+        storage.state("ex", &generated, None).unwrap(),
+        State::default()
+    );
+    // State documents are validated like the runner does at job start (reference §5 texts).
+    let err =
+        State::from_json(r#"{"component": {}, "storage": {"input": {"tables": []}}, "extra": 1}"#)
+            .unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with(r#"Invalid state: Unrecognized option "extra" under "state"."#),
+        "{err}"
+    );
+    let err = State::from_json(
+        r#"{"component": {}, "storage": {"input": {"tables": [{"source": "a", "lastImportDate": "x", "more": 1}]}}}"#,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(r#"Unrecognized option "more" under "#),
+        "{err}"
+    );
+    let kept =
+        State::from_json(r#"{"component": [], "storage": {"input": {}}, "data_app": {"x": 1}}"#)
+            .unwrap();
+    assert_eq!(kept.data_app, Some(json!({"x": 1})));
+}
+
+#[test]
+fn configuration_errors() {
+    let (_dir, mut storage) = storage();
+    storage.add_component(&definition("ex")).unwrap();
+    let message = |err: StorageError| err.to_string();
+    let new = |id: Option<&str>, configuration: serde_json::Value| NewConfig {
+        id: id.map(str::to_owned),
+        configuration,
+        ..NewConfig::default()
+    };
+    assert_eq!(
+        message(
+            storage
+                .create_config("nope", &new(None, json!({})))
+                .unwrap_err()
+        ),
+        "component \"nope\" does not exist"
+    );
+    storage
+        .create_config("ex", &new(Some("c1"), json!({})))
+        .unwrap();
+    assert_eq!(
+        message(
+            storage
+                .create_config("ex", &new(Some("c1"), json!({})))
+                .unwrap_err()
+        ),
+        "configuration \"c1\" of component \"ex\" already exists"
+    );
+    assert_eq!(
+        message(
+            storage
+                .create_config("ex", &new(Some("c2"), json!([1])))
+                .unwrap_err()
+        ),
+        "invalid configuration for configuration \"c2\" of component \"ex\": the document must be a JSON object"
+    );
+    let err = message(
+        storage
+            .create_config(
+                "ex",
+                &new(Some("c3"), json!({"parameters": {}, "colour": 1})),
+            )
+            .unwrap_err(),
+    );
+    assert!(
+        err.starts_with(
+            "invalid configuration for configuration \"c3\" of component \"ex\": Unrecognized option \"colour\""
+        ),
+        "{err}"
+    );
+    assert!(
+        message(
+            storage
+                .create_config("ex", &new(Some("a b"), json!({})))
+                .unwrap_err()
+        )
+        .contains("invalid configuration id")
+    );
+    assert_eq!(
+        message(storage.config("ex", "c9").unwrap_err()),
+        "configuration \"c9\" of component \"ex\" does not exist"
+    );
+    assert_eq!(
+        message(storage.state("ex", "c1", Some("r9")).unwrap_err()),
+        "row \"r9\" of configuration \"c1\" of component \"ex\" does not exist"
+    );
+    assert_eq!(
+        message(
+            storage
+                .set_state("ex", "c1", Some("r9"), &State::default())
+                .unwrap_err()
+        ),
+        "row \"r9\" of configuration \"c1\" of component \"ex\" does not exist"
+    );
+    assert_eq!(
+        message(storage.config("nope", "c1").unwrap_err()),
+        "component \"nope\" does not exist"
+    );
+    // The failed creations stored nothing.
+    assert_eq!(storage.list_configs("ex").unwrap().len(), 1);
+}
