@@ -34,6 +34,7 @@
 //!     env: JobEnvironment::local("acme.multiplier", "42").to_vars(),
 //!     limits: limits.clone(),
 //!     stdout: StdoutMode::Capture,
+//!     output_filter: None,
 //! };
 //! let result = component.execute(&request)?;
 //! let outcome = classify(&result, "acme.multiplier", limits.timeout, limits.memory_bytes);
@@ -55,11 +56,12 @@ pub mod testing;
 pub mod wasm;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use environment::JobEnvironment;
 pub use outcome::{Outcome, classify};
-pub use output::{CapturedOutput, OutputCapture};
+pub use output::{CapturedOutput, OutputCapture, OutputFilter, StreamFilter};
 
 /// Default process timeout of the `run` action (the component's `process_timeout` default).
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -123,6 +125,20 @@ pub struct ExecRequest {
     pub limits: Limits,
     /// Whether stdout is streamed while the component runs.
     pub stdout: StdoutMode,
+    /// Rewrites stdout and stderr before they are streamed or captured (berth's jobs hide
+    /// secrets with it); `None` keeps the output as written.
+    pub output_filter: Option<Arc<dyn OutputFilter>>,
+}
+
+impl ExecRequest {
+    /// Puts the request's output filter, if any, in front of the captures of stdout and stderr
+    /// (every executor calls this right after making them).
+    pub fn filter_output(&self, stdout: &OutputCapture, stderr: &OutputCapture) {
+        if let Some(filter) = &self.output_filter {
+            stdout.set_filter(filter.stream());
+            stderr.set_filter(filter.stream());
+        }
+    }
 }
 
 /// How an execution ended, before classification.

@@ -115,6 +115,7 @@ impl<'a> Run<'a> {
             action: self.action.to_owned(),
             env,
             limits: self.limits.clone(),
+            output_filter: None,
             stdout: StdoutMode::Capture,
         };
         let result = component.execute(&request).expect("guest runs");

@@ -413,6 +413,7 @@ impl WasmComponent {
         };
         let stdout = OutputCapture::new(cap, live);
         let stderr = OutputCapture::new(cap, None);
+        request.filter_output(&stdout, &stderr);
         let mut builder = WasiCtxBuilder::new();
         builder
             .args(&self.args)

@@ -113,6 +113,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         action: request.action.clone(),
         env: env.to_vars(),
         limits: limits.clone(),
+        output_filter: None,
         stdout: StdoutMode::Capture,
     };
     let result = launched

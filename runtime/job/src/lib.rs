@@ -30,6 +30,7 @@ pub mod home;
 pub mod launch;
 pub mod record;
 pub mod runner;
+pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -26,4 +26,6 @@ pub use error::{Refusal, SecretError};
 pub use keys::{KeyError, KeyFiles, Keyring, MASTER_KEY_ENV, MasterKey};
 pub use redact::{HIDDEN, Redactor, StreamRedactor};
 pub use scope::{Attributes, Context, Kind, Scope, ScopeError};
-pub use walk::{decrypt_document, encrypt_document, is_placeholder, reencrypt_document};
+pub use walk::{
+    Reencrypted, decrypt_document, encrypt_document, is_placeholder, reencrypt_document,
+};

@@ -136,50 +136,45 @@ pub fn secret_values(document: &Value) -> Vec<String> {
     out
 }
 
+/// What a re-encryption did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reencrypted {
+    /// Ciphers now under the target key.
+    pub changed: usize,
+    /// Berth ciphers that do not open with any key of the keyring (another home's, a changed
+    /// one): left as they were, as unreadable as before.
+    pub skipped: usize,
+}
+
 /// Re-encrypts every berth cipher anywhere in `document` (any key) under `target`, keeping kind
-/// and bound values; returns how many changed. Values that are not berth ciphers are left alone.
-pub fn reencrypt_document(
-    document: &mut Value,
-    keyring: &Keyring,
-    target: &MasterKey,
-) -> Result<usize, SecretError> {
-    fn go(
-        value: &mut Value,
-        key: &str,
-        keyring: &Keyring,
-        target: &MasterKey,
-        count: &mut usize,
-    ) -> Result<(), SecretError> {
+/// and bound values. Values that are not berth ciphers are left alone, and so are ciphers that do
+/// not open (counted in [`Reencrypted::skipped`]): a rotation must not stop at one bad value.
+pub fn reencrypt_document(document: &mut Value, keyring: &Keyring, target: &MasterKey) -> Reencrypted {
+    fn go(value: &mut Value, keyring: &Keyring, target: &MasterKey, done: &mut Reencrypted) {
         match value {
-            Value::String(text) => {
-                match cipher::reencrypt(keyring, target, text) {
-                    Ok(Some(new)) => {
-                        *text = new;
-                        *count += 1;
-                    }
-                    Ok(None) => {}
-                    Err(reason) => {
-                        return Err(SecretError::NotEncrypted {
-                            key: key.to_owned(),
-                            value: text.clone(),
-                            reason,
-                        });
-                    }
+            Value::String(text) => match cipher::reencrypt(keyring, target, text) {
+                Ok(Some(new)) => {
+                    *text = new;
+                    done.changed += 1;
                 }
-                Ok(())
-            }
+                Ok(None) => {}
+                Err(reason) => {
+                    tracing::warn!("a stored cipher was left as it was: {reason}");
+                    done.skipped += 1;
+                }
+            },
             Value::Object(map) => map
-                .iter_mut()
-                .try_for_each(|(k, v)| go(v, k, keyring, target, count)),
+                .values_mut()
+                .for_each(|v| go(v, keyring, target, done)),
             Value::Array(items) => items
                 .iter_mut()
-                .try_for_each(|v| go(v, key, keyring, target, count)),
-            _ => Ok(()),
+                .for_each(|v| go(v, keyring, target, done)),
+            _ => {}
         }
     }
-    let mut count = 0;
-    go(document, "", keyring, target, &mut count)?;
-    Ok(count)
+    let mut done = Reencrypted::default();
+    go(document, keyring, target, &mut done);
+    done
 }
 
 #[cfg(test)]
@@ -190,6 +185,10 @@ mod tests {
 
     fn keyring() -> Keyring {
         Keyring::single(MasterKey::generate().unwrap())
+    }
+
+    fn encrypt_with_other_key() -> String {
+        cipher::encrypt(&keyring(), &Scope::component("c"), "x").unwrap()
     }
 
     fn context() -> Context {
@@ -306,9 +305,11 @@ mod tests {
         let mut doc = json!({"#a": "one", "b": {"#c": "two"}});
         encrypt_document(&mut doc, &old, &Scope::project("c", "1")).unwrap();
         let new = MasterKey::generate().unwrap();
-        let n = reencrypt_document(&mut doc, &old, &new).unwrap();
-        assert_eq!(n, 2);
-        assert_eq!(reencrypt_document(&mut doc, &old, &new).unwrap(), 0);
+        assert_eq!(reencrypt_document(&mut doc, &old, &new).changed, 2);
+        assert_eq!(reencrypt_document(&mut doc, &old, &new).changed, 0);
+        let mut foreign = json!({"#x": encrypt_with_other_key()});
+        let done = reencrypt_document(&mut foreign, &old, &new);
+        assert_eq!((done.changed, done.skipped), (0, 1));
         let rotated = Keyring::single(new);
         let mut found = Vec::new();
         decrypt_document(&mut doc, &rotated, &context(), &mut found).unwrap();

@@ -201,6 +201,7 @@ async fn drive(
     };
     let stdout = OutputCapture::new(cap, live);
     let stderr = OutputCapture::new(cap, None);
+    spec.request.filter_output(&stdout, &stderr);
 
     let wait_before_start = AbortOnDrop(tokio::spawn(wait_exit(
         docker.clone(),

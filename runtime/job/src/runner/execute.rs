@@ -43,6 +43,7 @@ impl Job<'_> {
             action: RUN_ACTION.to_owned(),
             env: env.to_vars(),
             limits: limits.clone(),
+            output_filter: None,
             stdout: if self.request.stream_output {
                 StdoutMode::Stream
             } else {
