@@ -11,6 +11,7 @@ pub mod file;
 pub mod image;
 pub mod job;
 pub mod run;
+pub mod secrets;
 pub mod table;
 
 use std::path::PathBuf;
@@ -60,6 +61,13 @@ pub enum Command {
     /// Configurations: create, list, show, state.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Show the home: its project id, stack id and master key.
+    Info,
+    /// Encrypt a value (or a JSON document's `#` values) for a component, configuration or project.
+    Encrypt(secrets::EncryptArgs),
+    /// The master key: rotate.
+    #[command(subcommand)]
+    Key(secrets::KeyCommand),
 }
 
 /// An error caused by the user's input rather than by berth or a component's bug (exit 1).
@@ -87,6 +95,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&home, args),
         Command::Action(args) => action::run(&home, args),
         Command::Job(cmd) => job::run(&home, cmd),
+        Command::Info => secrets::info(&home),
+        Command::Encrypt(args) => secrets::encrypt(&home, args),
+        Command::Key(cmd) => secrets::key(&home, cmd),
     }
 }
 

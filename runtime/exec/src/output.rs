@@ -280,7 +280,11 @@ mod tests {
         let capture = OutputCapture::new(64, Some(Box::new(sink.clone())));
         capture.set_filter(Box::new(Upper(None)));
         capture.write(b"abc");
-        assert_eq!(&*sink.0.lock().unwrap(), b"AB", "the held byte is not streamed yet");
+        assert_eq!(
+            &*sink.0.lock().unwrap(),
+            b"AB",
+            "the held byte is not streamed yet"
+        );
         capture.write(b"de");
         let out = capture.finish();
         assert_eq!(out.bytes, b"ABCDE");

@@ -21,7 +21,8 @@
 //! - [`action`]: synchronous actions ([`run_action`]);
 //! - [`record`]: job records on disk;
 //! - [`executor`]: which executor runs a component definition;
-//! - [`config`]: the configuration a job runs.
+//! - [`config`]: the configuration a job runs;
+//! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
 pub mod config;
@@ -42,6 +43,7 @@ pub use config::ConfigSource;
 pub use executor::{ExecutorError, executor_for};
 pub use record::{JobRecord, JobStatus, JobStore};
 pub use runner::run_job;
+pub use secrets::{JobSecrets, StoreError};
 
 use berth_staging::Stage;
 use berth_staging::input_tables::StagedTable;
@@ -67,6 +69,35 @@ pub struct JobRequest {
     pub parent_run_id: Option<String>,
     /// Stream the component's stdout to berth's stdout while it runs.
     pub stream_output: bool,
+    /// `run`, or `debug` (reference §9.3): the data folder archived before and after the
+    /// component instead of output mapping; nothing written to tables, files or state.
+    pub mode: RunMode,
+}
+
+/// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// A normal run.
+    #[default]
+    Run,
+    /// Debug mode (reference §9.3).
+    Debug,
+}
+
+impl RunMode {
+    /// `run` or `debug`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::Debug => "debug",
+        }
+    }
+
+    /// Whether this is [`RunMode::Run`].
+    pub fn is_run(&self) -> bool {
+        *self == Self::Run
+    }
 }
 
 impl JobRequest {
@@ -85,6 +116,7 @@ impl JobRequest {
             tag: None,
             parent_run_id: None,
             stream_output: false,
+            mode: RunMode::Run,
         }
     }
 }

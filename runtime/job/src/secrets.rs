@@ -95,7 +95,11 @@ fn project_scope(home: &Home, component_id: &str) -> Result<Scope, SettingsError
 }
 
 /// Encrypts the `#` values of a configuration and its rows (`KBC::ProjectSecure::`).
-pub fn encrypt_config(home: &Home, component_id: &str, new: &mut NewConfig) -> Result<(), StoreError> {
+pub fn encrypt_config(
+    home: &Home,
+    component_id: &str,
+    new: &mut NewConfig,
+) -> Result<(), StoreError> {
     let scope = project_scope(home, component_id)?;
     encrypt_if_needed(home, &mut new.configuration, &scope)?;
     for row in &mut new.rows {
@@ -117,7 +121,10 @@ pub fn create_config(
 
 /// Encrypts the `#` values of a component's image and stack parameters
 /// (`KBC::ComponentSecure::`).
-pub fn encrypt_component(home: &Home, definition: &mut ComponentDefinition) -> Result<(), StoreError> {
+pub fn encrypt_component(
+    home: &Home,
+    definition: &mut ComponentDefinition,
+) -> Result<(), StoreError> {
     let scope = Scope::component(&definition.id);
     for params in [
         &mut definition.image_parameters,
@@ -279,9 +286,9 @@ impl JobSecrets {
                         .any(|v| Kind::of(v).is_some()) =>
                 {
                     // Nothing here can open with any key: a throwaway key gives the user's error.
-                    return Ok(self.keyring.insert(Keyring::single(
-                        berth_secrets::MasterKey::generate()?,
-                    )));
+                    return Ok(self
+                        .keyring
+                        .insert(Keyring::single(berth_secrets::MasterKey::generate()?)));
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -331,7 +338,10 @@ impl JobSecrets {
 
     /// Decrypts OAuth credentials fetched for the job (issue 14 brings them; credentials stored in
     /// the configuration are decrypted with it).
-    pub fn decrypt_oauth_credentials(&mut self, credentials: &mut Value) -> Result<(), SecretError> {
+    pub fn decrypt_oauth_credentials(
+        &mut self,
+        credentials: &mut Value,
+    ) -> Result<(), SecretError> {
         self.decrypt_with(credentials, self.context.clone())
     }
 

@@ -149,7 +149,11 @@ pub struct Reencrypted {
 /// Re-encrypts every berth cipher anywhere in `document` (any key) under `target`, keeping kind
 /// and bound values. Values that are not berth ciphers are left alone, and so are ciphers that do
 /// not open (counted in [`Reencrypted::skipped`]): a rotation must not stop at one bad value.
-pub fn reencrypt_document(document: &mut Value, keyring: &Keyring, target: &MasterKey) -> Reencrypted {
+pub fn reencrypt_document(
+    document: &mut Value,
+    keyring: &Keyring,
+    target: &MasterKey,
+) -> Reencrypted {
     fn go(value: &mut Value, keyring: &Keyring, target: &MasterKey, done: &mut Reencrypted) {
         match value {
             Value::String(text) => match cipher::reencrypt(keyring, target, text) {
@@ -163,12 +167,8 @@ pub fn reencrypt_document(document: &mut Value, keyring: &Keyring, target: &Mast
                     done.skipped += 1;
                 }
             },
-            Value::Object(map) => map
-                .values_mut()
-                .for_each(|v| go(v, keyring, target, done)),
-            Value::Array(items) => items
-                .iter_mut()
-                .for_each(|v| go(v, keyring, target, done)),
+            Value::Object(map) => map.values_mut().for_each(|v| go(v, keyring, target, done)),
+            Value::Array(items) => items.iter_mut().for_each(|v| go(v, keyring, target, done)),
             _ => {}
         }
     }

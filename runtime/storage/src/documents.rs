@@ -62,10 +62,10 @@ impl Storage {
         &mut self,
         mut rewrite: impl FnMut(&StoredDocument<'_>, &mut Value) -> Result<bool, E>,
     ) -> Result<usize, RewriteError<E>> {
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(StorageError::db("starting a transaction", "stored documents"))?;
+        let tx = self.conn.transaction().map_err(StorageError::db(
+            "starting a transaction",
+            "stored documents",
+        ))?;
         let mut changed = 0;
 
         let components: Vec<(String, String)> = {
@@ -102,7 +102,10 @@ impl Storage {
                 Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
             })
             .and_then(|rows| rows.collect())
-            .map_err(StorageError::db("reading configurations", "all configurations"))?
+            .map_err(StorageError::db(
+                "reading configurations",
+                "all configurations",
+            ))?
         };
         for (component, id, configuration, state) in configs {
             let subject = format!("{component}/{id}");
@@ -172,8 +175,10 @@ impl Storage {
             }
         }
 
-        tx.commit()
-            .map_err(StorageError::db("committing the rewrite", "stored documents"))?;
+        tx.commit().map_err(StorageError::db(
+            "committing the rewrite",
+            "stored documents",
+        ))?;
         Ok(changed)
     }
 }
