@@ -57,6 +57,8 @@ pub struct Run<'a> {
     pub env: Vec<(&'a str, &'a str)>,
     /// The sandbox limits (the `run` defaults unless changed).
     pub limits: Limits,
+    /// The output filter (none unless set).
+    pub output_filter: Option<std::sync::Arc<dyn crate::OutputFilter>>,
 }
 
 impl<'a> Run<'a> {
@@ -68,6 +70,7 @@ impl<'a> Run<'a> {
             action: "run",
             env: Vec::new(),
             limits: Limits::for_action("run"),
+            output_filter: None,
         }
     }
 
@@ -96,6 +99,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Passes stdout and stderr through `filter`.
+    pub fn filter(mut self, filter: std::sync::Arc<dyn crate::OutputFilter>) -> Self {
+        self.output_filter = Some(filter);
+        self
+    }
+
     /// Sets the cap on captured stdout and stderr, each.
     pub fn output_cap(mut self, bytes: usize) -> Self {
         self.limits.output_cap_bytes = bytes;
@@ -115,7 +124,7 @@ impl<'a> Run<'a> {
             action: self.action.to_owned(),
             env,
             limits: self.limits.clone(),
-            output_filter: None,
+            output_filter: self.output_filter.clone(),
             stdout: StdoutMode::Capture,
         };
         let result = component.execute(&request).expect("guest runs");
