@@ -14,3 +14,5 @@ mod job_kill;
 mod storage_cli;
 // Storage crash safety: the berth binary killed with SIGKILL mid-import.
 mod storage_crash;
+// Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.
+mod secrets_cli;
