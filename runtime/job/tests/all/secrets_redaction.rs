@@ -204,3 +204,25 @@ fn debug_mode_of_a_failed_component_keeps_only_the_first_archive() {
     assert_eq!(names, ["stage_0.zip"]);
     assert_clean("the record", &record_text(&job));
 }
+
+#[test]
+fn the_docker_executor_hides_secrets_too() {
+    use berth_exec::docker::fixture::{docker_available, scratch_image};
+    if !docker_available("the_docker_executor_hides_secrets_too") {
+        return;
+    }
+    let image = scratch_image("test-programs", "secrets_echo")
+        .unwrap_or_else(|e| panic!("secrets_echo image: {e:#}"));
+    let env = Env::new();
+    env.component("acme.echo", &format!("docker://{image}"), json!({}));
+    env.config(
+        "acme.echo",
+        "cfg",
+        json!({"parameters": {"#password": SECRET, "exit_code": 1}}),
+    );
+    let job = env.run_stored("acme.echo", "cfg");
+    let message = job.assert_error("user");
+    assert!(message.contains("failed with [hidden]"), "{message}");
+    assert_clean("the record", &record_text(&job));
+    assert_clean("the kept config.json", &job.read("config.json"));
+}
