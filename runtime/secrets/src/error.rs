@@ -80,7 +80,7 @@ pub enum SecretError {
     #[error(transparent)]
     Scope(#[from] ScopeError),
     /// The master key is missing or unusable: an application error.
-    #[error("{0}")]
+    #[error(transparent)]
     Key(#[from] KeyError),
     /// The crypto backend failed: an application error.
     #[error("Encryption failed: {0}")]

@@ -146,6 +146,17 @@ pub struct Reencrypted {
     pub skipped: usize,
 }
 
+/// Replaces every `#` scalar of `document` (plain or cipher) with `replacement`: for files shown
+/// to people, whatever they hold under `#` keys.
+pub fn hide_secret_values(document: &mut Value, replacement: &str) {
+    let _ = walk(document, &mut |_, value| {
+        if secret_text(value).is_some() {
+            *value = Value::String(replacement.to_owned());
+        }
+        Ok(())
+    });
+}
+
 /// Re-encrypts every berth cipher anywhere in `document` (any key) under `target`, keeping kind
 /// and bound values. Values that are not berth ciphers are left alone, and so are ciphers that do
 /// not open (counted in [`Reencrypted::skipped`]): a rotation must not stop at one bad value.

@@ -195,7 +195,7 @@ fn sinks(env: &Env, out: &Output) -> Vec<(String, Vec<u8>)> {
         if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
             for i in 0..zip.len() {
                 let mut file = zip.by_index(i).unwrap();
-                let name = file.name().to_owned();
+                let name = file.name().unwrap().to_string();
                 if ["config.json", "in/state.json", "out/state.json"].contains(&name.as_str()) {
                     let mut content = Vec::new();
                     file.read_to_end(&mut content).unwrap();

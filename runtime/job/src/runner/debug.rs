@@ -114,7 +114,7 @@ fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::R
                 zip.start_file(entry.as_str(), options)?;
                 let bytes = fs::read(&path)?;
                 if REDACTED_FILES.contains(&entry.as_str()) {
-                    zip.write_all(&redactor.redact_json_text(&bytes))?;
+                    zip.write_all(&redact_file(&bytes, redactor))?;
                 } else {
                     zip.write_all(&bytes)?;
                 }
@@ -125,6 +125,24 @@ fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::R
     }
     zip.finish()?.flush()?;
     Ok(())
+}
+
+/// `config.json` or a state file with every `#` value hidden (decrypted or not: a state the
+/// component wrote holds values berth never decrypted) and every known secret hidden anywhere.
+fn redact_file(bytes: &[u8], redactor: &Redactor) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut value) => {
+            let before = value.clone();
+            berth_secrets::walk::hide_secret_values(&mut value, berth_secrets::HIDDEN);
+            if value == before {
+                return redactor.redact_json_text(bytes);
+            }
+            let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
+            text.push(b'\n');
+            redactor.redact_json_text(&text)
+        }
+        Err(_) => redactor.redact_json_text(bytes),
+    }
 }
 
 /// Redacts `config.json` and the state files in every data folder under a kept job folder
@@ -150,7 +168,7 @@ pub(super) fn redact_data_folders(work: &Path, redactor: &Redactor) {
                 continue;
             }
             if let Ok(bytes) = fs::read(&path) {
-                let redacted = redactor.redact_json_text(&bytes);
+                let redacted = redact_file(&bytes, redactor);
                 if redacted != bytes
                     && let Err(e) = fs::write(&path, redacted)
                 {

@@ -233,9 +233,14 @@ fn a_missing_master_key_is_an_application_error() {
     let job = env.run_stored("acme.writer", "cfg");
     let message = job.assert_error("application");
     assert!(message.contains("master key"), "{message}");
-    // Without any cipher the job does not need a key.
+    assert_eq!(message.matches("is missing").count(), 1, "{message}");
+    // The component's image parameters are ciphers too.
     let job = env.run_data("acme.writer", json!({"parameters": {}}));
-    job.assert_success();
+    assert!(job.assert_error("application").contains("master key"));
+    // A job without any cipher needs no key.
+    env.component("acme.plain", guests::WRITE_OUTPUTS, json!({}));
+    env.run_data("acme.plain", json!({"parameters": {"x": 1}}))
+        .assert_success();
 }
 
 #[test]
