@@ -63,6 +63,7 @@ fn run(home: &Home, module: &Path, data: &Path) {
         action: "run".into(),
         env: JobEnvironment::local("big", "bench").to_vars(),
         limits: Limits::for_action("run"),
+        output_filter: None,
         stdout: StdoutMode::Capture,
         cancel: None,
     };

@@ -112,6 +112,7 @@ impl HelloAction {
             action: "hello".into(),
             env: JobEnvironment::local("action_answer", "bench").to_vars(),
             limits: Limits::for_action("hello"),
+            output_filter: None,
             stdout: StdoutMode::Capture,
             cancel: None,
         };

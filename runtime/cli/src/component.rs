@@ -1,4 +1,5 @@
-//! `berth component …`: register, list and show component definitions.
+//! `berth component …`: register, list and show component definitions. `#` values of image
+//! and stack parameters are encrypted as a component is registered (`KBC::ComponentSecure::`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -6,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::table::{open, print_json, storage_error};
+use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
 use berth_storage::{ComponentDefinition, StorageError};
 
@@ -56,11 +57,11 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
                 })
             })?;
             let definition = ComponentDefinition::from_json(&text).map_err(storage_error)?;
-            let replaced = open(home)?
-                .add_component(&definition)
-                .map_err(storage_error)?;
+            let id = definition.id.clone();
+            let replaced = berth_job::secrets::add_component(home, &mut open(home)?, definition)
+                .map_err(store_error)?;
             let verb = if replaced { "Updated" } else { "Added" };
-            println!("{verb} component {}", definition.id);
+            println!("{verb} component {id}");
         }
         ComponentCommand::Ls(args) => {
             let components = open(home)?.list_components().map_err(storage_error)?;

@@ -1,4 +1,5 @@
-//! `berth config …`: create, list and show configurations and print their stored state.
+//! `berth config …`: create, list and show configurations and print their stored state. `#`
+//! values are encrypted as a configuration is stored (`KBC::ProjectSecure::`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::UserError;
-use super::table::{open, print_json, storage_error};
+use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
 use berth_storage::{NewConfig, StorageError};
 
@@ -94,9 +95,9 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 configuration,
                 ..NewConfig::default()
             };
-            let id = open(home)?
-                .create_config(&args.component, &new)
-                .map_err(storage_error)?;
+            let id =
+                berth_job::secrets::create_config(home, &mut open(home)?, &args.component, new)
+                    .map_err(store_error)?;
             println!("{id}");
         }
         ConfigCommand::Ls(args) => {

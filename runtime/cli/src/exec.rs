@@ -155,6 +155,7 @@ pub fn run(home: &Home, args: ExecArgs) -> Result<ExitCode> {
         action: action.clone(),
         env,
         limits: limits.clone(),
+        output_filter: None,
         stdout: if action == RUN_ACTION {
             StdoutMode::Stream
         } else {

@@ -164,6 +164,9 @@ pub fn run(home: &Home, command: JobCommand) -> Result<ExitCode> {
                 writeln!(out, "row:           {row}")?;
             }
             writeln!(out, "status:        {}", record.status.as_str())?;
+            if !record.mode.is_run() {
+                writeln!(out, "mode:          {}", record.mode.as_str())?;
+            }
             writeln!(out, "created:       {}", record.created)?;
             writeln!(
                 out,

@@ -11,6 +11,7 @@ pub mod file;
 pub mod image;
 pub mod job;
 pub mod run;
+pub mod secrets;
 pub mod serve;
 pub mod table;
 pub mod token;
@@ -67,6 +68,13 @@ pub enum Command {
     /// API tokens of this home: create, list, revoke.
     #[command(subcommand)]
     Token(token::TokenCommand),
+    /// Show the home: its project id, stack id and master key.
+    Info,
+    /// Encrypt a value (or a JSON document's `#` values) for a component, configuration or project.
+    Encrypt(secrets::EncryptArgs),
+    /// The master key: rotate.
+    #[command(subcommand)]
+    Key(secrets::KeyCommand),
 }
 
 /// An error caused by the user's input rather than by berth or a component's bug (exit 1).
@@ -109,6 +117,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&home, args),
         Command::Action(args) => action::run(&home, args),
         Command::Job(cmd) => job::run(&home, cmd),
+        Command::Info => secrets::info(&home),
+        Command::Encrypt(args) => secrets::encrypt(&home, args),
+        Command::Key(cmd) => secrets::key(&home, cmd),
     }
 }
 

@@ -12,7 +12,8 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
-        .with_writer(std::io::stderr)
+        // Every secret a running job decrypted is hidden in the logs too.
+        .with_writer(|| berth_secrets::registry::RedactingWriter::new(std::io::stderr()))
         .init();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -1,4 +1,4 @@
-//! `berth run COMPONENT_ID (--config ID | --config-data FILE) [--row ID] [--keep-data] [--tag TAG]`:
+//! `berth run COMPONENT_ID (--config ID | --config-data FILE) [--row ID] [--keep-data] [--tag TAG] [--debug]`:
 //! one job from Storage to Storage. Shows progress on a terminal, prints a summary (tables in and
 //! out with row counts, files, state change, usage, duration) and exits 0, 1 or 2 by outcome.
 //!
@@ -77,6 +77,11 @@ pub struct RunArgs {
     /// Run another tag of the component's image.
     #[arg(long, value_name = "TAG")]
     pub tag: Option<String>,
+
+    /// Debug mode: archive the data folder before and after the component (stored as Storage
+    /// files tagged `debug`) instead of output mapping; no table, file or state is written.
+    #[arg(long)]
+    pub debug: bool,
 }
 
 /// Reads a `--config-data` document.
@@ -106,6 +111,9 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     request.row_ids = args.row.iter().cloned().collect();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();
+    if args.debug {
+        request.mode = berth_job::RunMode::Debug;
+    }
     request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)
         .ok()
         .filter(|p| !p.is_empty());
@@ -177,6 +185,9 @@ pub fn write_body(out: &mut dyn Write, record: &JobRecord) -> std::io::Result<()
     files("input files", &mut *out, &record.input.files)?;
     tables("output tables", &mut *out, &record.output.tables, false)?;
     files("output files", &mut *out, &record.output.files)?;
+    if !record.debug_archives.is_empty() {
+        files("debug archives", &mut *out, &record.debug_archives)?;
+    }
     if let Some(state) = record.state {
         writeln!(
             out,

@@ -129,6 +129,14 @@ pub(crate) fn storage_error(error: StorageError) -> anyhow::Error {
     }
 }
 
+pub(crate) fn store_error(error: berth_job::StoreError) -> anyhow::Error {
+    if error.is_user_error() {
+        UserError::new(error.to_string()).into()
+    } else {
+        anyhow::Error::new(error)
+    }
+}
+
 pub(crate) fn open(home: &Home) -> anyhow::Result<Storage> {
     Storage::open(home.storage()).map_err(storage_error)
 }

@@ -30,6 +30,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         env: JobEnvironment::local("embedded", "embed-1").to_vars(),
         action,
         limits: limits.clone(),
+        output_filter: None,
         stdout: StdoutMode::Capture,
         cancel: None,
     };

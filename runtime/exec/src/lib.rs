@@ -35,6 +35,7 @@
 //!     limits: limits.clone(),
 //!     stdout: StdoutMode::Capture,
 //!     cancel: None,
+//!     output_filter: None,
 //! };
 //! let result = component.execute(&request)?;
 //! let outcome = classify(&result, "acme.multiplier", limits.timeout, limits.memory_bytes);
@@ -63,7 +64,9 @@ use std::time::Duration;
 pub use cancel::Cancel;
 pub use environment::JobEnvironment;
 pub use outcome::{Outcome, classify};
-pub use output::{CapturedOutput, LiveOutput, OutputCapture, OutputStream};
+pub use output::{
+    CapturedOutput, LiveOutput, OutputCapture, OutputFilter, OutputStream, StreamFilter,
+};
 
 /// Default process timeout of the `run` action (the component's `process_timeout` default).
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -133,6 +136,20 @@ pub struct ExecRequest {
     /// Stops the run from outside when set (a killed job, a shutdown); `None`: only the limits
     /// end it.
     pub cancel: Option<Cancel>,
+    /// Rewrites stdout and stderr before they are streamed or captured (berth's jobs hide
+    /// secrets with it); `None` keeps the output as written.
+    pub output_filter: Option<Arc<dyn OutputFilter>>,
+}
+
+impl ExecRequest {
+    /// Puts the request's output filter, if any, in front of the captures of stdout and stderr
+    /// (every executor calls this right after making them).
+    pub fn filter_output(&self, stdout: &OutputCapture, stderr: &OutputCapture) {
+        if let Some(filter) = &self.output_filter {
+            stdout.set_filter(filter.stream());
+            stderr.set_filter(filter.stream());
+        }
+    }
 }
 
 /// How an execution ended, before classification.

@@ -8,6 +8,10 @@
 //! a live sink (the host's stdout for a streamed `run`).
 //!
 //! The capture never refuses a write: a component that floods its output is cut, not killed.
+//!
+//! An [`OutputFilter`] (given with the [`ExecRequest`](crate::ExecRequest)) rewrites the stream
+//! before anything else sees it — the live sink and the capture alike. berth's job layer hides
+//! secrets with it; this crate knows only the hook.
 
 use std::collections::VecDeque;
 use std::io::Write;
@@ -72,7 +76,7 @@ pub(crate) fn captures(mode: &crate::StdoutMode, cap: usize) -> (OutputCapture, 
 pub struct CapturedOutput {
     /// The kept bytes; when something was cut, head + marker + tail.
     pub bytes: Vec<u8>,
-    /// How many bytes the component wrote in all.
+    /// How many bytes of output there were in all (after the filter, if any).
     pub total_bytes: u64,
     /// Whether anything was cut.
     pub truncated: bool,
@@ -85,8 +89,25 @@ impl CapturedOutput {
     }
 }
 
+/// Rewrites one execution's output before it is streamed or captured (berth hides secrets with
+/// it). One [`StreamFilter`] is made per stream.
+pub trait OutputFilter: Send + Sync + std::fmt::Debug {
+    /// A filter for one output stream.
+    fn stream(&self) -> Box<dyn StreamFilter>;
+}
+
+/// The filter of one stream. It may hold back the end of a piece until the next one (a secret
+/// split across two writes), and releases everything at [`StreamFilter::finish`].
+pub trait StreamFilter: Send {
+    /// Takes the next piece written and appends what may be released to `out`.
+    fn push(&mut self, input: &[u8], out: &mut Vec<u8>);
+    /// The stream ended: appends whatever was held back.
+    fn finish(&mut self, out: &mut Vec<u8>);
+}
+
 struct State {
     cap: usize,
+    filter: Option<Box<dyn StreamFilter>>,
     head: Vec<u8>,
     tail: VecDeque<u8>,
     total: u64,
@@ -116,6 +137,7 @@ impl OutputCapture {
         Self {
             state: Arc::new(Mutex::new(State {
                 cap,
+                filter: None,
                 head: Vec::new(),
                 tail: VecDeque::new(),
                 total: 0,
@@ -132,9 +154,50 @@ impl OutputCapture {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Appends `bytes` to the capture (and the live sink). Never fails.
+    /// Passes everything written from now on through `filter` first.
+    pub fn set_filter(&self, filter: Box<dyn StreamFilter>) {
+        self.lock().filter = Some(filter);
+    }
+
+    /// Appends `bytes` to the capture (and the live sink), through the filter if there is one.
+    /// Never fails.
     pub fn write(&self, bytes: &[u8]) {
         let mut state = self.lock();
+        if let Some(mut filter) = state.filter.take() {
+            let mut filtered = Vec::with_capacity(bytes.len());
+            filter.push(bytes, &mut filtered);
+            state.filter = Some(filter);
+            state.keep(&filtered);
+        } else {
+            state.keep(bytes);
+        }
+    }
+
+    /// Total bytes written so far.
+    pub fn total_bytes(&self) -> u64 {
+        self.lock().total
+    }
+
+    /// The capture so far: head, a cut marker if bytes were dropped, tail. Releases what the
+    /// filter held back (the stream is over).
+    pub fn finish(&self) -> CapturedOutput {
+        let mut state = self.lock();
+        if let Some(mut filter) = state.filter.take() {
+            let mut rest = Vec::new();
+            filter.finish(&mut rest);
+            state.filter = Some(filter);
+            state.keep(&rest);
+        }
+        state.captured()
+    }
+}
+
+impl State {
+    fn keep(&mut self, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let state = self;
         state.total += bytes.len() as u64;
         if let Some(live) = state.live.as_mut() {
             // The live view is best effort: a closed host stdout must not fail the component.
@@ -158,14 +221,8 @@ impl OutputCapture {
         state.tail.extend(rest);
     }
 
-    /// Total bytes written so far.
-    pub fn total_bytes(&self) -> u64 {
-        self.lock().total
-    }
-
-    /// The capture so far: head, a cut marker if bytes were dropped, tail.
-    pub fn finish(&self) -> CapturedOutput {
-        let state = self.lock();
+    fn captured(&self) -> CapturedOutput {
+        let state = self;
         let kept = state.head.len() as u64 + state.tail.len() as u64;
         let cut = state.total - kept;
         let mut bytes = Vec::with_capacity(kept as usize + 96);
@@ -243,5 +300,49 @@ mod tests {
         let capture = OutputCapture::new(4, Some(Box::new(sink.clone())));
         capture.write(b"streamed fully");
         assert_eq!(&*sink.0.lock().unwrap(), b"streamed fully");
+    }
+
+    /// Holds back the last byte of each piece and upper-cases everything.
+    struct Upper(Option<u8>);
+    impl StreamFilter for Upper {
+        fn push(&mut self, input: &[u8], out: &mut Vec<u8>) {
+            out.extend(self.0.take());
+            if let Some((last, rest)) = input.split_last() {
+                out.extend(rest.iter().map(u8::to_ascii_uppercase));
+                self.0 = Some(last.to_ascii_uppercase());
+            }
+        }
+        fn finish(&mut self, out: &mut Vec<u8>) {
+            out.extend(self.0.take());
+        }
+    }
+
+    #[test]
+    fn the_filter_comes_before_the_live_sink_and_the_capture() {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl Write for Sink {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let capture = OutputCapture::new(64, Some(Box::new(sink.clone())));
+        capture.set_filter(Box::new(Upper(None)));
+        capture.write(b"abc");
+        assert_eq!(
+            &*sink.0.lock().unwrap(),
+            b"AB",
+            "the held byte is not streamed yet"
+        );
+        capture.write(b"de");
+        let out = capture.finish();
+        assert_eq!(out.bytes, b"ABCDE");
+        assert_eq!(&*sink.0.lock().unwrap(), b"ABCDE");
+        assert_eq!(out.total_bytes, 5);
     }
 }

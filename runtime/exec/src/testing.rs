@@ -60,6 +60,8 @@ pub struct Run<'a> {
     pub limits: Limits,
     /// Stops the run when set.
     pub cancel: Option<Cancel>,
+    /// The output filter (none unless set).
+    pub output_filter: Option<std::sync::Arc<dyn crate::OutputFilter>>,
 }
 
 impl<'a> Run<'a> {
@@ -72,6 +74,7 @@ impl<'a> Run<'a> {
             env: Vec::new(),
             limits: Limits::for_action("run"),
             cancel: None,
+            output_filter: None,
         }
     }
 
@@ -106,6 +109,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Passes stdout and stderr through `filter`.
+    pub fn filter(mut self, filter: std::sync::Arc<dyn crate::OutputFilter>) -> Self {
+        self.output_filter = Some(filter);
+        self
+    }
+
     /// Sets the cap on captured stdout and stderr, each.
     pub fn output_cap(mut self, bytes: usize) -> Self {
         self.limits.output_cap_bytes = bytes;
@@ -125,6 +134,7 @@ impl<'a> Run<'a> {
             action: self.action.to_owned(),
             env,
             limits: self.limits.clone(),
+            output_filter: self.output_filter.clone(),
             stdout: StdoutMode::Capture,
             cancel: self.cancel.clone(),
         };

@@ -441,6 +441,7 @@ impl WasmComponent {
         request: &ExecRequest,
     ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
         let (stdout, stderr) = captures(&request.stdout, request.limits.output_cap_bytes);
+        request.filter_output(&stdout, &stderr);
         let mut builder = WasiCtxBuilder::new();
         builder
             .args(&self.args)

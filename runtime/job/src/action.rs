@@ -10,8 +10,9 @@ use serde_json::Value;
 
 use super::config::{self, ConfigSource};
 use super::executor::executor_for;
-use super::runner::write_config;
+use super::runner::{secret_error, write_config};
 use crate::home::Home;
+use crate::secrets::JobSecrets;
 use crate::settings::SETTINGS_FILE;
 use berth_exec::outcome::action_response;
 use berth_exec::{
@@ -69,17 +70,39 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
             request.action, component.id
         )));
     }
-    let document = config::document(&storage, &component.id, &request.config, None)?;
+    let mut document = config::document(&storage, &component.id, &request.config, None)?;
     drop(storage);
     let settings = home
         .settings()
         .map_err(|e| StagingError::user(Stage::Configuration, SETTINGS_FILE, e.to_string()))?;
-    let resolved = config::resolve(
+    let config_id = match &request.config {
+        ConfigSource::Stored(id) => Some(id.as_str()),
+        ConfigSource::Data(_) => None,
+    };
+    let mut secrets = JobSecrets::new(home, &component.id, &settings.project.id, config_id);
+    if let ConfigSource::Data(_) = &request.config {
+        // The reference's sync actions encrypt configData, then decrypt it.
+        document =
+            crate::secrets::encrypt_config_data(home, &component.id, document).map_err(|e| {
+                if e.is_user_error() {
+                    StagingError::user(Stage::Configuration, &component.id, e.to_string())
+                } else {
+                    StagingError::app(Stage::Configuration, &component.id, e)
+                }
+            })?;
+    }
+    secrets
+        .decrypt_config(&mut document)
+        .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
+    let mut resolved = config::resolve(
         document,
         &component,
         &settings.project.stack_id,
         &request.action,
     )?;
+    secrets
+        .decrypt_image_parameters(&mut resolved.config.image_parameters)
+        .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
 
     let work = tempfile::Builder::new()
         .prefix("action-")
@@ -113,6 +136,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         action: request.action.clone(),
         env: env.to_vars(),
         limits: limits.clone(),
+        output_filter: Some(secrets.output_filter()),
         stdout: StdoutMode::Capture,
         cancel: None,
     };
@@ -120,11 +144,14 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         .executor
         .execute(&exec)
         .map_err(|e| StagingError::app(Stage::Execution, &component.id, e))?;
-    let mut outcome = classify(
-        &result,
-        launched.executor.component_name(),
-        limits.timeout,
-        limits.memory_bytes,
+    let mut outcome = redact_outcome(
+        classify(
+            &result,
+            launched.executor.component_name(),
+            limits.timeout,
+            limits.memory_bytes,
+        ),
+        secrets.redactor(),
     );
     let mut answer = None;
     if outcome == Outcome::Success {
@@ -142,4 +169,27 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         answer,
         duration: result.duration,
     })
+}
+
+/// `outcome` with its message filtered as every output message is (secrets hidden).
+fn redact_outcome(outcome: Outcome, redactor: &berth_secrets::Redactor) -> Outcome {
+    match outcome {
+        Outcome::Success => Outcome::Success,
+        Outcome::UserError { message } => Outcome::UserError {
+            message: redactor.message(&message),
+        },
+        Outcome::Timeout { message } => Outcome::Timeout {
+            message: redactor.message(&message),
+        },
+        Outcome::OutOfMemory { message } => Outcome::OutOfMemory {
+            message: redactor.message(&message),
+        },
+        Outcome::Terminated { message } => Outcome::Terminated {
+            message: redactor.message(&message),
+        },
+        Outcome::ApplicationError { exit_code, message } => Outcome::ApplicationError {
+            exit_code,
+            message: redactor.message(&message),
+        },
+    }
 }

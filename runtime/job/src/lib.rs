@@ -22,7 +22,8 @@
 //! - [`action`]: synchronous actions ([`run_action`]);
 //! - [`record`]: job records on disk;
 //! - [`executor`]: which executor runs a component definition;
-//! - [`config`]: the configuration a job runs.
+//! - [`config`]: the configuration a job runs;
+//! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod launch;
 pub mod queue;
 pub mod record;
 pub mod runner;
+pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -46,6 +48,7 @@ pub use config::ConfigSource;
 pub use executor::{ExecutorError, executor_for};
 pub use record::{JobRecord, JobStatus, JobStore};
 pub use runner::{run_job, run_recorded};
+pub use secrets::{JobSecrets, StoreError};
 
 use berth_staging::Stage;
 use berth_staging::input_tables::StagedTable;
@@ -78,6 +81,35 @@ pub struct JobRequest {
     /// Stops the job from outside (a kill, a shutdown): the running component is stopped, no
     /// output is loaded, no state stored, and the job ends `terminated`.
     pub cancel: Option<Cancel>,
+    /// `run`, or `debug` (reference §9.3): the data folder archived before and after the
+    /// component instead of output mapping; nothing written to tables, files or state.
+    pub mode: RunMode,
+}
+
+/// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// A normal run.
+    #[default]
+    Run,
+    /// Debug mode (reference §9.3).
+    Debug,
+}
+
+impl RunMode {
+    /// `run` or `debug`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Run => "run",
+            Self::Debug => "debug",
+        }
+    }
+
+    /// Whether this is [`RunMode::Run`].
+    pub fn is_run(&self) -> bool {
+        *self == Self::Run
+    }
 }
 
 impl JobRequest {
@@ -98,6 +130,7 @@ impl JobRequest {
             stream_output: false,
             live_output: None,
             cancel: None,
+            mode: RunMode::Run,
         }
     }
 }

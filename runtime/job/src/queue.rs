@@ -94,11 +94,6 @@ impl QueuedJob {
                 "Specify both 'row' and 'config'.".to_owned(),
             ));
         }
-        if self.mode == JobMode::Debug {
-            return Err(SubmitError::Invalid(
-                "Debug mode is not available on this server yet.".to_owned(),
-            ));
-        }
         match storage.component(&self.component) {
             Ok(_) => {}
             Err(StorageError::ComponentNotFound { .. }) => {
@@ -135,6 +130,9 @@ impl QueuedJob {
         request.config_id = self.config.clone();
         request.row_ids = self.config_row_ids.clone();
         request.tag = self.tag.clone();
+        if self.mode == JobMode::Debug {
+            request.mode = crate::RunMode::Debug;
+        }
         request
     }
 }

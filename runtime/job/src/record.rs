@@ -147,6 +147,13 @@ pub struct JobRecord {
     /// Warnings met on the way (webalized columns, ignored usage errors, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// `run` or `debug`.
+    #[serde(default, skip_serializing_if = "crate::RunMode::is_run")]
+    pub mode: crate::RunMode,
+    /// Debug mode's archives of the data folder (`stage_0.zip`, `stage_output.zip`), stored as
+    /// Storage files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub debug_archives: Vec<FileMove>,
 }
 
 impl JobRecord {
@@ -173,7 +180,44 @@ impl JobRecord {
             output: Moves::default(),
             state: None,
             warnings: Vec::new(),
+            mode: crate::RunMode::Run,
+            debug_archives: Vec::new(),
         }
+    }
+
+    /// This record with every secret `redactor` knows hidden in what a component or a
+    /// configuration can put into it (messages and warnings are also filtered as §7.4 says:
+    /// invalid UTF-8 dropped, cut to 60,000 characters).
+    pub fn redacted(&self, redactor: &berth_secrets::Redactor) -> JobRecord {
+        let mut r = self.clone();
+        r.result.message = redactor.message(&r.result.message);
+        for warning in &mut r.warnings {
+            *warning = redactor.message(warning);
+        }
+        if redactor.is_empty() {
+            return r;
+        }
+        for t in r.input.tables.iter_mut().chain(r.output.tables.iter_mut()) {
+            t.table = redactor.redact(&t.table);
+            t.file = redactor.redact(&t.file);
+        }
+        for f in r
+            .input
+            .files
+            .iter_mut()
+            .chain(r.output.files.iter_mut())
+            .chain(r.debug_archives.iter_mut())
+        {
+            f.name = redactor.redact(&f.name);
+            for tag in &mut f.tags {
+                *tag = redactor.redact(tag);
+            }
+        }
+        for usage in &mut r.usage {
+            usage.metric = redactor.redact(&usage.metric);
+            redactor.redact_json(&mut usage.value);
+        }
+        r
     }
 }
 

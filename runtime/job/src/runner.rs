@@ -10,6 +10,7 @@
 //!   job ran a stored configuration;
 //! - Storage is closed while the component runs, so other berth commands can use it.
 
+mod debug;
 mod execute;
 mod output;
 
@@ -24,8 +25,9 @@ use time::OffsetDateTime;
 
 use super::config::{self, ConfigSource, ResolvedConfig};
 use super::record::{FileMove, JobStatus, JobStore, TableMove, now_text};
-use super::{JobRecord, JobRequest, JobRun, Progress};
+use super::{JobRecord, JobRequest, JobRun, Progress, RunMode};
 use crate::home::Home;
+use crate::secrets::{self, JobSecrets};
 use crate::settings::{HomeSettings, SETTINGS_FILE};
 use berth_exec::environment::new_run_id;
 use berth_exec::{Outcome, RUN_ACTION};
@@ -57,6 +59,7 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
     if let [row] = request.row_ids.as_slice() {
         record.row_id = Some(row.clone());
     }
+    record.mode = request.mode;
     JobStore::new(home).save(&record)?;
     run_recorded(home, record, request, progress)
 }
@@ -71,6 +74,15 @@ pub fn run_recorded(
 ) -> Result<JobRun> {
     let store = JobStore::new(home);
     let id = record.id.clone();
+    record.mode = request.mode;
+    // The project ciphers are bound to; an unusable settings file fails the job in `prepare`.
+    let project_id = home.settings().map(|s| s.project.id).unwrap_or_default();
+    let job_secrets = JobSecrets::new(
+        home,
+        &request.component_id,
+        &project_id,
+        request.config_id.as_deref(),
+    );
     let tmp_root = home.root().join("tmp");
     fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
     let work = tempfile::Builder::new()
@@ -95,6 +107,7 @@ pub fn run_recorded(
         progress,
         ids,
         per_row: false,
+        secrets: job_secrets,
     };
     let mut result = rows_to_run(home, request);
     if let Ok(rows) = &result {
@@ -124,6 +137,7 @@ pub fn run_recorded(
     }
     let per_row = job.per_row;
     let terminated = job.cancelled() && !(completed && result.is_ok());
+    let redactor = job.secrets.redactor().clone();
     let mut record = job.record;
     record.finished = Some(now_text());
     record.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
@@ -151,10 +165,12 @@ pub fn run_recorded(
     if record.state.is_none() {
         record.state = Some(StateChange::Untouched);
     }
+    let record = record.redacted(&redactor);
     progress.finished(&record);
     store.save(&record)?;
     progress.finish();
     let data_dir = if request.keep_data {
+        debug::redact_data_folders(work.path(), &redactor);
         // A job of several rows keeps one folder per row: `row-<id>/data`.
         let kept = work.keep();
         Some(if per_row { kept } else { kept.join("data") })
@@ -175,6 +191,8 @@ struct Job<'a> {
     ids: JobIds,
     /// The job runs several rows, each in its own data folder.
     per_row: bool,
+    /// What the job decrypted, and hides.
+    secrets: JobSecrets,
 }
 
 /// A state to store once the whole job succeeded.
@@ -212,7 +230,10 @@ impl Job<'_> {
 
     fn enter(&mut self, stage: Stage) {
         self.record.stage = Some(stage);
-        if let Err(e) = self.store.save(&self.record) {
+        if let Err(e) = self
+            .store
+            .save(&self.record.redacted(self.secrets.redactor()))
+        {
             tracing::warn!("updating job record {}: {e:#}", self.record.id);
         }
         self.progress.stage(stage);
@@ -222,6 +243,12 @@ impl Job<'_> {
     /// once every row succeeded.
     fn run(&mut self) -> Result<Option<PendingState>, StagingError> {
         let prepared = self.prepare()?;
+        let debug = self.request.mode == RunMode::Debug;
+        let mut archives = Vec::new();
+        if debug {
+            // Before each image, by its index (processors will take 0..n; the main image is 0).
+            archives.push(self.archive(&prepared, "stage_0.zip", Stage::Execution)?);
+        }
         self.enter(Stage::Execution);
         let outcome = self.execute(&prepared)?;
         let mut failure = outcome_error(&outcome, &prepared.component.id);
@@ -230,6 +257,24 @@ impl Job<'_> {
         match usage::read_usage(&prepared.data) {
             Ok(records) => self.record.usage.extend(records.unwrap_or_default()),
             Err(e) => self.fail(&mut failure, e),
+        }
+        if debug {
+            // Instead of output mapping: the data folder as the component left it. Nothing is
+            // written to tables, files or state.
+            self.enter(Stage::OutputMapping);
+            if failure.is_none() {
+                match self.archive(&prepared, "stage_output.zip", Stage::OutputMapping) {
+                    Ok(archive) => archives.push(archive),
+                    Err(e) => self.fail(&mut failure, e),
+                }
+            }
+            if let Err(e) = self.store_archives(archives) {
+                self.fail(&mut failure, e);
+            }
+            return match failure {
+                Some(failure) => Err(failure),
+                None => Ok(None),
+            };
         }
         let update = if failure.is_none() {
             match state::read_out(&prepared.data) {
@@ -299,7 +344,12 @@ impl Job<'_> {
         }
         self.enter(Stage::State);
         let mut storage = open_storage(self.home, Stage::State)?;
-        for p in pending {
+        for mut p in pending {
+            if let berth_host_api::state::StateUpdate::Set(value) = &mut p.update {
+                self.secrets
+                    .encrypt_state(value)
+                    .map_err(|e| secret_error(Stage::State, &self.ids.component_id, e))?;
+            }
             let config_id = self.ids.config_id.clone().unwrap_or_default();
             let change = state::persist(
                 &mut storage,
@@ -340,7 +390,7 @@ impl Job<'_> {
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;
-        let document = config::document(
+        let mut document = config::document(
             &storage,
             &component.id,
             &self.request.config,
@@ -350,7 +400,26 @@ impl Job<'_> {
             .home
             .settings()
             .map_err(|e| StagingError::user(Stage::Configuration, SETTINGS_FILE, e.to_string()))?;
-        let config = config::resolve(document, &component, &settings.project.stack_id, RUN_ACTION)?;
+        if let ConfigSource::Data(_) = &self.request.config {
+            // configData is encrypted as the job is submitted (a no-op for ciphers), then
+            // decrypted for the run, as the reference runner does.
+            document =
+                secrets::encrypt_config_data(self.home, &component.id, document).map_err(|e| {
+                    if e.is_user_error() {
+                        StagingError::user(Stage::Configuration, &component.id, e.to_string())
+                    } else {
+                        StagingError::app(Stage::Configuration, &component.id, e)
+                    }
+                })?;
+        }
+        self.secrets
+            .decrypt_config(&mut document)
+            .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
+        let mut config =
+            config::resolve(document, &component, &settings.project.stack_id, RUN_ACTION)?;
+        self.secrets
+            .decrypt_image_parameters(&mut config.config.image_parameters)
+            .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
         let previous_state = match &self.ids.config_id {
             None => None,
             Some(config_id) => match state::load_stored(
@@ -413,7 +482,11 @@ impl Job<'_> {
                 tags: Vec::new(),
             }));
         write_config(&data, &config.config)?;
-        state::write_in_state(&data, &stored)?;
+        let mut in_state = stored.clone();
+        self.secrets
+            .decrypt_state(&mut in_state.component)
+            .map_err(|e| secret_error(Stage::State, &component.id, e))?;
+        state::write_in_state(&data, &in_state)?;
         Ok(Prepared {
             settings,
             component,
@@ -486,6 +559,19 @@ fn outcome_error(outcome: &Outcome, component: &str) -> Option<StagingError> {
             component,
             anyhow::anyhow!("{}", outcome.message()),
         )),
+    }
+}
+
+/// A secrets failure as a staging error of `stage` (user or application, as classified).
+pub(crate) fn secret_error(
+    stage: Stage,
+    subject: &str,
+    error: berth_secrets::SecretError,
+) -> StagingError {
+    if error.is_user_error() {
+        StagingError::user(stage, subject, error.to_string())
+    } else {
+        StagingError::app(stage, subject, error)
     }
 }
 

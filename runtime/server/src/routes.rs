@@ -3,8 +3,10 @@
 //! - [`jobs`]: Queue v2 (`/jobs`), job events, kill;
 //! - [`legacy`]: the Docker Runner routes (`/{component}/run`, `/run/tag/{tag}`, actions);
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
+//! - [`encrypt`]: `POST /encrypt`;
 //! - [`meta`]: `/health` and `/metrics`.
 
+mod encrypt;
 mod jobs;
 mod legacy;
 mod meta;
@@ -40,6 +42,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/run", post(legacy::run_without_component))
         .route("/{component}/run", post(legacy::run))
         .route("/{component}/run/tag/{tag}", post(legacy::run_with_tag))
+        .route("/{component}/debug", post(legacy::debug))
+        .route("/encrypt", post(encrypt::encrypt_route))
         .route("/{component}/action/{action}", post(legacy::action))
         .route("/actions", post(legacy::actions_api))
         .layer(middleware::from_fn_with_state(

@@ -31,6 +31,7 @@ mod configs;
 mod csv_read;
 mod csv_write;
 mod db;
+mod documents;
 mod error;
 mod export;
 mod file_query;
@@ -52,6 +53,7 @@ pub use configs::{
     StateStorage, TableState, TagMatch,
 };
 pub use csv_read::CsvDialect;
+pub use documents::{DocumentKind, RewriteError, StoredDocument};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportReport};
 pub use file_query::{FileFacts, FileQuery, QueryError};

@@ -16,3 +16,5 @@ mod storage_cli;
 mod storage_crash;
 // `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
 mod serve_cli;
+// Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.
+mod secrets_cli;

@@ -191,6 +191,7 @@ async fn drive(
     cancelled: [Option<&Cancel>; 2],
 ) -> Result<ExecResult> {
     let (stdout, stderr) = captures(&spec.request.stdout, spec.request.limits.output_cap_bytes);
+    spec.request.filter_output(&stdout, &stderr);
 
     let wait_before_start = AbortOnDrop(tokio::spawn(wait_exit(
         docker.clone(),

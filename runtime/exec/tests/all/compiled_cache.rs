@@ -80,6 +80,7 @@ fn a_corrupted_entry_is_a_miss_and_is_replaced() {
         action: "run".into(),
         env: vec![],
         limits: berth_exec::Limits::for_action("run"),
+        output_filter: None,
         stdout: berth_exec::StdoutMode::Capture,
         cancel: None,
     };

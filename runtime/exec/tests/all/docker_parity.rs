@@ -25,6 +25,7 @@ fn run_docker(package: &str, bin: &str, dir: &Path, env: &[(&str, &str)]) -> Out
         action: "run".to_owned(),
         env: vars,
         limits: limits.clone(),
+        output_filter: None,
         stdout: StdoutMode::Capture,
         cancel: None,
     };

@@ -82,6 +82,7 @@ impl Case {
             action: "run".to_owned(),
             env: self.env.clone(),
             limits: self.limits.clone(),
+            output_filter: None,
             stdout: StdoutMode::Capture,
             cancel: None,
         }

@@ -467,6 +467,10 @@ mod generate_rows {
     }
 }
 
+// The secrets_echo guest (its tests live in their own file).
+#[path = "sandbox_secrets_echo.rs"]
+mod secrets_echo;
+
 /// Fails to compile when a test program has no module of tests above.
 macro_rules! assert_test_exists {
     ($name:ident) => {

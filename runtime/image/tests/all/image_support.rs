@@ -64,6 +64,7 @@ pub(crate) fn run_module(cache_dir: &Path, module: &Path) -> (CacheStatus, Strin
         action: "run".into(),
         env: JobEnvironment::local("image-guest", "test-config").to_vars(),
         limits: Limits::for_action("run"),
+        output_filter: None,
         stdout: StdoutMode::Capture,
         cancel: None,
     };

@@ -28,6 +28,15 @@ impl Job<'_> {
         let mut env = prepared.settings.environment(&component.id, &config_id);
         env.run_id = self.ids.run_id.clone();
         env.config_row_id = self.ids.row_id.clone();
+        env.run_mode = self.request.mode.as_str().to_owned();
+        let vars = env.to_vars();
+        if let Some((_, token)) = vars
+            .iter()
+            .find(|(k, _)| k == berth_host_api::env::KBC_TOKEN)
+        {
+            // A forwarded token is hidden like a secret (reference §1.5, §7.4).
+            self.secrets.add_token(token);
+        }
         let mut limits = Limits::for_action(RUN_ACTION);
         let timeout = prepared
             .config
@@ -41,8 +50,9 @@ impl Job<'_> {
         let request = ExecRequest {
             data_dir: prepared.data.root.clone(),
             action: RUN_ACTION.to_owned(),
-            env: env.to_vars(),
+            env: vars,
             limits: limits.clone(),
+            output_filter: Some(self.secrets.output_filter()),
             stdout: match (&self.request.live_output, self.request.stream_output) {
                 (Some(live), _) => StdoutMode::Live(live.clone()),
                 (None, true) => StdoutMode::Stream,
@@ -60,9 +70,10 @@ impl Job<'_> {
         if let Termination::Exited(code) = result.termination {
             self.record.result.component_exit_code = Some(code);
         }
-        let stderr = result.stderr.text();
-        if !stderr.trim().is_empty() && matches!(result.termination, Termination::Exited(0)) {
-            self.record.warnings.push(stderr.trim().to_owned());
+        // stderr of a successful run becomes a warning, filtered as every output message is.
+        let stderr = self.secrets.redactor().message_bytes(&result.stderr.bytes);
+        if !stderr.is_empty() && matches!(result.termination, Termination::Exited(0)) {
+            self.record.warnings.push(stderr);
         }
         Ok(classify(
             &result,

@@ -10,3 +10,7 @@ mod staging_input;
 mod staging_output_tables;
 // Output file mapping: mapping or manifest properties, system tags, missing and orphaned files.
 mod staging_output_files;
+// Secrets: scopes through the home's keys, round trips through jobs, redaction and debug mode.
+mod secrets_jobs;
+mod secrets_redaction;
+mod secrets_scopes;

@@ -2,7 +2,7 @@
 //! `POST /{component}/run/tag/{tag}` queue a job and answer 202 `{id, url, status}`;
 //! `POST /{component}/action/{action}` (and the sync-actions API's `POST /actions`) run a
 //! synchronous action and answer the component's JSON — they bypass the queue and never wait
-//! behind jobs.
+//! behind jobs. `POST /{component}/debug` queues a job in debug mode.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -12,7 +12,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use berth_host_api::ExitClass;
-use berth_job::queue::QueuedJob;
+use berth_job::queue::{JobMode, QueuedJob};
 use berth_job::{ActionRequest, ConfigSource, run_action};
 use serde_json::{Value, json};
 
@@ -21,7 +21,12 @@ use crate::error::{ApiError, blocking};
 use crate::state::AppState;
 
 /// The body of a run request, checked key by key for the reference's error texts.
-fn queued_job(component: &str, tag: Option<String>, body: &Bytes) -> Result<QueuedJob, ApiError> {
+fn queued_job(
+    component: &str,
+    tag: Option<String>,
+    mode: JobMode,
+    body: &Bytes,
+) -> Result<QueuedJob, ApiError> {
     let body: Value = if body.is_empty() {
         json!({})
     } else {
@@ -57,6 +62,7 @@ fn queued_job(component: &str, tag: Option<String>, body: &Bytes) -> Result<Queu
         config_row_ids: row.into_iter().collect(),
         tag,
         variable_values_data: body.get("variableValuesData").cloned(),
+        mode,
         ..QueuedJob::default()
     })
 }
@@ -66,9 +72,10 @@ async fn queue_legacy(
     caller: Caller,
     component: String,
     tag: Option<String>,
+    mode: JobMode,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let job = queued_job(&component, tag, &body)?;
+    let job = queued_job(&component, tag, mode, &body)?;
     let job = super::jobs::queue(state, caller, job).await?;
     Ok((
         StatusCode::ACCEPTED,
@@ -83,7 +90,7 @@ pub(crate) async fn run(
     Path(component): Path<String>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    queue_legacy(state, caller, component, None, body).await
+    queue_legacy(state, caller, component, None, JobMode::Run, body).await
 }
 
 /// `POST /{component}/run/tag/{tag}`.
@@ -93,7 +100,18 @@ pub(crate) async fn run_with_tag(
     Path((component, tag)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    queue_legacy(state, caller, component, Some(tag), body).await
+    queue_legacy(state, caller, component, Some(tag), JobMode::Run, body).await
+}
+
+/// `POST /{component}/debug`: a run in debug mode (§9.3): the data folder is kept as
+/// `stage_<n>.zip` Storage files tagged `debug`, and nothing is loaded into Storage.
+pub(crate) async fn debug(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(component): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    queue_legacy(state, caller, component, None, JobMode::Debug, body).await
 }
 
 /// `POST /run`: the reference's hint.

@@ -11,3 +11,5 @@ mod jobs;
 mod legacy;
 // Health, metrics and token management.
 mod meta;
+// POST /encrypt and POST /{component}/debug.
+mod secrets;

@@ -1,0 +1,180 @@
+//! Debug mode (reference §9.3) and the data folders a job leaves behind.
+//!
+//! In debug mode the whole data folder is zipped as `stage_<n>.zip` before image `n` runs (the
+//! main image is 0 until processors come), and as `stage_output.zip` after it instead of output
+//! mapping; the archives are stored as non-permanent Storage files tagged `debug`,
+//! `<componentId>`, `jobId:<id>` and `rowId:<row id or empty>`. Inside them, and in a data folder
+//! kept with `--keep-data`, `config.json` and the state files have every secret hidden. Symbolic
+//! links a component left are not followed (they could point at host files).
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use berth_host_api::paths::{CONFIG_FILE, IN_STATE, OUT_STATE};
+use berth_secrets::Redactor;
+use berth_staging::{Stage, StagingError};
+use berth_storage::FileUpload;
+use zip::write::SimpleFileOptions;
+
+use super::{Job, Prepared, open_storage};
+use crate::record::FileMove;
+
+/// The files holding decrypted values, relative to the data folder.
+const REDACTED_FILES: [&str; 3] = [CONFIG_FILE, IN_STATE, OUT_STATE];
+
+/// An archive made, not yet stored.
+pub(super) struct Archive {
+    name: String,
+    path: PathBuf,
+}
+
+impl Job<'_> {
+    /// Zips the data folder as `name`, with `config.json` and the state files redacted.
+    pub(super) fn archive(
+        &mut self,
+        prepared: &Prepared,
+        name: &str,
+        stage: Stage,
+    ) -> Result<Archive, StagingError> {
+        let row = self.ids.row_id.as_deref().unwrap_or("");
+        let dir = self.work.join("debug").join(format!("row-{row}"));
+        let path = dir.join(name);
+        let fail = |e: anyhow::Error| StagingError::app(stage, name, e);
+        fs::create_dir_all(&dir)
+            .map_err(|e| fail(anyhow::Error::from(e).context("creating the debug folder")))?;
+        zip_data_folder(&prepared.data.root, &path, self.secrets.redactor())
+            .map_err(|e| fail(e.context(format!("archiving the data folder as {name}"))))?;
+        Ok(Archive {
+            name: name.to_owned(),
+            path,
+        })
+    }
+
+    /// Stores the archives as Storage files and records them.
+    pub(super) fn store_archives(&mut self, archives: Vec<Archive>) -> Result<(), StagingError> {
+        if archives.is_empty() {
+            return Ok(());
+        }
+        let mut storage = open_storage(self.home, Stage::OutputMapping)?;
+        let tags = vec![
+            "debug".to_owned(),
+            self.ids.component_id.clone(),
+            format!("jobId:{}", self.record.id),
+            format!("rowId:{}", self.ids.row_id.as_deref().unwrap_or("")),
+        ];
+        for archive in archives {
+            let upload = FileUpload {
+                name: Some(archive.name.clone()),
+                tags: tags.clone(),
+                is_public: false,
+                is_permanent: false,
+                is_encrypted: true,
+                run_id: Some(self.ids.run_id.clone()),
+            };
+            let id = storage
+                .upload_file(&archive.path, &upload)
+                .map_err(|e| StagingError::storage(Stage::OutputMapping, &archive.name, e))?;
+            let bytes = fs::metadata(&archive.path).map(|m| m.len()).unwrap_or(0);
+            self.record.debug_archives.push(FileMove {
+                id: id.0,
+                name: archive.name,
+                bytes,
+                tags: tags.clone(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Writes `data` (recursively, entries sorted, symbolic links skipped) to the zip file `target`,
+/// the files that hold decrypted values redacted.
+fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::Result<()> {
+    let file = fs::File::create(target)?;
+    let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
+    let options = SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o644);
+    let mut stack = vec![PathBuf::new()];
+    while let Some(relative) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(data.join(&relative))?
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .map(|e| e.path())
+            .collect();
+        entries.sort();
+        for path in entries.into_iter().rev() {
+            let name = relative.join(path.file_name().unwrap_or_default());
+            let meta = fs::symlink_metadata(&path)?;
+            let entry = name.to_string_lossy().into_owned();
+            if meta.is_dir() {
+                zip.add_directory(format!("{entry}/"), options)?;
+                stack.push(name);
+            } else if meta.is_file() {
+                zip.start_file(entry.as_str(), options)?;
+                let bytes = fs::read(&path)?;
+                if REDACTED_FILES.contains(&entry.as_str()) {
+                    zip.write_all(&redact_file(&bytes, redactor))?;
+                } else {
+                    zip.write_all(&bytes)?;
+                }
+            } else {
+                tracing::debug!("not archiving {entry}: not a regular file or folder");
+            }
+        }
+    }
+    zip.finish()?.flush()?;
+    Ok(())
+}
+
+/// `config.json` or a state file with every `#` value hidden (decrypted or not: a state the
+/// component wrote holds values berth never decrypted) and every known secret hidden anywhere.
+fn redact_file(bytes: &[u8], redactor: &Redactor) -> Vec<u8> {
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut value) => {
+            let before = value.clone();
+            berth_secrets::walk::hide_secret_values(&mut value, berth_secrets::HIDDEN);
+            if value == before {
+                return redactor.redact_json_text(bytes);
+            }
+            let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
+            text.push(b'\n');
+            redactor.redact_json_text(&text)
+        }
+        Err(_) => redactor.redact_json_text(bytes),
+    }
+}
+
+/// Redacts `config.json` and the state files in every data folder under a kept job folder
+/// (`data/`, or `row-<id>/data/` per row).
+pub(super) fn redact_data_folders(work: &Path, redactor: &Redactor) {
+    let mut folders = vec![work.join("data")];
+    if let Ok(entries) = fs::read_dir(work) {
+        folders.extend(
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("row-"))
+                .map(|e| e.path().join("data")),
+        );
+    }
+    for folder in folders {
+        for relative in REDACTED_FILES {
+            let path = folder.join(relative);
+            // Never through a link a component left: only a regular file is rewritten.
+            let Ok(meta) = fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if !meta.is_file() {
+                continue;
+            }
+            if let Ok(bytes) = fs::read(&path) {
+                let redacted = redact_file(&bytes, redactor);
+                if redacted != bytes
+                    && let Err(e) = fs::write(&path, redacted)
+                {
+                    tracing::warn!("redacting {}: {e}", path.display());
+                }
+            }
+        }
+    }
+}

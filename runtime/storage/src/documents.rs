@@ -1,0 +1,265 @@
+//! Rewriting every stored JSON document in one transaction: component definitions,
+//! configurations, rows and their states. A master-key rotation re-encrypts the ciphers they hold
+//! this way, all or nothing; Storage itself knows nothing of ciphers.
+
+use duckdb::params;
+use serde_json::Value;
+
+use super::{Storage, StorageError};
+
+/// Which stored document a rewrite is looking at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentKind {
+    /// A component definition.
+    Component,
+    /// A configuration document.
+    Configuration,
+    /// A configuration's state.
+    ConfigurationState,
+    /// A row's configuration document.
+    Row,
+    /// A row's state.
+    RowState,
+}
+
+/// One stored document: what it is and whose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredDocument<'a> {
+    /// What it is.
+    pub kind: DocumentKind,
+    /// The component.
+    pub component_id: &'a str,
+    /// The configuration (not for component definitions).
+    pub config_id: Option<&'a str>,
+    /// The row (rows and row states).
+    pub row_id: Option<&'a str>,
+}
+
+/// Why a rewrite did not happen (nothing was changed).
+#[derive(Debug, thiserror::Error)]
+pub enum RewriteError<E> {
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The rewrite function failed for a document.
+    #[error("{0}")]
+    Rewrite(E),
+}
+
+fn parse(text: &str, subject: &str) -> Result<Value, StorageError> {
+    serde_json::from_str(text).map_err(|err| StorageError::Database {
+        stage: "reading a stored document",
+        subject: subject.to_owned(),
+        source: err.into(),
+    })
+}
+
+impl Storage {
+    /// Calls `rewrite` on every component definition, configuration, row and state, and stores
+    /// the documents it changed (it returns `true` for those), all in one transaction: when
+    /// `rewrite` or Storage fails, nothing is stored. Returns how many documents changed.
+    pub fn rewrite_documents<E>(
+        &mut self,
+        mut rewrite: impl FnMut(&StoredDocument<'_>, &mut Value) -> Result<bool, E>,
+    ) -> Result<usize, RewriteError<E>> {
+        let tx = self.conn.transaction().map_err(StorageError::db(
+            "starting a transaction",
+            "stored documents",
+        ))?;
+        let mut changed = 0;
+
+        let components: Vec<(String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT id, definition FROM berth_components ORDER BY id")
+                .map_err(StorageError::db("reading components", "all components"))?;
+            stmt.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+                .and_then(|rows| rows.collect())
+                .map_err(StorageError::db("reading components", "all components"))?
+        };
+        for (id, text) in components {
+            let mut value = parse(&text, &id)?;
+            let doc = StoredDocument {
+                kind: DocumentKind::Component,
+                component_id: &id,
+                config_id: None,
+                row_id: None,
+            };
+            if rewrite(&doc, &mut value).map_err(RewriteError::Rewrite)? {
+                tx.execute(
+                    "UPDATE berth_components SET definition = ? WHERE id = ?",
+                    params![value.to_string(), id],
+                )
+                .map_err(StorageError::db("storing the component", &id))?;
+                changed += 1;
+            }
+        }
+
+        let configs: Vec<(String, String, String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT component_id, id, configuration, state FROM berth_configs ORDER BY component_id, id")
+                .map_err(StorageError::db("reading configurations", "all configurations"))?;
+            stmt.query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(StorageError::db(
+                "reading configurations",
+                "all configurations",
+            ))?
+        };
+        for (component, id, configuration, state) in configs {
+            let subject = format!("{component}/{id}");
+            for (kind, column, text) in [
+                (DocumentKind::Configuration, "configuration", configuration),
+                (DocumentKind::ConfigurationState, "state", state),
+            ] {
+                let mut value = parse(&text, &subject)?;
+                let doc = StoredDocument {
+                    kind,
+                    component_id: &component,
+                    config_id: Some(&id),
+                    row_id: None,
+                };
+                if rewrite(&doc, &mut value).map_err(RewriteError::Rewrite)? {
+                    tx.execute(
+                        &format!(
+                            "UPDATE berth_configs SET {column} = ? WHERE component_id = ? AND id = ?"
+                        ),
+                        params![value.to_string(), component, id],
+                    )
+                    .map_err(StorageError::db("storing the configuration", &subject))?;
+                    changed += 1;
+                }
+            }
+        }
+
+        let rows: Vec<(String, String, String, String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT component_id, config_id, id, configuration, state FROM berth_config_rows ORDER BY component_id, config_id, position")
+                .map_err(StorageError::db("reading configuration rows", "all rows"))?;
+            stmt.query_map([], |row| {
+                Ok((
+                    row.get(0)?,
+                    row.get(1)?,
+                    row.get(2)?,
+                    row.get(3)?,
+                    row.get(4)?,
+                ))
+            })
+            .and_then(|rows| rows.collect())
+            .map_err(StorageError::db("reading configuration rows", "all rows"))?
+        };
+        for (component, config, id, configuration, state) in rows {
+            let subject = format!("{component}/{config}/{id}");
+            for (kind, column, text) in [
+                (DocumentKind::Row, "configuration", configuration),
+                (DocumentKind::RowState, "state", state),
+            ] {
+                let mut value = parse(&text, &subject)?;
+                let doc = StoredDocument {
+                    kind,
+                    component_id: &component,
+                    config_id: Some(&config),
+                    row_id: Some(&id),
+                };
+                if rewrite(&doc, &mut value).map_err(RewriteError::Rewrite)? {
+                    tx.execute(
+                        &format!(
+                            "UPDATE berth_config_rows SET {column} = ? WHERE component_id = ? AND config_id = ? AND id = ?"
+                        ),
+                        params![value.to_string(), component, config, id],
+                    )
+                    .map_err(StorageError::db("storing a configuration row", &subject))?;
+                    changed += 1;
+                }
+            }
+        }
+
+        tx.commit().map_err(StorageError::db(
+            "committing the rewrite",
+            "stored documents",
+        ))?;
+        Ok(changed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ComponentDefinition, NewConfig, NewConfigRow};
+    use serde_json::json;
+
+    fn storage() -> (tempfile::TempDir, Storage) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut storage = Storage::open(dir.path()).unwrap();
+        let definition = ComponentDefinition::from_json(
+            r##"{"id": "c", "image": "x.wasm", "image_parameters": {"#k": "old"}}"##,
+        )
+        .unwrap();
+        storage.add_component(&definition).unwrap();
+        let new = NewConfig {
+            id: Some("1".into()),
+            configuration: json!({"parameters": {"#k": "old"}}),
+            rows: vec![NewConfigRow {
+                id: Some("r".into()),
+                configuration: json!({"parameters": {"#k": "old"}}),
+                ..NewConfigRow::default()
+            }],
+            ..NewConfig::default()
+        };
+        storage.create_config("c", &new).unwrap();
+        (dir, storage)
+    }
+
+    fn swap(value: &mut Value) -> bool {
+        let text = value.to_string();
+        if !text.contains("\"old\"") {
+            return false;
+        }
+        *value = serde_json::from_str(&text.replace("\"old\"", "\"new\"")).unwrap();
+        true
+    }
+
+    #[test]
+    fn every_document_is_seen_and_changes_are_stored() {
+        let (_dir, mut storage) = storage();
+        let mut seen = Vec::new();
+        let changed = storage
+            .rewrite_documents(|doc, value| {
+                seen.push((doc.kind, doc.row_id.map(str::to_owned)));
+                Ok::<_, ()>(swap(value))
+            })
+            .unwrap();
+        assert_eq!(changed, 3);
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        assert_eq!(
+            storage.component("c").unwrap().image_parameters["#k"],
+            "new"
+        );
+        let config = storage.config("c", "1").unwrap();
+        assert_eq!(config.configuration["parameters"]["#k"], "new");
+        assert_eq!(config.rows[0].configuration["parameters"]["#k"], "new");
+    }
+
+    #[test]
+    fn a_failing_rewrite_changes_nothing() {
+        let (_dir, mut storage) = storage();
+        let mut calls = 0;
+        let err = storage
+            .rewrite_documents(|_, value| {
+                calls += 1;
+                if calls == 3 {
+                    return Err("stop");
+                }
+                Ok(swap(value))
+            })
+            .unwrap_err();
+        assert!(matches!(err, RewriteError::Rewrite("stop")));
+        assert_eq!(
+            storage.component("c").unwrap().image_parameters["#k"],
+            "old"
+        );
+        let config = storage.config("c", "1").unwrap();
+        assert_eq!(config.configuration["parameters"]["#k"], "old");
+    }
+}
