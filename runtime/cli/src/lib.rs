@@ -11,6 +11,7 @@ pub mod file;
 pub mod image;
 pub mod job;
 pub mod run;
+pub mod signals;
 pub mod table;
 
 use std::path::PathBuf;

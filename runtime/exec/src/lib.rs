@@ -50,6 +50,7 @@ pub mod docker;
 pub mod environment;
 pub mod outcome;
 pub mod output;
+pub mod shutdown;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wasm;
@@ -58,7 +59,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use environment::JobEnvironment;
-pub use outcome::{Outcome, classify};
+pub use outcome::{Outcome, classify, is_cancellation};
 pub use output::{CapturedOutput, OutputCapture};
 
 /// Default process timeout of the `run` action (the component's `process_timeout` default).

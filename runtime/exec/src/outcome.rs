@@ -84,6 +84,12 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Whether `termination` is a run stopped by a cancellation or a process shutdown
+/// ([`crate::shutdown`]) rather than an ending of the component's own.
+pub fn is_cancellation(termination: &Termination) -> bool {
+    matches!(termination, Termination::Crashed(why) if why.starts_with(crate::shutdown::CANCELLED))
+}
+
 /// Classifies `result` of `component` that ran under `timeout` and `memory_bytes`.
 pub fn classify(
     result: &ExecResult,

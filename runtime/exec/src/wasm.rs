@@ -7,8 +7,11 @@
 //!   name lookups; the environment is exactly the request's, never the host's;
 //! - wall-clock time: an epoch deadline traps a busy guest, and an async timeout ends a guest that
 //!   waits in a host call (epochs cannot interrupt those);
-//! - memory: a [`MemoryLimiter`] denies growth past the limit and remembers that it did, so the
-//!   run is an out-of-memory error whether the guest then exits, aborts or traps;
+//! - memory: a [`MemoryLimiter`] denies growth of linear memory and tables (counted together)
+//!   past the limit and remembers that it did, so the run is an out-of-memory error whether the
+//!   guest then exits, aborts or traps;
+//! - host functions: berth's own `poll_oneoff` checks every count and pointer against the guest's
+//!   memory before use (see `poll`);
 //! - output: stdout and stderr go to bounded [`OutputCapture`]s.
 //!
 //! One [`WasmEngine`] per process owns the wasmtime `Engine` (with the pooling allocator when the
@@ -16,6 +19,8 @@
 //! [`WasmEngine::load`] turns a module file into a [`WasmComponent`] holding a reusable
 //! `InstancePre`; each [`Executor::execute`] creates a fresh store and instance (microseconds).
 
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod pipe;
 mod poll;
 
@@ -82,18 +87,29 @@ struct Host {
     limiter: MemoryLimiter,
 }
 
-/// Denies memory growth past a limit and remembers having done so.
+/// What one table element costs against the memory limit: a function reference is a pointer.
+pub const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// Denies memory and table growth past a limit and remembers having done so.
+///
+/// Linear memory and tables share one budget: the memory's size plus every table's elements at
+/// [`TABLE_ELEMENT_BYTES`] each must stay within the limit, so a guest cannot trade a capped
+/// memory for an uncapped table.
 #[derive(Debug)]
 pub struct MemoryLimiter {
     max_bytes: usize,
+    memory_bytes: usize,
+    table_bytes: usize,
     denied: bool,
 }
 
 impl MemoryLimiter {
-    /// A limiter allowing linear memories of up to `max_bytes`.
+    /// A limiter allowing linear memory plus tables of up to `max_bytes`.
     pub fn new(max_bytes: u64) -> Self {
         Self {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            memory_bytes: 0,
+            table_bytes: 0,
             denied: false,
         }
     }
@@ -102,30 +118,43 @@ impl MemoryLimiter {
     pub fn denied(&self) -> bool {
         self.denied
     }
+
+    fn allow(&mut self, memory_bytes: usize, table_bytes: usize) -> bool {
+        let fits = memory_bytes
+            .checked_add(table_bytes)
+            .is_some_and(|total| total <= self.max_bytes);
+        if fits {
+            self.memory_bytes = memory_bytes;
+            self.table_bytes = table_bytes;
+        } else {
+            self.denied = true;
+        }
+        fits
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.denied = true;
-            return Ok(false);
-        }
-        Ok(true)
+        // One memory per instance (`memories()`), so its size replaces the previous one.
+        let memory = self.memory_bytes.saturating_sub(current).saturating_add(desired);
+        Ok(self.allow(memory, self.table_bytes))
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // Tables hold references; a million entries is far beyond any honest component.
-        Ok(desired <= 1_000_000)
+        let grown = desired
+            .saturating_sub(current)
+            .saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.allow(self.memory_bytes, self.table_bytes.saturating_add(grown)))
     }
 
     fn instances(&self) -> usize {
@@ -446,6 +475,8 @@ enum CallEnd {
     Finished(wasmtime::Result<()>),
     Instantiation(wasmtime::Error),
     TimedOut,
+    /// A process-wide shutdown was requested ([`crate::shutdown`]).
+    ShutDown(String),
 }
 
 impl Executor for WasmComponent {
@@ -480,14 +511,19 @@ impl Executor for WasmComponent {
                 };
                 CallEnd::Finished(start.call_async(&mut store, ()).await)
             };
-            tokio::time::timeout(limit, run)
-                .await
-                .unwrap_or(CallEnd::TimedOut)
+            tokio::select! {
+                end = tokio::time::timeout(limit, run) => end.unwrap_or(CallEnd::TimedOut),
+                why = crate::shutdown::wait() => CallEnd::ShutDown(why),
+            }
         });
         let duration = started.elapsed();
         let memory_denied = store.data().limiter.denied();
         let termination = match end {
             CallEnd::TimedOut => Termination::TimedOut,
+            CallEnd::ShutDown(why) => Termination::Crashed(format!(
+                "{}: berth received {why} and stopped the component",
+                crate::shutdown::CANCELLED
+            )),
             CallEnd::Finished(Ok(())) => Termination::Exited(0),
             CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
             CallEnd::Instantiation(error) => {

@@ -8,7 +8,15 @@
 //! [project]
 //! id = "1"                 # KBC_PROJECTID, and the project ciphers are bound to
 //! stack_id = "berth.local" # KBC_STACKID, and the key of `stack_parameters`
+//!
+//! [limits]                 # what berth reads of a component's out/ (berth_staging::limits)
+//! manifest_bytes = "1m"
+//! state_bytes = "16m"
+//! output_bytes = "10g"
+//! out_entries = 100000
 //! ```
+//!
+//! A component definition's own `limits` override `[limits]` key by key.
 
 use std::path::Path;
 
@@ -16,6 +24,8 @@ use serde::Deserialize;
 
 use berth_exec::JobEnvironment;
 use berth_exec::environment::{DEFAULT_PROJECT_ID, DEFAULT_STACK_ID};
+use berth_staging::limits::OutputLimits;
+use berth_storage::{ComponentDefinition, LimitOverrides};
 
 /// The name of the settings file inside the home.
 pub const SETTINGS_FILE: &str = "settings.toml";
@@ -27,6 +37,10 @@ pub struct HomeSettings {
     /// `[project]`: who this home is to components.
     #[serde(default)]
     pub project: ProjectSettings,
+    /// `[limits]`: bounds on what berth reads of a component's `out/`, for every component of
+    /// this home (a component definition's `limits` override them).
+    #[serde(default)]
+    pub limits: LimitOverrides,
 }
 
 /// `[project]`: the identity components see.
@@ -91,6 +105,14 @@ impl HomeSettings {
         env
     }
 
+    /// The output limits of a job of `component`: berth's defaults, then this home's
+    /// `[limits]`, then the component definition's `limits`.
+    pub fn output_limits(&self, component: &ComponentDefinition) -> OutputLimits {
+        OutputLimits::default()
+            .with(&self.limits)
+            .with(&component.limits)
+    }
+
     /// Parses settings text.
     pub fn parse(text: &str) -> Result<Self, String> {
         toml::from_str(text).map_err(|e| e.message().to_owned())
@@ -130,6 +152,22 @@ mod tests {
         assert!(err.contains("invalid type"), "{err}");
         let err = HomeSettings::parse("[project\n").unwrap_err();
         assert!(!err.is_empty());
+    }
+
+    #[test]
+    fn limits_come_from_the_home_then_the_component() {
+        let settings =
+            HomeSettings::parse("[limits]\nstate_bytes = \"2m\"\nout_depth = 3\n").unwrap();
+        let component = ComponentDefinition::from_json(
+            r#"{"id": "a", "image": "x.wasm", "limits": {"out_depth": 5}}"#,
+        )
+        .unwrap();
+        let limits = settings.output_limits(&component);
+        assert_eq!(limits.state_bytes, 2 << 20);
+        assert_eq!(limits.out_depth, 5);
+        assert_eq!(limits.output_bytes, 10 << 30);
+        let err = HomeSettings::parse("[limits]\nstate_byte = 1\n").unwrap_err();
+        assert!(err.contains("unknown field `state_byte`"), "{err}");
     }
 
     #[test]

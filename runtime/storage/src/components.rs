@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::db::{now, to_micros};
+use super::limits::LimitOverrides;
 use super::{Storage, StorageError};
 
 /// A component definition (Keboola's component specification, the fields that affect a run).
@@ -64,9 +65,13 @@ pub struct ComponentDefinition {
     /// How `/data` is staged; `local` both ways by default.
     #[serde(default)]
     pub staging_storage: StagingStorage,
-    /// Component features, e.g. `dev-branch-job-blocked`.
+    /// Component features, e.g. `dev-branch-job-blocked`, `container-root-user`.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Limits on what the component leaves in `out/` (see [`LimitOverrides`]); absent keys keep
+    /// the home's or berth's defaults.
+    #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
+    pub limits: LimitOverrides,
 }
 
 /// Network access of a component.

@@ -28,6 +28,7 @@
 mod batch;
 mod components;
 mod configs;
+mod csv_guard;
 mod csv_read;
 mod csv_write;
 mod db;
@@ -36,6 +37,8 @@ mod export;
 mod file_query;
 mod files;
 mod import;
+mod input;
+mod limits;
 mod table_id;
 mod tables;
 
@@ -47,12 +50,15 @@ pub use configs::{
     Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
     StateStorage, TableState, TagMatch,
 };
+pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::CsvDialect;
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportReport};
-pub use file_query::{FileFacts, FileQuery, QueryError};
+pub use file_query::{FileFacts, FileQuery, MAX_QUERY_DEPTH, QueryError};
 pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
 pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOperator};
+pub use input::{InputReader, OpenInput};
+pub use limits::{ByteSize, LimitOverrides};
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
 

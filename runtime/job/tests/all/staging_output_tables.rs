@@ -730,8 +730,8 @@ fn symbolic_links_never_carry_host_files_into_storage() {
     );
     assert_eq!(
         job.assert_error("user"),
-        r#"Table sources not found: "leak.csv""#,
-        "a link is not a source"
+        r#""out/tables/leak.csv" is a symbolic link; components must write regular files and folders."#,
+        "a link is refused, naming it"
     );
     let job = env.run_data(
         "acme.writer",
