@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::UserError;
-use berth_image::{ImageError, ImageRef, PullOptions, RegistryRef};
+use berth_image::{ImageError, ImageRef, RegistryRef};
 use berth_job::home::Home;
 
 /// How registries are reached, shown under `push --help` and `pull --help`.
@@ -89,7 +89,7 @@ pub fn run(home: &Home, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
             json,
         } => {
             let target = registry_ref(&reference)?;
-            let options = PullOptions::from_env().map_err(boundary)?;
+            let options = home.pull_options().map_err(boundary)?;
             let report = store
                 .push_wasm(&file, &target, &options)
                 .map_err(boundary)?;
@@ -105,7 +105,7 @@ pub fn run(home: &Home, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
             no_precompile,
         } => {
             let image = registry_ref(&reference)?;
-            let mut options = PullOptions::from_env().map_err(boundary)?;
+            let mut options = home.pull_options().map_err(boundary)?;
             options.precompile = !no_precompile;
             let resolved = store.pull(&image, &options).map_err(boundary)?;
             if json {

@@ -1,6 +1,7 @@
 //! The `berth` binary: parses the command line, runs it, and maps failures to exit codes
 //! (0 success, 1 user error, 2 application error).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use berth_cli::{self as cli, Cli};
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
     match cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("berth: error: {error:#}");
+            let _ = writeln!(cli::terminal_stderr(), "berth: error: {error:#}");
             cli::exit_code_for(&error)
         }
     }

@@ -121,9 +121,15 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     ))
 }
 
-/// Prints the summary of a finished job.
+/// Prints the summary of a finished job. Messages and warnings carry the component's own text,
+/// so on a terminal its control characters are shown, not obeyed.
 pub fn print_summary(record: &JobRecord) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    let mut out: Box<dyn Write> = if stdout.is_terminal() {
+        Box::new(berth_exec::terminal::EscapeControls::new(stdout.lock()))
+    } else {
+        Box::new(stdout.lock())
+    };
     let seconds = record.duration_ms.unwrap_or(0) as f64 / 1000.0;
     writeln!(
         out,
@@ -137,7 +143,7 @@ pub fn print_summary(record: &JobRecord) -> Result<()> {
             .unwrap_or_default(),
         record.status.as_str(),
     )?;
-    write_body(&mut out, record)?;
+    write_body(&mut *out, record)?;
     Ok(())
 }
 

@@ -51,6 +51,7 @@ pub mod environment;
 pub mod outcome;
 pub mod output;
 pub mod shutdown;
+pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wasm;

@@ -437,7 +437,7 @@ impl WasmComponent {
     ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
         let cap = request.limits.output_cap_bytes;
         let live: Option<Box<dyn std::io::Write + Send>> = match request.stdout {
-            StdoutMode::Stream => Some(Box::new(std::io::stdout())),
+            StdoutMode::Stream => Some(crate::terminal::live_stdout()),
             StdoutMode::Capture => None,
         };
         let stdout = OutputCapture::new(cap, live);

@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
     if std::fs::write(file.path(), data).is_err() {
         return;
     }
-    let _ = berth_image::unpack::module_from_tar(file.path(), None);
-    let _ = berth_image::unpack::module_from_tar(file.path(), Some("/app.wasm"));
+    let limits = berth_image::unpack::UnpackLimits::default();
+    let _ = berth_image::unpack::module_from_tar(file.path(), None, &limits);
+    let _ = berth_image::unpack::module_from_tar(file.path(), Some("/app.wasm"), &limits);
 });

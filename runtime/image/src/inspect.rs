@@ -101,6 +101,7 @@ pub(super) fn module_of_layer(
     may_be_tar: bool,
     entrypoint: &[String],
     recorded_module: Option<&Digest>,
+    limits: &unpack::UnpackLimits,
 ) -> Result<(PathBuf, Digest), ImageError> {
     let path = layout.verify_blob(reference, "layer", &layer.digest)?;
     let store_err = |e: anyhow::Error| ImageError::store(Stage::Store, reference, e);
@@ -119,7 +120,7 @@ pub(super) fn module_of_layer(
         return Ok((path, module.clone()));
     }
     let bytes =
-        unpack::module_from_tar(&path, entrypoint.first().map(String::as_str)).map_err(|e| {
+        unpack::module_from_tar(&path, entrypoint.first().map(String::as_str), limits).map_err(|e| {
             ImageError::Unsupported {
                 stage: Stage::Classify,
                 reference: reference.to_string(),
@@ -179,6 +180,7 @@ fn load(store: &ImageStore, name: &str, top: &Descriptor) -> Result<Loaded, Imag
                 *may_be_tar,
                 entrypoint,
                 recorded.as_ref(),
+                &unpack::UnpackLimits::default(),
             )?;
             ImageKind::Wasi {
                 module_path,

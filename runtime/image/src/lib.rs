@@ -51,7 +51,7 @@ pub use inspect::{ImageDetails, ImageSummary};
 pub use kind::ImageKind;
 pub use push::PushReport;
 pub use reference::{ImageRef, RegistryRef};
-pub use registry::RegistrySettings;
+pub use registry::{RegistryLimits, RegistrySettings};
 pub use store::{GcReport, Layout};
 
 /// An image reference resolved to content: what a job records and an executor runs.

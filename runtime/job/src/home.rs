@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_image::{ImageError, ImageStore};
+use berth_image::{ImageError, ImageStore, PullOptions};
 
 /// The environment variable that overrides the default home directory.
 pub const HOME_ENV: &str = "BERTH_HOME";
@@ -71,6 +71,20 @@ impl Home {
         &self,
     ) -> Result<crate::settings::HomeSettings, crate::settings::SettingsError> {
         crate::settings::HomeSettings::load(&self.settings_file())
+    }
+
+    /// Pull options from the environment with this home's `[registry]` limits.
+    pub fn pull_options(&self) -> Result<PullOptions, ImageError> {
+        let mut options = PullOptions::from_env()?;
+        let settings = self
+            .settings()
+            .map_err(|e| ImageError::InvalidReference {
+                stage: berth_image::Stage::Parse,
+                reference: e.path.clone(),
+                reason: e.reason.clone(),
+            })?;
+        options.settings.limits = settings.registry.apply(options.settings.limits);
+        Ok(options)
     }
 
     /// The local image store, precompiling pulled modules into this home's compiled cache.

@@ -17,15 +17,29 @@
 //! ```
 //!
 //! A component definition's own `limits` override `[limits]` key by key.
+//!
+//! ```toml
+//! [registry]               # what berth accepts from a registry (berth_image::RegistryLimits)
+//! manifest_bytes = "4m"
+//! config_bytes = "8m"
+//! layer_bytes = "1g"
+//! module_bytes = "512m"
+//! unpacked_bytes = "2g"
+//! tar_entries = 100000
+//! request_timeout_secs = 60
+//! blob_timeout_secs = 1800
+//! ```
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::Deserialize;
 
 use berth_exec::JobEnvironment;
 use berth_exec::environment::{DEFAULT_PROJECT_ID, DEFAULT_STACK_ID};
 use berth_staging::limits::OutputLimits;
-use berth_storage::{ComponentDefinition, LimitOverrides};
+use berth_image::RegistryLimits;
+use berth_storage::{ByteSize, ComponentDefinition, LimitOverrides};
 
 /// The name of the settings file inside the home.
 pub const SETTINGS_FILE: &str = "settings.toml";
@@ -41,6 +55,51 @@ pub struct HomeSettings {
     /// this home (a component definition's `limits` override them).
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// `[registry]`: bounds on what berth accepts from a registry.
+    #[serde(default)]
+    pub registry: RegistryOverrides,
+}
+
+/// `[registry]`: overrides of [`RegistryLimits`], each optional.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryOverrides {
+    /// Largest manifest or index.
+    pub manifest_bytes: Option<ByteSize>,
+    /// Largest image config.
+    pub config_bytes: Option<ByteSize>,
+    /// Largest layer, declared or sent.
+    pub layer_bytes: Option<ByteSize>,
+    /// Largest module taken out of a tar layer.
+    pub module_bytes: Option<ByteSize>,
+    /// Most bytes a tar layer may unpack to.
+    pub unpacked_bytes: Option<ByteSize>,
+    /// Most entries in a tar layer.
+    pub tar_entries: Option<u64>,
+    /// Deadline of a manifest, config, tag-list or token call, in seconds.
+    pub request_timeout_secs: Option<u64>,
+    /// Deadline of a layer download, in seconds.
+    pub blob_timeout_secs: Option<u64>,
+}
+
+impl RegistryOverrides {
+    /// `limits` with every key set here replaced.
+    pub fn apply(&self, mut limits: RegistryLimits) -> RegistryLimits {
+        let size = |v: Option<ByteSize>, d: u64| v.map_or(d, |s| s.0);
+        limits.manifest_bytes = size(self.manifest_bytes, limits.manifest_bytes);
+        limits.config_bytes = size(self.config_bytes, limits.config_bytes);
+        limits.layer_bytes = size(self.layer_bytes, limits.layer_bytes);
+        limits.module_bytes = size(self.module_bytes, limits.module_bytes);
+        limits.unpacked_bytes = size(self.unpacked_bytes, limits.unpacked_bytes);
+        limits.tar_entries = self.tar_entries.unwrap_or(limits.tar_entries);
+        if let Some(secs) = self.request_timeout_secs {
+            limits.request_timeout = Duration::from_secs(secs);
+        }
+        if let Some(secs) = self.blob_timeout_secs {
+            limits.blob_timeout = Duration::from_secs(secs);
+        }
+        limits
+    }
 }
 
 /// `[project]`: the identity components see.
@@ -168,6 +227,20 @@ mod tests {
         assert_eq!(limits.output_bytes, 10 << 30);
         let err = HomeSettings::parse("[limits]\nstate_byte = 1\n").unwrap_err();
         assert!(err.contains("unknown field `state_byte`"), "{err}");
+    }
+
+    #[test]
+    fn registry_limits_are_read() {
+        let settings = HomeSettings::parse(
+            "[registry]\nmanifest_bytes = \"64k\"\nrequest_timeout_secs = 5\n",
+        )
+        .unwrap();
+        let limits = settings.registry.apply(RegistryLimits::default());
+        assert_eq!(limits.manifest_bytes, 64 << 10);
+        assert_eq!(limits.request_timeout, Duration::from_secs(5));
+        assert_eq!(limits.layer_bytes, 1 << 30);
+        let err = HomeSettings::parse("[registry]\nmanifest = 1\n").unwrap_err();
+        assert!(err.contains("unknown field `manifest`"), "{err}");
     }
 
     #[test]

@@ -226,7 +226,7 @@ async fn drive(
 ) -> Result<ExecResult> {
     let cap = spec.request.limits.output_cap_bytes;
     let live: Option<Box<dyn std::io::Write + Send>> = match spec.request.stdout {
-        StdoutMode::Stream => Some(Box::new(std::io::stdout())),
+        StdoutMode::Stream => Some(crate::terminal::live_stdout()),
         StdoutMode::Capture => None,
     };
     let stdout = OutputCapture::new(cap, live);
