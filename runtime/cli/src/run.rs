@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -79,18 +79,41 @@ pub struct RunArgs {
     pub tag: Option<String>,
 }
 
-/// Reads a `--config-data` document.
+/// The largest `--config-data` document (16 MiB): a configuration is a few KB of JSON, and
+/// berth holds it in memory several times over while resolving it.
+pub const MAX_CONFIG_DATA_BYTES: u64 = 16 << 20;
+
+/// Reads a `--config-data` document (at most [`MAX_CONFIG_DATA_BYTES`]; nested at most 128
+/// levels, serde_json's recursion limit).
 pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
-    let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading the configuration from stdin")?
+    use std::io::Read as _;
+    let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read_to_string(path).map_err(|e| {
+        Box::new(std::fs::File::open(path).map_err(|e| {
             UserError::new(format!(
                 "Cannot read the configuration file {}: {e}",
                 path.display()
             ))
-        })?
+        })?)
     };
+    let mut text = String::new();
+    reader
+        .take(MAX_CONFIG_DATA_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            UserError::new(format!(
+                "Cannot read the configuration file {}: {e}",
+                path.display()
+            ))
+        })?;
+    if text.len() as u64 > MAX_CONFIG_DATA_BYTES {
+        return Err(UserError::new(format!(
+            "The configuration file {} is larger than the limit of {MAX_CONFIG_DATA_BYTES} bytes.",
+            path.display()
+        ))
+        .into());
+    }
     serde_json::from_str(&text).map_err(|e| {
         UserError::new(format!(
             "The configuration file {} is not valid JSON: {e}",
