@@ -334,20 +334,36 @@ mod tests {
         // The limit every contract document (config.json, manifests, state, usage) is read
         // under: serde_json's recursion limit of 128 nested arrays and objects.
         assert!(parse_json("config.json", &nested(128)).is_ok());
-        let err = parse_json("config.json", &nested(129)).unwrap_err().to_string();
+        let err = parse_json("config.json", &nested(129))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("recursion limit exceeded"), "{err}");
         assert!(err.contains("config.json"), "{err}");
         // Far deeper is the same error, not a stack overflow.
-        let err = parse_json("config.json", &nested(1_000_000)).unwrap_err().to_string();
+        let err = parse_json("config.json", &nested(1_000_000))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("recursion limit exceeded"), "{err}");
         let err = crate::ConfigFile::from_json_strict(&nested(200)).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
         let err = crate::OutputTableManifest::from_json("m", &nested(200)).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
         let err = crate::state::read_out_state(Some(nested(200).as_bytes())).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
         let err = crate::usage::parse_usage(&nested(200)).unwrap_err();
-        assert!(err.to_string().contains("recursion limit exceeded"), "{err}");
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -223,7 +223,11 @@ impl Executor for DockerExecutor {
         let run_user = if self.options.run_as_root {
             None
         } else if owner.uid == 0 {
-            Some(self.options.container_user.unwrap_or(DEFAULT_CONTAINER_USER))
+            Some(
+                self.options
+                    .container_user
+                    .unwrap_or(DEFAULT_CONTAINER_USER),
+            )
         } else {
             Some(owner)
         };

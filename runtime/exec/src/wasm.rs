@@ -141,7 +141,10 @@ impl ResourceLimiter for MemoryLimiter {
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         // One memory per instance (`memories()`), so its size replaces the previous one.
-        let memory = self.memory_bytes.saturating_sub(current).saturating_add(desired);
+        let memory = self
+            .memory_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
         Ok(self.allow(memory, self.table_bytes))
     }
 

@@ -119,13 +119,11 @@ pub(super) fn module_of_layer(
         let path = layout.verify_blob(reference, "module", module)?;
         return Ok((path, module.clone()));
     }
-    let bytes =
-        unpack::module_from_tar(&path, entrypoint.first().map(String::as_str), limits).map_err(|e| {
-            ImageError::Unsupported {
-                stage: Stage::Classify,
-                reference: reference.to_string(),
-                reason: format!("{e:#}"),
-            }
+    let bytes = unpack::module_from_tar(&path, entrypoint.first().map(String::as_str), limits)
+        .map_err(|e| ImageError::Unsupported {
+            stage: Stage::Classify,
+            reference: reference.to_string(),
+            reason: format!("{e:#}"),
         })?;
     let digest = layout.write_blob(reference, "module", None, &bytes)?;
     Ok((layout.blob_path(&digest), digest))

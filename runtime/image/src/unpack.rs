@@ -210,13 +210,19 @@ mod tests {
                 module_from_tar(layer.path(), Some("/app.wasm"), &limits).unwrap(),
                 MODULE
             );
-            assert_eq!(module_from_tar(layer.path(), None, &limits).unwrap(), MODULE);
+            assert_eq!(
+                module_from_tar(layer.path(), None, &limits).unwrap(),
+                MODULE
+            );
             assert!(module_from_tar(layer.path(), Some("/other.wasm"), &limits).is_err());
         }
         let limits = UnpackLimits::default();
         let two = tar_with(&[("a.wasm", MODULE), ("b.wasm", MODULE)], false);
         let err = module_from_tar(two.path(), None, &limits).unwrap_err();
-        assert!(format!("{err:#}").contains("more than one .wasm file"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("more than one .wasm file"),
+            "{err:#}"
+        );
         assert_eq!(
             module_from_tar(two.path(), Some("./b.wasm"), &limits).unwrap(),
             MODULE
@@ -234,13 +240,19 @@ mod tests {
         };
         let layer = tar_with(&[("app.wasm", MODULE)], true);
         let err = module_from_tar(layer.path(), None, &small).unwrap_err();
-        assert!(format!("{err:#}").contains("limit of 4 bytes (registry.module_bytes)"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("limit of 4 bytes (registry.module_bytes)"),
+            "{err:#}"
+        );
         let many = tar_with(&[("a", b"1"), ("b", b"2"), ("c", b"3"), ("d", b"4")], false);
         let err = module_from_tar(many.path(), None, &small).unwrap_err();
         assert!(format!("{err:#}").contains("limit of 3 entries"), "{err:#}");
         let filler = vec![b'x'; 8192];
         let big = tar_with(&[("filler", &filler), ("app.wasm", MODULE)], true);
         let err = module_from_tar(big.path(), None, &small).unwrap_err();
-        assert!(format!("{err:#}").contains("registry.unpacked_bytes"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("registry.unpacked_bytes"),
+            "{err:#}"
+        );
     }
 }

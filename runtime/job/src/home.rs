@@ -76,13 +76,11 @@ impl Home {
     /// Pull options from the environment with this home's `[registry]` limits.
     pub fn pull_options(&self) -> Result<PullOptions, ImageError> {
         let mut options = PullOptions::from_env()?;
-        let settings = self
-            .settings()
-            .map_err(|e| ImageError::InvalidReference {
-                stage: berth_image::Stage::Parse,
-                reference: e.path.clone(),
-                reason: e.reason.clone(),
-            })?;
+        let settings = self.settings().map_err(|e| ImageError::InvalidReference {
+            stage: berth_image::Stage::Parse,
+            reference: e.path.clone(),
+            reason: e.reason.clone(),
+        })?;
         options.settings.limits = settings.registry.apply(options.settings.limits);
         Ok(options)
     }

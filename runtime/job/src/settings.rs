@@ -37,8 +37,8 @@ use serde::Deserialize;
 
 use berth_exec::JobEnvironment;
 use berth_exec::environment::{DEFAULT_PROJECT_ID, DEFAULT_STACK_ID};
-use berth_staging::limits::OutputLimits;
 use berth_image::RegistryLimits;
+use berth_staging::limits::OutputLimits;
 use berth_storage::{ByteSize, ComponentDefinition, LimitOverrides};
 
 /// The name of the settings file inside the home.
@@ -231,10 +231,9 @@ mod tests {
 
     #[test]
     fn registry_limits_are_read() {
-        let settings = HomeSettings::parse(
-            "[registry]\nmanifest_bytes = \"64k\"\nrequest_timeout_secs = 5\n",
-        )
-        .unwrap();
+        let settings =
+            HomeSettings::parse("[registry]\nmanifest_bytes = \"64k\"\nrequest_timeout_secs = 5\n")
+                .unwrap();
         let limits = settings.registry.apply(RegistryLimits::default());
         assert_eq!(limits.manifest_bytes, 64 << 10);
         assert_eq!(limits.request_timeout, Duration::from_secs(5));

@@ -85,7 +85,12 @@ pub struct OpenedFile {
 
 impl OpenedFile {
     /// Reads the whole file, refusing one larger than `limit` (`key` names the limit).
-    pub fn read_limited(&self, limit: u64, key: &str, stage: Stage) -> Result<Vec<u8>, StagingError> {
+    pub fn read_limited(
+        &self,
+        limit: u64,
+        key: &str,
+        stage: Stage,
+    ) -> Result<Vec<u8>, StagingError> {
         if self.size > limit {
             return Err(too_large(stage, &self.shown, self.size, limit, key));
         }
@@ -264,7 +269,9 @@ impl OutDir {
         let Some(out) = &self.out else {
             return Ok(());
         };
-        let out = out.try_clone().map_err(|e| StagingError::app(stage, "out", e))?;
+        let out = out
+            .try_clone()
+            .map_err(|e| StagingError::app(stage, "out", e))?;
         // Folders still to read, as their components below `out/`.
         let mut pending: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
         while let Some(components) = pending.pop() {
@@ -338,7 +345,9 @@ impl OutDir {
         shown: &str,
     ) -> Result<Option<OwnedFd>, StagingError> {
         let stage = Stage::OutputMapping;
-        let mut fd = out.try_clone().map_err(|e| StagingError::app(stage, shown, e))?;
+        let mut fd = out
+            .try_clone()
+            .map_err(|e| StagingError::app(stage, shown, e))?;
         for component in components {
             let name = std::ffi::CString::new(component.clone())
                 .map_err(|e| StagingError::app(stage, shown, e))?;
@@ -356,7 +365,8 @@ impl OutDir {
             return Ok(None);
         };
         let shown = format!("out/{name}");
-        let cname = std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
+        let cname =
+            std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
         Ok(open_folder_at(out, &cname, &shown, stage)?.map(|fd| Folder { fd, shown }))
     }
 
@@ -373,7 +383,9 @@ impl OutDir {
             return Ok(None);
         };
         let folder = Folder {
-            fd: out.try_clone().map_err(|e| StagingError::app(stage, "out", e))?,
+            fd: out
+                .try_clone()
+                .map_err(|e| StagingError::app(stage, "out", e))?,
             shown: "out".to_owned(),
         };
         match folder.open_file(name, stage)? {
@@ -498,7 +510,8 @@ impl Folder {
     /// socket, a device or a folder is a user error naming it.
     pub fn open_file(&self, name: &str, stage: Stage) -> Result<Option<OpenedFile>, StagingError> {
         let shown = self.shown_entry(name);
-        let cname = std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
+        let cname =
+            std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
         let fd = match rustix::fs::openat(&self.fd, &cname, entry_flags(), Mode::empty()) {
             Ok(fd) => fd,
             Err(Errno::NOENT) => return Ok(None),
@@ -533,7 +546,8 @@ impl Folder {
     /// Opens the folder `name` inside this one (never through a link).
     pub fn open_folder(&self, name: &str, stage: Stage) -> Result<Option<Folder>, StagingError> {
         let shown = self.shown_entry(name);
-        let cname = std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
+        let cname =
+            std::ffi::CString::new(name).map_err(|e| StagingError::app(stage, &shown, e))?;
         Ok(open_folder_at(&self.fd, &cname, &shown, stage)?.map(|fd| Folder { fd, shown }))
     }
 }

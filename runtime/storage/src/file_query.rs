@@ -580,8 +580,16 @@ mod tests {
             format!("{}name:foo{}", open.repeat(n), close.repeat(n))
         };
         let f = file(1, "foo.csv", &[], datetime!(2024-01-01 0:00 UTC));
-        assert!(FileQuery::parse(&deep(MAX_QUERY_DEPTH, "(", ")")).unwrap().matches(&f.facts()));
-        assert!(!FileQuery::parse(&deep(MAX_QUERY_DEPTH, "NOT ", "")).unwrap().matches(&f.facts()));
+        assert!(
+            FileQuery::parse(&deep(MAX_QUERY_DEPTH, "(", ")"))
+                .unwrap()
+                .matches(&f.facts())
+        );
+        assert!(
+            !FileQuery::parse(&deep(MAX_QUERY_DEPTH, "NOT ", ""))
+                .unwrap()
+                .matches(&f.facts())
+        );
         // Past it, in every way a query can nest, far past it too: an error, not a crashed stack.
         for query in [
             deep(MAX_QUERY_DEPTH + 1, "(", ")"),

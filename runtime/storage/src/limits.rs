@@ -134,14 +134,18 @@ mod tests {
         assert_eq!(ByteSize::parse("12x"), None);
         assert_eq!(ByteSize::parse("99999999999999999999g"), None);
         assert_eq!(ByteSize::parse("100000000t"), None);
-        let o: LimitOverrides =
-            serde_json::from_str(r#"{"manifest_bytes": "2m", "out_entries": 10, "state_bytes": 4096}"#)
-                .unwrap();
+        let o: LimitOverrides = serde_json::from_str(
+            r#"{"manifest_bytes": "2m", "out_entries": 10, "state_bytes": 4096}"#,
+        )
+        .unwrap();
         assert_eq!(o.manifest_bytes, Some(ByteSize(2 << 20)));
         assert_eq!(o.state_bytes, Some(ByteSize(4096)));
         assert_eq!(o.out_entries, Some(10));
         let err = serde_json::from_str::<LimitOverrides>(r#"{"manifest_byte": 1}"#).unwrap_err();
-        assert!(err.to_string().contains("unknown field `manifest_byte`"), "{err}");
+        assert!(
+            err.to_string().contains("unknown field `manifest_byte`"),
+            "{err}"
+        );
         let err = serde_json::from_str::<LimitOverrides>(r#"{"usage_bytes": "lots"}"#).unwrap_err();
         assert!(err.to_string().contains("\"lots\" is not a size"), "{err}");
         let err = serde_json::from_str::<LimitOverrides>(r#"{"usage_bytes": -1}"#).unwrap_err();

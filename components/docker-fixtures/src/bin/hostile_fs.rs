@@ -54,10 +54,17 @@ fn main() {
         return;
     }
     let config = std::fs::read_to_string("/data/config.json").unwrap_or_default();
-    let attack = ["fifo_state", "fifo_manifest", "socket_usage", "absolute_link", "lossy_collision", "fork_bomb"]
-        .into_iter()
-        .find(|a| config.contains(&format!("\"{a}\"")))
-        .unwrap_or("none");
+    let attack = [
+        "fifo_state",
+        "fifo_manifest",
+        "socket_usage",
+        "absolute_link",
+        "lossy_collision",
+        "fork_bomb",
+    ]
+    .into_iter()
+    .find(|a| config.contains(&format!("\"{a}\"")))
+    .unwrap_or("none");
     let out = Path::new("/data/out");
     std::fs::create_dir_all(out.join("tables")).expect("out/tables");
     std::fs::create_dir_all(out.join("files")).expect("out/files");
@@ -73,10 +80,8 @@ fn main() {
             // Left bound: the socket file stays when the process exits.
             std::mem::forget(listener);
         }
-        "absolute_link" => {
-            std::os::unix::fs::symlink("/etc/hostname", "/data/out/files/leak.txt")
-                .expect("symlink")
-        }
+        "absolute_link" => std::os::unix::fs::symlink("/etc/hostname", "/data/out/files/leak.txt")
+            .expect("symlink"),
         "lossy_collision" => {
             let files = Path::new("/data/out/files");
             std::fs::write(files.join(OsStr::from_bytes(b"\xff")), "component data\n")

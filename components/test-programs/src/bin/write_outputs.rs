@@ -51,7 +51,8 @@ fn main() {
             }
             let mut file = std::io::BufWriter::new(fs::File::create(&path).expect("a file"));
             if let Some(prefix) = item["prefix"].as_str() {
-                file.write_all(prefix.as_bytes()).expect("writing the prefix");
+                file.write_all(prefix.as_bytes())
+                    .expect("writing the prefix");
             }
             for _ in 0..times {
                 file.write_all(text.as_bytes()).expect("writing a piece");

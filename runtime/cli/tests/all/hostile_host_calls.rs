@@ -43,7 +43,11 @@ fn exec(module: &[u8], memory_mb: u64) -> crate::hostile_support::Measured {
     std::fs::write(&wasm, module).unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
-    std::fs::write(data.join("config.json"), json!({"parameters": {}}).to_string()).unwrap();
+    std::fs::write(
+        data.join("config.json"),
+        json!({"parameters": {}}).to_string(),
+    )
+    .unwrap();
     let mut command = berth();
     command
         .arg("--home")

@@ -94,7 +94,10 @@ fn hostile_sparse_terabyte_file_is_refused_before_any_copy() {
     m.assert_refused(
         "sparse 1 TiB file",
         1,
-        &["1099511627776 bytes", "limit of 10737418240 bytes (limits.output_bytes)"],
+        &[
+            "1099511627776 bytes",
+            "limit of 10737418240 bytes (limits.output_bytes)",
+        ],
     );
 }
 
@@ -114,7 +117,10 @@ fn hostile_huge_single_csv_field_is_refused() {
     m.assert_refused(
         "huge single field",
         1,
-        &["out/tables/t.csv", "limit of 16777216 bytes (limits.csv_field_bytes)"],
+        &[
+            "out/tables/t.csv",
+            "limit of 16777216 bytes (limits.csv_field_bytes)",
+        ],
     );
 }
 
@@ -167,7 +173,10 @@ fn hostile_gzip_bomb_slice_stops_at_the_output_budget() {
     m.assert_refused(
         "gzip bomb slice",
         1,
-        &["out/tables/sliced/part-1.gz", "limit of 67108864 bytes (limits.output_bytes)"],
+        &[
+            "out/tables/sliced/part-1.gz",
+            "limit of 67108864 bytes (limits.output_bytes)",
+        ],
     );
     let scratch_left: Vec<_> = walk_sizes(&env.root().join("tmp"));
     assert!(
@@ -223,7 +232,11 @@ fn hostile_deep_nesting_is_refused() {
     m.assert_refused(
         "nesting past out_depth",
         1,
-        &["out/files/1/2/3/4/5/6/7/8", "limit of 8 levels", "limits.out_depth"],
+        &[
+            "out/files/1/2/3/4/5/6/7/8",
+            "limit of 8 levels",
+            "limits.out_depth",
+        ],
     );
 }
 

@@ -111,10 +111,11 @@ fn pull(addr: &str, tag: &str, settings: &str) -> crate::hostile_support::Measur
     let home = tempfile::TempDir::new().unwrap();
     std::fs::write(home.path().join("settings.toml"), settings).unwrap();
     let mut command = berth();
-    command
-        .arg("--home")
-        .arg(home.path())
-        .args(["image", "pull", &format!("{addr}/hostile/repo:{tag}")]);
+    command.arg("--home").arg(home.path()).args([
+        "image",
+        "pull",
+        &format!("{addr}/hostile/repo:{tag}"),
+    ]);
     let m = measure(command);
     let images = home.path().join("images/index.json");
     let index = std::fs::read_to_string(images).unwrap_or_default();
@@ -160,7 +161,8 @@ fn bomb_layer(filler: u64) -> Vec<u8> {
     header.set_size(module.len() as u64);
     header.set_mode(0o644);
     header.set_cksum();
-    tar.append_data(&mut header, "app.wasm", &module[..]).unwrap();
+    tar.append_data(&mut header, "app.wasm", &module[..])
+        .unwrap();
     tar.into_inner().unwrap().finish().unwrap()
 }
 
@@ -180,7 +182,7 @@ fn hostile_registry_bounds_hold() {
     );
     routes.insert(
         "/v2/hostile/repo/manifests/endless".to_owned(),
-        Body::Endless(8 << 30),
+        Body::Endless(1 << 30),
     );
     wasi_image(&mut routes, "declared", b"tiny", 10 << 30);
     let bomb = bomb_layer(1 << 30);

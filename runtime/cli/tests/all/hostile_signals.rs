@@ -57,7 +57,10 @@ fn start(env: &Env, report: &std::path::Path) -> (std::process::Child, String) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         assert!(Instant::now() < deadline, "no container for berth {pid}");
-        if !containers_labelled(LABEL_OWNER_PID, &pid).unwrap().is_empty() {
+        if !containers_labelled(LABEL_OWNER_PID, &pid)
+            .unwrap()
+            .is_empty()
+        {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -102,14 +105,24 @@ fn hostile_sigterm_and_sigint_stop_the_container_and_clean_up() {
         let wall = sent.elapsed();
         let rss = reported_rss(report.path()).unwrap_or(waited_rss);
         eprintln!("hostile: SIG{signal} to berth run exit={code:?} rss={rss} KiB stop={wall:.2?}");
-        assert_eq!(code, Some(2), "SIG{signal}: berth exits with an application error");
+        assert_eq!(
+            code,
+            Some(2),
+            "SIG{signal}: berth exits with an application error"
+        );
         assert!(wall < Duration::from_secs(60), "SIG{signal}: took {wall:?}");
         assert!(rss < RSS_BOUND_KB, "SIG{signal}: {rss} KiB");
         assert!(
-            containers_labelled(LABEL_OWNER_PID, &pid).unwrap().is_empty(),
+            containers_labelled(LABEL_OWNER_PID, &pid)
+                .unwrap()
+                .is_empty(),
             "SIG{signal}: the container is left"
         );
-        assert_eq!(job_folders(&env), Vec::<std::path::PathBuf>::new(), "SIG{signal}");
+        assert_eq!(
+            job_folders(&env),
+            Vec::<std::path::PathBuf>::new(),
+            "SIG{signal}"
+        );
         assert_eq!(snapshot(&env), before, "SIG{signal}: Storage changed");
         let record = berth_job::JobStore::new(env.home.jobs())
             .list()
@@ -118,7 +131,10 @@ fn hostile_sigterm_and_sigint_stop_the_container_and_clean_up() {
             .last()
             .unwrap();
         assert!(
-            record.result.message.contains(&format!("berth received SIG{signal}")),
+            record
+                .result
+                .message
+                .contains(&format!("berth received SIG{signal}")),
             "{:?}",
             record.result
         );
@@ -133,14 +149,13 @@ fn hostile_containers_of_a_killed_berth_are_reaped() {
     let env = home();
     let report = tempfile::NamedTempFile::new().unwrap();
     let (mut child, pid) = start(&env, report.path());
-    let killed = Command::new("kill")
-        .args(["-KILL", &pid])
-        .status()
-        .unwrap();
+    let killed = Command::new("kill").args(["-KILL", &pid]).status().unwrap();
     assert!(killed.success());
     child.wait().unwrap();
     assert!(
-        !containers_labelled(LABEL_OWNER_PID, &pid).unwrap().is_empty(),
+        !containers_labelled(LABEL_OWNER_PID, &pid)
+            .unwrap()
+            .is_empty(),
         "SIGKILL leaves the container behind"
     );
     // Any later Docker executor removes it: here `berth exec` of another fixture.
@@ -160,7 +175,9 @@ fn hostile_containers_of_a_killed_berth_are_reaped() {
         .unwrap();
     assert!(status.code().is_some());
     assert!(
-        containers_labelled(LABEL_OWNER_PID, &pid).unwrap().is_empty(),
+        containers_labelled(LABEL_OWNER_PID, &pid)
+            .unwrap()
+            .is_empty(),
         "the orphan is reaped"
     );
     // Containers of live owners (none here) would have been kept.

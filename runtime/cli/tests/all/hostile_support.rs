@@ -11,7 +11,10 @@
 //! ([`WALL_BOUND`]): they are there to catch an attack that works (a host allocation sized by
 //! the component, a reader blocked on a FIFO), not to measure speed. Each measurement is also
 //! printed (`hostile: <case> rss=… wall=…`) for the report.
-#![allow(unsafe_code, reason = "wait4(2) has no safe wrapper in the crates berth uses")]
+#![allow(
+    unsafe_code,
+    reason = "wait4(2) has no safe wrapper in the crates berth uses"
+)]
 
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -46,7 +49,10 @@ impl Measured {
         assert_eq!(self.code, Some(code), "{case}: {self:#?}");
         let all = format!("{}\n{}", self.stdout, self.stderr);
         for name in names {
-            assert!(all.contains(name), "{case}: {name:?} not in the output: {self:#?}");
+            assert!(
+                all.contains(name),
+                "{case}: {name:?} not in the output: {self:#?}"
+            );
         }
         self.assert_bounded(case)
     }
@@ -141,7 +147,11 @@ pub(crate) fn wait4(pid: u32) -> (Option<i32>, u64) {
             break;
         }
         let errno = std::io::Error::last_os_error();
-        assert_eq!(errno.kind(), std::io::ErrorKind::Interrupted, "wait4: {errno}");
+        assert_eq!(
+            errno.kind(),
+            std::io::ErrorKind::Interrupted,
+            "wait4: {errno}"
+        );
     }
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
     (code, u64::try_from(usage.ru_maxrss).unwrap_or(0))

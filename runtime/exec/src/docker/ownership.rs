@@ -84,7 +84,9 @@ fn hand_back_entry(root: &Path, user: HostUser) -> Result<()> {
                     path.display()
                 );
             }
-            for entry in fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))? {
+            for entry in
+                fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
+            {
                 pending.push((entry?.path(), depth + 1));
             }
         }

@@ -256,21 +256,18 @@ mod tests {
     fn guest_numbers_are_checked_against_the_memory() {
         let page = 65_536;
         assert_eq!(Regions::check(page, 0, 0, 0, 0), Err(ERRNO_INVAL));
-        assert_eq!(
-            Regions::check(page, 0, 1024, u32::MAX, 0),
-            Err(ERRNO_FAULT)
-        );
+        assert_eq!(Regions::check(page, 0, 1024, u32::MAX, 0), Err(ERRNO_FAULT));
         // 0x0555_5556 * 48 wraps a u32 to a small number; checked in 64 bits it does not fit.
-        assert_eq!(
-            Regions::check(page, 0, 0, 0x0555_5556, 0),
-            Err(ERRNO_FAULT)
-        );
+        assert_eq!(Regions::check(page, 0, 0, 0x0555_5556, 0), Err(ERRNO_FAULT));
         assert_eq!(Regions::check(page, u32::MAX, 0, 1, 0), Err(ERRNO_FAULT));
         assert_eq!(
             Regions::check(page, 0, (page - 31) as u32, 1, 0),
             Err(ERRNO_FAULT)
         );
-        assert_eq!(Regions::check(page, 0, 64, 1, (page - 3) as u32), Err(ERRNO_FAULT));
+        assert_eq!(
+            Regions::check(page, 0, 64, 1, (page - 3) as u32),
+            Err(ERRNO_FAULT)
+        );
         assert!(Regions::check(page, 0, (page - 32) as u32, 1, (page - 4) as u32).is_ok());
         assert!(Regions::check(page, 0, 48 * 600, 600, 0).is_ok());
     }

@@ -80,7 +80,8 @@ pub(super) fn prepare(
     };
     for (i, input) in inputs.iter().enumerate() {
         let shown = input.shown.as_str();
-        let unreadable = |e: io::Error| StagingError::user(stage, name, format!("\"{shown}\": {e}"));
+        let unreadable =
+            |e: io::Error| StagingError::user(stage, name, format!("\"{shown}\": {e}"));
         let mut reader = open_maybe_gzip(input)?;
         if skip_header && i == 0 {
             skip_first_record(&mut reader, dialect).map_err(unreadable)?;
