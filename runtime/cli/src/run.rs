@@ -83,7 +83,7 @@ pub struct RunArgs {
 /// berth holds it in memory several times over while resolving it.
 pub const MAX_CONFIG_DATA_BYTES: u64 = 16 << 20;
 
-/// Reads a `--config-data` document (at most [`MAX_CONFIG_DATA_BYTES`]; nested at most 128
+/// Reads a `--config-data` document (at most [`MAX_CONFIG_DATA_BYTES`]; nested at most 127
 /// levels, serde_json's recursion limit).
 pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
     use std::io::Read as _;
