@@ -15,7 +15,6 @@ fn main() -> ExitCode {
         )
         .with_writer(std::io::stderr)
         .init();
-    cli::signals::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
@@ -28,6 +27,11 @@ fn main() -> ExitCode {
             };
         }
     };
+    // `berth serve` drains its jobs on SIGTERM/SIGINT itself (a grace period, then kills);
+    // every other command stops its component at once.
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        cli::signals::install();
+    }
     match cli::run(cli) {
         Ok(code) => code,
         Err(error) => {

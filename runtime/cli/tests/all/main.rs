@@ -28,3 +28,5 @@ mod hostile_signals;
 mod hostile_registry;
 // A configuration author's worst: deep queries, deep documents, huge documents.
 mod hostile_config;
+// `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
+mod serve_cli;
