@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use duckdb::params;
 
-use super::db::{now, to_micros};
+use super::db::to_micros;
 use super::import::import_in;
 use super::{ImportOptions, ImportReport, Storage, StorageError, TableId};
 
@@ -62,9 +62,10 @@ impl Storage {
         })?;
         let mut reports = Vec::with_capacity(loads.len());
         for (index, load) in loads.iter().enumerate() {
-            let report = import_in(&tx, &load.table, &load.path, &load.options)
+            let now = self.clock.now();
+            let report = import_in(&tx, &load.table, &load.path, &load.options, now)
                 .map_err(fail(index, &load.table))?;
-            let updated = to_micros(now());
+            let updated = to_micros(now);
             let extra = if report.created {
                 load.metadata_if_created.as_slice()
             } else {

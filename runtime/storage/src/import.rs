@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::csv_read::{CsvDialect, CsvSource};
-use super::db::{now, to_micros};
+use super::db::to_micros;
 use super::table_id::{quote_ident, validate_column_list};
 use super::tables::{
     CatalogEntry, catalog_entry, check_primary_key, check_unique, data_table,
@@ -299,6 +299,7 @@ pub(super) fn import_in(
     id: &TableId,
     path: &Path,
     options: &ImportOptions,
+    now: OffsetDateTime,
 ) -> Result<ImportReport, StorageError> {
     options
         .dialect
@@ -312,7 +313,7 @@ pub(super) fn import_in(
     let requested_key = normalize_primary_key(&options.primary_key);
     let source = CsvSource::open(id, path, options.dialect, &options.columns)?;
     validate_column_list(id, &source.header)?;
-    let timestamp = to_micros(now());
+    let timestamp = to_micros(now);
 
     let existing = catalog_entry(tx, id)?;
     let mut columns = match &existing {
@@ -438,7 +439,7 @@ impl Storage {
             .conn
             .transaction()
             .map_err(StorageError::db("starting a transaction", id))?;
-        let report = import_in(&tx, id, path, options)?;
+        let report = import_in(&tx, id, path, options, self.clock.now())?;
         tx.commit()
             .map_err(StorageError::db("committing the import", id))?;
         Ok(report)
@@ -459,7 +460,7 @@ impl Storage {
             return Err(StorageError::TableNotFound { id: id.to_string() });
         };
         let deleted = delete_where(&tx, id, &entry.columns, filters)?;
-        entry.last_change = to_micros(now());
+        entry.last_change = to_micros(self.clock.now());
         write_entry(&tx, id, &entry)?;
         tx.commit()
             .map_err(StorageError::db("committing the delete", id))?;

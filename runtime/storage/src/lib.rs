@@ -26,6 +26,7 @@
 //! ```
 
 mod batch;
+mod clock;
 mod components;
 mod configs;
 mod csv_read;
@@ -42,6 +43,7 @@ mod tables;
 use std::path::{Path, PathBuf};
 
 pub use batch::{BatchError, TableLoad};
+pub use clock::Clock;
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
 pub use configs::{
     Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
@@ -62,6 +64,7 @@ pub use tables::{MetadataEntry, TableInfo};
 pub struct Storage {
     dir: PathBuf,
     conn: duckdb::Connection,
+    clock: Clock,
 }
 
 impl std::fmt::Debug for Storage {
@@ -75,7 +78,17 @@ impl Storage {
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
         let dir = dir.as_ref().to_path_buf();
         let conn = db::open(&dir)?;
-        Ok(Self { dir, conn })
+        Ok(Self {
+            dir,
+            conn,
+            clock: Clock::System,
+        })
+    }
+
+    /// Sets where this handle reads the time it stamps on what it writes (the system clock
+    /// unless set).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// The Storage directory.
