@@ -81,6 +81,9 @@ fn rows(bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Output tables by path under `out/`, each as rows of cells.
+type Tables<'a> = Vec<(&'a str, Vec<Vec<String>>)>;
+
 fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|r| r.iter().map(|c| c.to_string()).collect())
@@ -93,7 +96,7 @@ fn docker_parity_multiplier_output_tables_are_byte_identical() {
         return;
     };
     // Each parameter set with the outcome and output tables it must give, on both executors.
-    let cases: [(serde_json::Value, Outcome, Vec<(&str, Vec<Vec<String>>)>); 3] = [
+    let cases: [(serde_json::Value, Outcome, Tables<'_>); 3] = [
         (
             serde_json::json!({"multiplier": 3, "column": "value"}),
             Outcome::Success,
@@ -140,7 +143,7 @@ fn docker_parity_multiplier_output_tables_are_byte_identical() {
         assert_eq!(docker, expected, "Docker outcome for {parameters}");
         let (wasi_out, docker_out) = (outputs(wasi_dir.path()), outputs(docker_dir.path()));
         assert_eq!(wasi_out, docker_out, "outputs differ for {parameters}");
-        let parsed: Vec<(&str, Vec<Vec<String>>)> = wasi_out
+        let parsed: Tables<'_> = wasi_out
             .iter()
             .map(|(name, bytes)| (name.as_str(), rows(bytes)))
             .collect();
