@@ -14,3 +14,5 @@ mod job_kill;
 mod storage_cli;
 // Storage crash safety: the berth binary killed with SIGKILL mid-import.
 mod storage_crash;
+// `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
+mod serve_cli;

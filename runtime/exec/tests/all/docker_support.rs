@@ -84,6 +84,7 @@ impl Case {
             env: self.env.clone(),
             limits: self.limits.clone(),
             stdout: StdoutMode::Capture,
+            cancel: None,
         }
     }
 

@@ -2,6 +2,8 @@
 
 // Exit classes, limits and sandbox promises, each driven by a test program.
 mod sandbox;
+// Stopping runs from outside: busy and waiting guests, containers, before the start.
+mod cancel;
 // The compiled-module cache: hits, misses, corrupt entries.
 mod compiled_cache;
 // Example components built on berth-guest-sdk: multiplier, incremental (state and usage).
