@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use duckdb::params;
 
 use super::csv_read::CsvInput;
-use super::db::{now, to_micros};
+use super::db::to_micros;
 use super::import::import_in;
 use super::{ImportOptions, ImportReport, OpenInput, Storage, StorageError, TableId};
 
@@ -69,9 +69,10 @@ impl Storage {
                 Some(open) => CsvInput::Open(open),
                 None => CsvInput::Path(&load.path),
             };
-            let report = import_in(&tx, &load.table, &load.path, input, &load.options)
+            let now = self.clock.now();
+            let report = import_in(&tx, &load.table, &load.path, input, &load.options, now)
                 .map_err(fail(index, &load.table))?;
-            let updated = to_micros(now());
+            let updated = to_micros(now);
             let extra = if report.created {
                 load.metadata_if_created.as_slice()
             } else {

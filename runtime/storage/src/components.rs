@@ -6,7 +6,7 @@ use duckdb::{OptionalExt, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::db::{now, to_micros};
+use super::db::to_micros;
 use super::limits::LimitOverrides;
 use super::{Storage, StorageError};
 
@@ -281,7 +281,7 @@ impl Storage {
             .map_err(StorageError::db("reading components", &definition.id))?;
         tx.execute(
             "INSERT OR REPLACE INTO berth_components (id, definition, updated) VALUES (?, ?, ?)",
-            params![definition.id, text, to_micros(now())],
+            params![definition.id, text, to_micros(self.clock.now())],
         )
         .map_err(StorageError::db("storing the component", &definition.id))?;
         tx.commit()

@@ -11,7 +11,7 @@ use duckdb::{Connection, OptionalExt, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::file_query::{FileFacts, FileQuery};
 use super::{OpenInput, Storage, StorageError};
 
@@ -310,7 +310,7 @@ impl Storage {
                 id.0 as i64,
                 name,
                 serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
-                to_micros(now()),
+                to_micros(self.clock.now()),
                 size as i64,
                 upload.is_public,
                 upload.is_permanent,

@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use super::csv_guard::DEFAULT_MAX_FIELD_BYTES;
 use super::csv_read::{CsvDialect, CsvInput, CsvSource};
-use super::db::{now, to_micros};
+use super::db::to_micros;
 use super::table_id::{quote_ident, validate_column_list};
 use super::tables::{
     CatalogEntry, catalog_entry, check_primary_key, check_unique, data_table,
@@ -303,6 +303,7 @@ pub(super) fn import_in(
     path: &Path,
     input: CsvInput<'_>,
     options: &ImportOptions,
+    now: OffsetDateTime,
 ) -> Result<ImportReport, StorageError> {
     options
         .dialect
@@ -323,7 +324,7 @@ pub(super) fn import_in(
         options.max_field_bytes.unwrap_or(DEFAULT_MAX_FIELD_BYTES),
     )?;
     validate_column_list(id, &source.header)?;
-    let timestamp = to_micros(now());
+    let timestamp = to_micros(now);
 
     let existing = catalog_entry(tx, id)?;
     let mut columns = match &existing {
@@ -449,7 +450,7 @@ impl Storage {
             .conn
             .transaction()
             .map_err(StorageError::db("starting a transaction", id))?;
-        let report = import_in(&tx, id, path, CsvInput::Path(path), options)?;
+        let report = import_in(&tx, id, path, CsvInput::Path(path), options, self.clock.now())?;
         tx.commit()
             .map_err(StorageError::db("committing the import", id))?;
         Ok(report)
@@ -470,7 +471,7 @@ impl Storage {
             return Err(StorageError::TableNotFound { id: id.to_string() });
         };
         let deleted = delete_where(&tx, id, &entry.columns, filters)?;
-        entry.last_change = to_micros(now());
+        entry.last_change = to_micros(self.clock.now());
         write_entry(&tx, id, &entry)?;
         tx.commit()
             .map_err(StorageError::db("committing the delete", id))?;

@@ -26,6 +26,7 @@
 //! ```
 
 mod batch;
+mod clock;
 mod components;
 mod configs;
 mod csv_guard;
@@ -49,6 +50,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
+pub use clock::Clock;
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
 pub use configs::{
     Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
@@ -79,6 +81,7 @@ pub use tokens::{NewToken, TokenCheck, TokenInfo};
 pub struct Storage {
     dir: PathBuf,
     conn: duckdb::Connection,
+    clock: Clock,
     database: Arc<db::Database>,
 }
 
@@ -104,8 +107,15 @@ impl Storage {
         Ok(Self {
             dir,
             conn,
+            clock: Clock::System,
             database,
         })
+    }
+
+    /// Sets where this handle reads the time it stamps on what it writes (the system clock
+    /// unless set).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// The Storage directory.
@@ -119,6 +129,7 @@ impl Storage {
         Ok(Self {
             dir: self.dir.clone(),
             conn: self.database.connect()?,
+            clock: self.clock,
             database: Arc::clone(&self.database),
         })
     }

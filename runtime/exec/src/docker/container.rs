@@ -230,6 +230,9 @@ async fn drive(
         id.to_owned(),
         "next-exit",
     )));
+    // Attached before the start, the stream alone carries every byte. `logs` would also replay
+    // the log file, and the daemon subscribes the stream before that replay: output written in
+    // between arrived twice (seen as a doubled stdout under load).
     let attached = docker
         .attach_container(
             id,
