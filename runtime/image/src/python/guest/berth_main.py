@@ -8,6 +8,7 @@ uncaught exception's traceback on stderr and exits 2 (an application error in th
 interface), and reports the code through `wasi:cli/exit`.
 """
 
+import ast
 import atexit
 import builtins
 import importlib
@@ -51,15 +52,41 @@ def _bundle():
     return bundle
 
 
+def _imported_by(source):
+    """The modules `source` imports (absolute imports, anywhere in the file)."""
+    names = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.append(node.module)
+    return names
+
+
+def _preload(bundle, source):
+    """Imports what the entry imports from the standard library and the site-packages (not the
+    component's own modules, whose top-level code belongs to the run), so the snapshot holds
+    them loaded."""
+    for name in _imported_by(source):
+        top = bundle.modules.get(name) or bundle.modules.get(name.split(".")[0])
+        if top is not None and top[0].startswith(_ENTRY_DIR_VIRTUAL + "/"):
+            continue
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - what fails to import now fails at run time, visibly
+            pass
+
+
 _BUNDLE = _bundle()
 berth_bundle.install(_BUNDLE)
-for _module in berth_build.PRELOAD:
-    try:
-        importlib.import_module(_module)
-    except Exception:  # noqa: BLE001 - a dependency that fails to import now may at run time
-        pass
 with open(os.path.join(_HERE, "_berth_code", berth_build.ENTRY), "rb") as _f:
-    _ENTRY_SOURCE = zlib.compress(_f.read(), 6)
+    _ENTRY_BYTES = _f.read()
+_ENTRY_SOURCE = zlib.compress(_ENTRY_BYTES, 6)
+try:
+    _preload(_BUNDLE, _ENTRY_BYTES)
+except SyntaxError:
+    pass  # reported when the entry runs
+del _ENTRY_BYTES
 
 if not hasattr(builtins, "exit"):
     import _sitebuiltins
