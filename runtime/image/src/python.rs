@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use sha2::Digest as _;
 
 pub use source::{EntrySource, Requirements};
 pub use toolchain::COMPONENTIZE_PY_VERSION;
@@ -200,6 +201,19 @@ pub fn build(
         precompile,
         duration: started.elapsed(),
     })
+}
+
+/// A digest of everything berth contributes to a Python build (its wrapper, import hook and
+/// stand-ins, the WIT, the componentize-py version): with the source tree's content, a cache
+/// key for built components.
+pub fn toolchain_fingerprint() -> String {
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(COMPONENTIZE_PY_VERSION.as_bytes());
+    for (name, text) in stage::GUEST_FILES.iter().chain(toolchain::wit_files()) {
+        hasher.update(name.as_bytes());
+        hasher.update(text.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 fn ensure_dir(dir: &Path) -> anyhow::Result<&Path> {

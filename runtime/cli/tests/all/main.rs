@@ -14,3 +14,5 @@ mod job_kill;
 mod storage_cli;
 // Storage crash safety: the berth binary killed with SIGKILL mid-import.
 mod storage_crash;
+// `berth image build --python`: build, run, push and pull a Python component.
+mod python_cli;

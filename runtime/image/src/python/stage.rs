@@ -16,7 +16,7 @@ use super::LeftOut;
 use super::source::Plan;
 
 /// berth's Python files, as shipped in every Python component.
-const GUEST_FILES: &[(&str, &str)] = &[
+pub(super) const GUEST_FILES: &[(&str, &str)] = &[
     ("berth_main.py", include_str!("guest/berth_main.py")),
     ("berth_bundle.py", include_str!("guest/berth_bundle.py")),
     (

@@ -53,6 +53,11 @@ impl Tool {
     }
 }
 
+/// The embedded WIT files (name, text).
+pub(super) fn wit_files() -> &'static [(&'static str, &'static str)] {
+    wit::FILES
+}
+
 /// The toolchain in `tools_dir`, installed with `python` when missing.
 pub(super) fn ensure(tools_dir: &Path, python: &Path) -> Result<Tool> {
     std::fs::create_dir_all(tools_dir)
