@@ -10,6 +10,7 @@
 
 import csv
 import logging
+import os
 
 from keboola.component.base import ComponentBase, sync_action
 from keboola.component.exceptions import UserException
@@ -20,7 +21,7 @@ class Component(ComponentBase):
         multiplier = self.configuration.parameters.get("multiplier")
         if not isinstance(multiplier, (int, float)) or isinstance(multiplier, bool):
             raise UserException('Parameter "multiplier" must be a number.')
-        tables = {t.name: t for t in self.get_input_tables_definitions()}
+        tables = {os.path.basename(t.full_path): t for t in self.get_input_tables_definitions()}
         if "input.csv" not in tables:
             raise UserException("Input table input.csv is missing.")
         out = self.create_out_table_definition("output.csv", primary_key=["id"])

@@ -32,8 +32,9 @@ fn example_env() -> Option<Env> {
     let wasm = python_component(&python_example_dir());
     let image = format!("docker://{}", python_example_docker_image());
     let env = Env::new();
-    env.component(WASI, wasm.to_str().unwrap(), json!({}))
-        .component(DOCKER, &image, json!({}));
+    let actions = json!({"synchronous_actions": ["info"]});
+    env.component(WASI, wasm.to_str().unwrap(), actions.clone())
+        .component(DOCKER, &image, actions);
     Some(env)
 }
 
@@ -47,9 +48,12 @@ fn config(multiplier: Value) -> Value {
     })
 }
 
-/// Every file under `dir`, by relative path.
+/// Every file under `dir` (none when it does not exist), by relative path.
 fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return files;
+    }
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
         for entry in std::fs::read_dir(&current).unwrap().flatten() {
