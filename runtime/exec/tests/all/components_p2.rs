@@ -11,6 +11,10 @@ use berth_exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode, Term
 // `sandbox` takes its guests from its parent: here, the preview 2 builds.
 use components_artifacts::p2 as guests;
 
+#[allow(
+    clippy::duplicate_mod,
+    reason = "the sandbox cases, parameterised by `guests`, run once per kind of binary"
+)]
 #[path = "sandbox.rs"]
 mod sandbox;
 
