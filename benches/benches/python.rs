@@ -60,14 +60,22 @@ fn main() {
     let docker = docker_available("python bench").then(python_example_docker_image);
 
     let env = Env::new();
-    env.import("in.c-py.numbers", TABLE)
-        .component("bench.python-wasi", wasm.to_str().unwrap(), json!({}));
+    env.import("in.c-py.numbers", TABLE).component(
+        "bench.python-wasi",
+        wasm.to_str().unwrap(),
+        json!({}),
+    );
     if let Some(tag) = &docker {
         env.component("bench.python-docker", &format!("docker://{tag}"), json!({}));
     }
     let job = |component: &str| {
         let run = env.run_data(component, config());
-        assert_eq!(run.record().status, JobStatus::Success, "{:?}", run.record().result);
+        assert_eq!(
+            run.record().status,
+            JobStatus::Success,
+            "{:?}",
+            run.record().result
+        );
     };
     job("bench.python-wasi"); // compiles the component into the cache once: later runs are warm
 
@@ -97,7 +105,14 @@ fn main() {
         ))
         .join("bin/python");
     let status = Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+        ])
         .arg(site.path())
         .arg("-r")
         .arg(python_example_dir().join("requirements.txt"))
@@ -115,7 +130,11 @@ fn main() {
             .env("PYTHONPATH", site.path())
             .output()
             .unwrap();
-        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
     };
     assert_eq!(
         std::fs::read(host_data.path().join("out/tables/output.csv")).ok(),

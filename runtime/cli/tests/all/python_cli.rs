@@ -14,7 +14,11 @@ fn write_tree(dir: &std::path::Path) {
          CMD [\"python\", \"-u\", \"/code/main/app.py\"]\n",
     )
     .unwrap();
-    std::fs::write(dir.join("main/helper.py"), "GREETING = 'hello from helper'\n").unwrap();
+    std::fs::write(
+        dir.join("main/helper.py"),
+        "GREETING = 'hello from helper'\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("main/app.py"),
         "import json, os, sys\nfrom helper import GREETING\n\
@@ -93,7 +97,10 @@ fn build_run_push_and_pull_a_python_component() {
             ],
         );
         assert_eq!(code, expected, "n={n}: {stdout}{stderr}");
-        assert!(stdout.contains(&format!("hello from helper {n}")), "{stdout}");
+        assert!(
+            stdout.contains(&format!("hello from helper {n}")),
+            "{stdout}"
+        );
     }
 
     let Some(reg) = registry("build_run_push_and_pull_a_python_component") else {
