@@ -82,7 +82,11 @@ fn build_run_push_and_pull_a_python_component() {
     assert_eq!(code, Some(0));
     let details: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(details["platform"], "wasip2/wasm");
-    assert_eq!(details["layers"][0]["media_type"], "application/wasm");
+    assert_eq!(details["layers"][0]["mediaType"], "application/wasm");
+    assert_eq!(
+        details["artifact_type"],
+        "application/vnd.wasm.config.v0+json"
+    );
     assert_eq!(details["kind"]["kind"], "wasi");
 
     for (n, expected) in [(0, Some(0)), (1, Some(1)), (3, Some(2))] {
