@@ -5,10 +5,11 @@
 //! - `wasi_exec`: the component alone on the WASI executor, on a prepared data folder;
 //! - `docker_job`: the same job with the component's Docker image (Debian's CPython, built by
 //!   `docker-image.sh`);
+//! - `docker_exec`: that image alone on the Docker executor, on a prepared data folder;
 //! - `host_cpython`: `python3 src/component.py` as a process on the host, on a prepared data
 //!   folder (the floor of running the script natively, interpreter start included).
 //!
-//! Reported as ratios to `wasi_job`. The Docker row is skipped, with a note, when no daemon
+//! Reported as ratios to `wasi_job`, and the component alone as ratios to `wasi_exec`. The Docker row is skipped, with a note, when no daemon
 //! answers.
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 use berth_benches::{median_of, print_ratios};
 use berth_exec::docker::fixture::docker_available;
+use berth_exec::docker::{DockerExecutor, DockerOptions};
 use berth_exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode, Termination};
 use berth_job::JobStatus;
 use berth_job::testing::Env;
@@ -95,6 +97,19 @@ fn main() {
         let result = component.execute(&request).unwrap();
         assert_eq!(result.termination, Termination::Exited(0));
     };
+    let docker_data = tempfile::TempDir::new().unwrap();
+    prepared_data(docker_data.path());
+    let docker_executor = docker
+        .as_ref()
+        .map(|tag| DockerExecutor::connect(tag, DockerOptions::default()).unwrap());
+    let docker_request = ExecRequest {
+        data_dir: docker_data.path().to_path_buf(),
+        ..request.clone()
+    };
+    let docker_exec = |executor: &DockerExecutor| {
+        let result = executor.execute(&docker_request).unwrap();
+        assert_eq!(result.termination, Termination::Exited(0));
+    };
 
     // The script on the host's CPython, with the requirements installed for it.
     let site = tempfile::TempDir::new().unwrap();
@@ -155,25 +170,34 @@ fn main() {
     group.bench_function("wasi_job", |b| b.iter(|| job("bench.python-wasi")));
     group.bench_function("wasi_exec", |b| b.iter(exec));
     group.bench_function("host_cpython", |b| b.iter(host));
-    if docker.is_some() {
+    if let Some(executor) = &docker_executor {
         group.sample_size(10);
         group.bench_function("docker_job", |b| b.iter(|| job("bench.python-docker")));
+        group.bench_function("docker_exec", |b| b.iter(|| docker_exec(executor)));
     }
     group.finish();
 
-    let mut rows = vec![
-        ("wasi_job", median_of(30, || job("bench.python-wasi"))),
+    let mut jobs = vec![("wasi_job", median_of(30, || job("bench.python-wasi")))];
+    let mut alone = vec![
         ("wasi_exec", median_of(30, exec)),
         ("host_cpython", median_of(20, host)),
     ];
-    match &docker {
-        Some(_) => rows.push(("docker_job", median_of(10, || job("bench.python-docker")))),
-        None => println!("note: no Docker daemon answered; the docker_job row is skipped"),
+    match &docker_executor {
+        Some(executor) => {
+            jobs.push(("docker_job", median_of(10, || job("bench.python-docker"))));
+            alone.push(("docker_exec", median_of(10, || docker_exec(executor))));
+        }
+        None => println!("note: no Docker daemon answered; the docker rows are skipped"),
     }
     print_ratios(
-        "Python example component (keboola.component), warm WASI cache",
+        "Python example as a whole job (staging included), warm WASI cache",
         "wasi_job",
-        &rows,
+        &jobs,
+    );
+    print_ratios(
+        "Python example component alone on a prepared data folder",
+        "wasi_exec",
+        &alone,
     );
     criterion.final_summary();
 }
