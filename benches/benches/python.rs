@@ -143,6 +143,7 @@ fn main() {
             .envs(JobEnvironment::local("bench.python-host", "bench").to_vars())
             .env("KBC_DATADIR", host_data.path())
             .env("PYTHONPATH", site.path())
+            .env("PYTHONDONTWRITEBYTECODE", "1")
             .output()
             .unwrap();
         assert!(
