@@ -64,6 +64,7 @@ fn run(home: &Home, module: &Path, data: &Path) {
         env: JobEnvironment::local("big", "bench").to_vars(),
         limits: Limits::for_action("run"),
         stdout: StdoutMode::Capture,
+        cancel: None,
     };
     let result = component.execute(&request).unwrap();
     assert_eq!(result.stdout.text(), "ok\n");

@@ -113,6 +113,7 @@ impl HelloAction {
             env: JobEnvironment::local("action_answer", "bench").to_vars(),
             limits: Limits::for_action("hello"),
             stdout: StdoutMode::Capture,
+            cancel: None,
         };
         Self {
             component,

@@ -160,6 +160,7 @@ pub fn run(home: &Home, args: ExecArgs) -> Result<ExitCode> {
         } else {
             StdoutMode::Capture
         },
+        cancel: None,
     };
     let result = launched.executor.execute(&request)?;
     let mut outcome = classify(&result, &name, limits.timeout, limits.memory_bytes);

@@ -1,5 +1,6 @@
 //! `berth job ls [--json]` and `berth job show JOB_ID [--json]`: the records of past and running
 //! jobs — id, component, configuration, status, timings, result message, usage, exit code.
+//! `berth job logs JOB_ID [--follow]`: a job's log (events), following it until it ends.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -11,6 +12,7 @@ use super::UserError;
 use super::run::write_body;
 use berth_job::JobStore;
 use berth_job::home::Home;
+use berth_storage::Storage;
 
 /// `berth job` subcommands.
 #[derive(Debug, Subcommand)]
@@ -29,13 +31,88 @@ pub enum JobCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print a job's log.
+    Logs {
+        /// The job id.
+        job_id: String,
+        /// Keep printing new events until the job ends.
+        #[arg(long, short)]
+        follow: bool,
+        /// Print each event as a JSON line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Prints the events of `job_id` after `since`; returns the last sequence number printed.
+fn print_events(
+    storage: &Storage,
+    job_id: &str,
+    since: u64,
+    json: bool,
+    out: &mut impl Write,
+) -> Result<u64> {
+    let mut last = since;
+    for event in storage.job_events(job_id, since, 10_000)? {
+        if json {
+            writeln!(out, "{}", serde_json::to_string(&event)?)?;
+        } else {
+            let time = event
+                .time
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{} {:<5} {}",
+                time.get(..19).unwrap_or(&time),
+                event.level,
+                event.message
+            )?;
+        }
+        last = event.seq;
+    }
+    out.flush()?;
+    Ok(last)
+}
+
+fn logs(home: &Home, job_id: &str, follow: bool, json: bool) -> Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
+    let mut since = 0;
+    loop {
+        // Storage is opened per poll, so a follow never keeps other commands out.
+        let storage = Storage::open(home.storage())?;
+        let job = match storage.job(job_id) {
+            Ok(job) => job,
+            Err(berth_storage::StorageError::JobNotFound { .. }) => {
+                return Err(UserError::new(format!("Job \"{job_id}\" was not found.")).into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        since = print_events(&storage, job_id, since, json, &mut out)?;
+        if !follow || job.status.is_terminal() {
+            // One more read: events written between the two reads.
+            print_events(&storage, job_id, since, json, &mut out)?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        drop(storage);
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
 }
 
 /// Runs `berth job …`.
 pub fn run(home: &Home, command: JobCommand) -> Result<ExitCode> {
-    let store = JobStore::new(home.jobs());
+    if let JobCommand::Logs {
+        job_id,
+        follow,
+        json,
+    } = &command
+    {
+        return logs(home, job_id, *follow, *json);
+    }
+    let store = JobStore::new(home);
     let mut out = std::io::stdout().lock();
     match command {
+        JobCommand::Logs { .. } => unreachable!("handled above"),
         JobCommand::Ls { json } => {
             let records = store.list()?;
             if json {

@@ -11,7 +11,9 @@ pub mod file;
 pub mod image;
 pub mod job;
 pub mod run;
+pub mod serve;
 pub mod table;
+pub mod token;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,6 +62,11 @@ pub enum Command {
     /// Configurations: create, list, show, state.
     #[command(subcommand)]
     Config(config::ConfigCommand),
+    /// Run the HTTP server (jobs queue, actions, job logs) on this home.
+    Serve(serve::ServeArgs),
+    /// API tokens of this home: create, list, revoke.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
 }
 
 /// An error caused by the user's input rather than by berth or a component's bug (exit 1).
@@ -77,7 +84,22 @@ impl UserError {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let home = Home::resolve(cli.home.as_deref());
+    if !matches!(cli.command, Command::Serve(_) | Command::Exec(_))
+        && let Some(server) = berth_server::lock::held_by(home.root())
+    {
+        // DuckDB lets one process open Storage: say who has it instead of a lock error.
+        return Err(UserError::new(format!(
+            "The berth home {} is served by `berth serve` at {} (pid {}); send requests to the \
+             server (X-StorageApi-Token header) or stop it first.",
+            home.root().display(),
+            server.url,
+            server.pid
+        ))
+        .into());
+    }
     match cli.command {
+        Command::Serve(args) => serve::run(&home, args),
+        Command::Token(cmd) => token::run(&home, cmd),
         Command::Exec(args) => exec::run(&home, args),
         Command::Table(cmd) => table::run(&home, cmd),
         Command::File(cmd) => file::run(&home, cmd),

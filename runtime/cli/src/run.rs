@@ -103,7 +103,7 @@ pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
 /// Runs `berth run`.
 pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     let mut request = JobRequest::new(&args.component_id, args.source.source()?);
-    request.row_id = args.row.clone();
+    request.row_ids = args.row.iter().cloned().collect();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();
     request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)

@@ -31,6 +31,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         action,
         limits: limits.clone(),
         stdout: StdoutMode::Capture,
+        cancel: None,
     };
     let result = component.execute(&request)?;
     let outcome = classify(&result, "embedded", limits.timeout, limits.memory_bytes);

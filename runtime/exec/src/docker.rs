@@ -32,13 +32,11 @@ mod ownership;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use anyhow::Context;
 use bollard::Docker;
-use tokio::sync::watch;
 
-use super::{ExecError, ExecRequest, ExecResult, Executor, Termination};
+use super::{Cancel, ExecError, ExecRequest, ExecResult, Executor, Termination};
 pub use client::DaemonAddress;
 pub use ownership::HostUser;
 
@@ -91,26 +89,6 @@ impl DockerOptions {
     }
 }
 
-/// Stops the running container of a [`DockerExecutor`] (job cancellation). Cloneable, usable from
-/// any thread; cancelling is sticky: later runs of the same executor do not start.
-#[derive(Debug, Clone)]
-pub struct DockerCancelHandle {
-    cancelled: Arc<watch::Sender<bool>>,
-}
-
-impl DockerCancelHandle {
-    /// Stops the running container (short grace, then kill); the run ends as
-    /// [`Termination::Crashed`] saying it was cancelled.
-    pub fn cancel(&self) {
-        self.cancelled.send_replace(true);
-    }
-
-    /// Whether [`Self::cancel`] was called.
-    pub fn is_cancelled(&self) -> bool {
-        *self.cancelled.borrow()
-    }
-}
-
 /// One container image behind a reachable Docker daemon, ready to run any number of times.
 #[derive(Debug)]
 pub struct DockerExecutor {
@@ -118,7 +96,8 @@ pub struct DockerExecutor {
     options: DockerOptions,
     docker: Docker,
     runtime: tokio::runtime::Runtime,
-    cancel: DockerCancelHandle,
+    /// Sticky: once set, this executor's runs stop and later ones do not start.
+    cancel: Cancel,
 }
 
 impl DockerExecutor {
@@ -146,20 +125,19 @@ impl DockerExecutor {
                 source,
             }
         })?;
-        let (cancelled, _) = watch::channel(false);
         Ok(Self {
             image,
             options,
             docker,
             runtime,
-            cancel: DockerCancelHandle {
-                cancelled: Arc::new(cancelled),
-            },
+            cancel: Cancel::new(),
         })
     }
 
-    /// A handle that stops this executor's running container.
-    pub fn cancel_handle(&self) -> DockerCancelHandle {
+    /// A handle that stops this executor's running container, and every later run of it (the
+    /// run ends as [`Termination::Cancelled`]). A request's own [`ExecRequest::cancel`] stops
+    /// just that run.
+    pub fn cancel_handle(&self) -> Cancel {
         self.cancel.clone()
     }
 
@@ -196,8 +174,8 @@ impl Executor for DockerExecutor {
             options: &self.options,
             run_user,
         };
-        let cancelled = self.cancel.cancelled.subscribe();
-        let result = if *cancelled.borrow() {
+        let cancelled = [Some(&self.cancel), request.cancel.as_ref()];
+        let result = if cancelled.iter().flatten().any(|c| c.is_cancelled()) {
             Ok(container::cancelled_before_start())
         } else {
             run_blocking(
@@ -246,7 +224,7 @@ fn executor_error(source: anyhow::Error) -> ExecError {
     }
 }
 
-/// Whether `termination` is what a run stopped by [`DockerCancelHandle::cancel`] reports.
+/// Whether `termination` is what a run stopped by a cancellation reports.
 pub fn is_cancellation(termination: &Termination) -> bool {
-    matches!(termination, Termination::Crashed(why) if why.starts_with(container::CANCELLED))
+    matches!(termination, Termination::Cancelled)
 }

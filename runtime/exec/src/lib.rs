@@ -34,6 +34,7 @@
 //!     env: JobEnvironment::local("acme.multiplier", "42").to_vars(),
 //!     limits: limits.clone(),
 //!     stdout: StdoutMode::Capture,
+//!     cancel: None,
 //! };
 //! let result = component.execute(&request)?;
 //! let outcome = classify(&result, "acme.multiplier", limits.timeout, limits.memory_bytes);
@@ -44,6 +45,7 @@
 //! `runtime/exec/examples/embed.rs` is the same as a program (`cargo run -p berth-exec --example
 //! embed -- MODULE DATA_DIR [ACTION]`).
 
+mod cancel;
 pub mod compiled_cache;
 #[cfg(feature = "docker")]
 pub mod docker;
@@ -55,11 +57,13 @@ pub mod testing;
 pub mod wasm;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use cancel::Cancel;
 pub use environment::JobEnvironment;
 pub use outcome::{Outcome, classify};
-pub use output::{CapturedOutput, OutputCapture};
+pub use output::{CapturedOutput, LiveOutput, OutputCapture, OutputStream};
 
 /// Default process timeout of the `run` action (the component's `process_timeout` default).
 pub const DEFAULT_RUN_TIMEOUT: Duration = Duration::from_secs(3600);
@@ -100,14 +104,17 @@ impl Limits {
     }
 }
 
-/// Where the component's stdout goes while it runs, besides the capture.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the component's output goes while it runs, besides the capture.
+#[derive(Debug, Clone, Default)]
 pub enum StdoutMode {
     /// Only captured (synchronous actions: stdout is the answer).
     #[default]
     Capture,
-    /// Captured and streamed to the host's stdout as it is written (the `run` action).
+    /// Captured, and stdout streamed to the host's stdout as it is written (`berth run`).
     Stream,
+    /// Captured, and both streams handed to a [`LiveOutput`] as they are written (a server
+    /// storing a job's log while it runs).
+    Live(Arc<dyn LiveOutput>),
 }
 
 /// One execution of a component.
@@ -123,6 +130,9 @@ pub struct ExecRequest {
     pub limits: Limits,
     /// Whether stdout is streamed while the component runs.
     pub stdout: StdoutMode,
+    /// Stops the run from outside when set (a killed job, a shutdown); `None`: only the limits
+    /// end it.
+    pub cancel: Option<Cancel>,
 }
 
 /// How an execution ended, before classification.
@@ -136,6 +146,8 @@ pub enum Termination {
     OutOfMemory,
     /// The component crashed (a trap, a killed process) with this description.
     Crashed(String),
+    /// The run was stopped through its [`Cancel`] (or the executor's own cancel handle).
+    Cancelled,
 }
 
 /// What an execution produced.

@@ -39,6 +39,12 @@ pub enum Outcome {
         /// The message, "Component out of memory (exceeded N MB)".
         message: String,
     },
+    /// The run was stopped from outside (a killed job, a shutdown): neither the component's fault
+    /// nor the user's; the job ends `terminated`. Its class is an application error (exit 2).
+    Terminated {
+        /// "Component … was terminated …"
+        message: String,
+    },
     /// Exit ≥ 2 or a crash: a fault of the component or the platform.
     ApplicationError {
         /// The exit code, when the component exited.
@@ -56,7 +62,9 @@ impl Outcome {
             Outcome::UserError { .. } | Outcome::Timeout { .. } | Outcome::OutOfMemory { .. } => {
                 ExitClass::UserError
             }
-            Outcome::ApplicationError { .. } => ExitClass::ApplicationError,
+            Outcome::ApplicationError { .. } | Outcome::Terminated { .. } => {
+                ExitClass::ApplicationError
+            }
         }
     }
 
@@ -67,6 +75,7 @@ impl Outcome {
             Outcome::UserError { message }
             | Outcome::Timeout { message }
             | Outcome::OutOfMemory { message }
+            | Outcome::Terminated { message }
             | Outcome::ApplicationError { message, .. } => message,
         }
     }
@@ -80,6 +89,7 @@ impl std::fmt::Display for Outcome {
             | Outcome::Timeout { message }
             | Outcome::OutOfMemory { message } => write!(f, "user error: {message}"),
             Outcome::ApplicationError { message, .. } => write!(f, "application error: {message}"),
+            Outcome::Terminated { message } => write!(f, "terminated: {message}"),
         }
     }
 }
@@ -121,6 +131,9 @@ pub fn classify(
                 "Component {component} crashed: {reason}; {}",
                 error_message(result)
             ),
+        },
+        Termination::Cancelled => Outcome::Terminated {
+            message: format!("Component {component} was terminated: the run was cancelled."),
         },
     }
 }

@@ -13,6 +13,60 @@ use std::collections::VecDeque;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+/// Which of the component's streams some output came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputStream {
+    /// stdout.
+    Stdout,
+    /// stderr.
+    Stderr,
+}
+
+/// Receives a component's output as it is written (see [`crate::StdoutMode::Live`]). Called
+/// from the executor's thread with chunks as the component wrote them (not split into lines);
+/// must not block for long.
+pub trait LiveOutput: Send + Sync + std::fmt::Debug {
+    /// `bytes` were written to `stream`.
+    fn write(&self, stream: OutputStream, bytes: &[u8]);
+}
+
+/// A live sink of one stream, for [`OutputCapture::new`].
+struct LiveStream {
+    sink: Arc<dyn LiveOutput>,
+    stream: OutputStream,
+}
+
+impl Write for LiveStream {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.sink.write(self.stream, bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The stdout and stderr captures of one run, each teeing to where `mode` says.
+pub(crate) fn captures(mode: &crate::StdoutMode, cap: usize) -> (OutputCapture, OutputCapture) {
+    let live = |stream| -> Option<Box<dyn Write + Send>> {
+        match mode {
+            crate::StdoutMode::Capture => None,
+            crate::StdoutMode::Stream => {
+                (stream == OutputStream::Stdout).then(|| Box::new(std::io::stdout()) as _)
+            }
+            crate::StdoutMode::Live(sink) => Some(Box::new(LiveStream {
+                sink: Arc::clone(sink),
+                stream,
+            })),
+        }
+    };
+    (
+        OutputCapture::new(cap, live(OutputStream::Stdout)),
+        OutputCapture::new(cap, live(OutputStream::Stderr)),
+    )
+}
+
 /// What was captured of one stream.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CapturedOutput {

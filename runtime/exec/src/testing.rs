@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use crate::wasm::{Allocator, EngineOptions, WasmEngine};
 use crate::{
-    ExecRequest, ExecResult, Executor, JobEnvironment, Limits, Outcome, StdoutMode, classify,
+    Cancel, ExecRequest, ExecResult, Executor, JobEnvironment, Limits, Outcome, StdoutMode,
+    classify,
 };
 use tempfile::TempDir;
 
@@ -57,6 +58,8 @@ pub struct Run<'a> {
     pub env: Vec<(&'a str, &'a str)>,
     /// The sandbox limits (the `run` defaults unless changed).
     pub limits: Limits,
+    /// Stops the run when set.
+    pub cancel: Option<Cancel>,
 }
 
 impl<'a> Run<'a> {
@@ -68,6 +71,7 @@ impl<'a> Run<'a> {
             action: "run",
             env: Vec::new(),
             limits: Limits::for_action("run"),
+            cancel: None,
         }
     }
 
@@ -96,6 +100,12 @@ impl<'a> Run<'a> {
         self
     }
 
+    /// Lets `cancel` stop the run.
+    pub fn cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = Some(cancel.clone());
+        self
+    }
+
     /// Sets the cap on captured stdout and stderr, each.
     pub fn output_cap(mut self, bytes: usize) -> Self {
         self.limits.output_cap_bytes = bytes;
@@ -116,6 +126,7 @@ impl<'a> Run<'a> {
             env,
             limits: self.limits.clone(),
             stdout: StdoutMode::Capture,
+            cancel: self.cancel.clone(),
         };
         let result = component.execute(&request).expect("guest runs");
         let outcome = classify(

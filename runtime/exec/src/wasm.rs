@@ -29,14 +29,15 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Memory, MemoryType,
-    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap, UpdateDeadline,
 };
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
+use super::cancel::{Cancel, until_cancelled};
 use super::compiled_cache::{CacheStatus, CompiledCache, sha256_hex};
-use super::output::OutputCapture;
-use super::{ExecError, ExecRequest, ExecResult, Executor, StdoutMode, Termination};
+use super::output::{OutputCapture, captures};
+use super::{ExecError, ExecRequest, ExecResult, Executor, Termination};
 
 /// Where the data folder appears inside the sandbox.
 pub const GUEST_DATA_DIR: &str = "/data";
@@ -82,6 +83,44 @@ impl EngineOptions {
 struct Host {
     wasi: WasiP1Ctx,
     limiter: MemoryLimiter,
+    /// Set from outside to stop the guest (checked at every epoch tick).
+    cancel: Option<Cancel>,
+    /// Epoch ticks left before the timeout traps.
+    ticks_left: u64,
+}
+
+/// The error a guest's call ends with when its [`Cancel`] was set while it ran wasm code.
+#[derive(Debug)]
+struct GuestCancelled;
+
+impl std::fmt::Display for GuestCancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the run was cancelled")
+    }
+}
+
+impl std::error::Error for GuestCancelled {}
+
+/// Called by wasmtime at every epoch tick while the guest runs wasm code: stops it when it was
+/// cancelled, traps with `Interrupt` when its time is up, lets it go on for one more tick
+/// otherwise.
+fn on_epoch_tick(
+    mut store: wasmtime::StoreContextMut<'_, Host>,
+) -> wasmtime::Result<UpdateDeadline> {
+    let host = store.data_mut();
+    epoch_tick(host.cancel.as_ref(), &mut host.ticks_left)
+}
+
+/// One epoch tick of a module's or a component's run (see [`on_epoch_tick`]).
+fn epoch_tick(cancel: Option<&Cancel>, ticks_left: &mut u64) -> wasmtime::Result<UpdateDeadline> {
+    if cancel.is_some_and(Cancel::is_cancelled) {
+        return Err(wasmtime::Error::new(GuestCancelled));
+    }
+    if *ticks_left == 0 {
+        return Ok(UpdateDeadline::Interrupt);
+    }
+    *ticks_left -= 1;
+    Ok(UpdateDeadline::Continue(1))
 }
 
 /// Denies memory growth past a limit and remembers having done so.
@@ -445,10 +484,14 @@ impl WasmComponent {
         let host = Host {
             wasi: builder.build_p1(),
             limiter: MemoryLimiter::new(request.limits.memory_bytes),
+            cancel: request.cancel.clone(),
+            ticks_left: epoch_ticks(request.limits.timeout),
         };
         let mut store = Store::new(&self.engine.inner.engine, host);
         store.limiter(|host| &mut host.limiter);
-        store.set_epoch_deadline(epoch_ticks(request.limits.timeout));
+        // Every tick the callback decides: cancelled, timed out, or one more tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(on_epoch_tick);
         Ok((store, stdout, stderr))
     }
 }
@@ -460,13 +503,7 @@ fn sandbox_context(
     args: &[String],
     request: &ExecRequest,
 ) -> Result<(WasiCtxBuilder, OutputCapture, OutputCapture)> {
-    let cap = request.limits.output_cap_bytes;
-    let live: Option<Box<dyn std::io::Write + Send>> = match request.stdout {
-        StdoutMode::Stream => Some(Box::new(std::io::stdout())),
-        StdoutMode::Capture => None,
-    };
-    let stdout = OutputCapture::new(cap, live);
-    let stderr = OutputCapture::new(cap, None);
+    let (stdout, stderr) = captures(&request.stdout, request.limits.output_cap_bytes);
     let mut builder = WasiCtxBuilder::new();
     builder
         .args(args)
@@ -489,15 +526,33 @@ fn sandbox_context(
     Ok((builder, stdout, stderr))
 }
 
-/// The epoch deadline for `timeout`, in ticks.
+/// The epoch ticks `timeout` lasts.
 fn epoch_ticks(timeout: Duration) -> u64 {
     let ticks = timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
     u64::try_from(ticks).unwrap_or(u64::MAX)
 }
 
-/// When the async backstop ends a run whose guest waits in a host call.
-fn backstop(request: &ExecRequest) -> Duration {
-    request.limits.timeout + TIMEOUT_BACKSTOP_GRACE
+/// Drives a guest's `run` on the engine's runtime until it ends, its time is up (the async
+/// backstop behind the epoch deadline) or it is cancelled.
+fn drive(
+    engine: &WasmEngine,
+    request: &ExecRequest,
+    run: impl std::future::Future<Output = CallEnd>,
+) -> CallEnd {
+    let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
+    engine.inner.runtime.block_on(async {
+        // Dropping `run` (timeout or cancellation) stops the guest at its next await point:
+        // a host call, an epoch check yields nothing, so a busy guest is stopped by the epoch
+        // deadline (timeout) and an explicit cancellation by the next host call or epoch tick.
+        if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+            return CallEnd::Cancelled;
+        }
+        tokio::select! {
+            biased;
+            () = until_cancelled(request.cancel.as_ref()) => CallEnd::Cancelled,
+            end = tokio::time::timeout(limit, run) => end.unwrap_or(CallEnd::TimedOut),
+        }
+    })
 }
 
 /// How the guest's call ended, before the limiter is consulted.
@@ -505,6 +560,7 @@ enum CallEnd {
     Finished(wasmtime::Result<()>),
     Instantiation(wasmtime::Error),
     TimedOut,
+    Cancelled,
 }
 
 impl Executor for WasmComponent {
@@ -530,9 +586,8 @@ impl Executor for WasmComponent {
                     source,
                 })?;
         let started = Instant::now();
-        let limit = backstop(request);
-        let end = self.engine.inner.runtime.block_on(async {
-            let run = async {
+        let end = drive(&self.engine, request, async {
+            {
                 let instance = match pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance,
                     Err(error) => return CallEnd::Instantiation(error),
@@ -542,10 +597,7 @@ impl Executor for WasmComponent {
                     Err(error) => return CallEnd::Instantiation(error),
                 };
                 CallEnd::Finished(start.call_async(&mut store, ()).await)
-            };
-            tokio::time::timeout(limit, run)
-                .await
-                .unwrap_or(CallEnd::TimedOut)
+            }
         });
         let duration = started.elapsed();
         let memory_denied = store.data().limiter.denied();
@@ -565,6 +617,7 @@ fn finish(
 ) -> Result<ExecResult, ExecError> {
     let termination = match end {
         CallEnd::TimedOut => Termination::TimedOut,
+        CallEnd::Cancelled => Termination::Cancelled,
         CallEnd::Finished(Ok(())) => Termination::Exited(0),
         CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
         CallEnd::Instantiation(error) => {
@@ -600,6 +653,9 @@ fn termination_of(error: &wasmtime::Error, memory_denied: bool) -> Termination {
     }
     if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
         return Termination::TimedOut;
+    }
+    if error.downcast_ref::<GuestCancelled>().is_some() {
+        return Termination::Cancelled;
     }
     if memory_denied {
         return Termination::OutOfMemory;

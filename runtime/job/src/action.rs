@@ -114,6 +114,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         env: env.to_vars(),
         limits: limits.clone(),
         stdout: StdoutMode::Capture,
+        cancel: None,
     };
     let result = launched
         .executor

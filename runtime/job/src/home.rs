@@ -68,11 +68,6 @@ impl Home {
         }
     }
 
-    /// Job records.
-    pub fn jobs(&self) -> PathBuf {
-        self.root.join("jobs")
-    }
-
     /// The home's settings file (`settings.toml`).
     pub fn settings_file(&self) -> PathBuf {
         self.root.join(crate::settings::SETTINGS_FILE)

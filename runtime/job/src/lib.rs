@@ -18,6 +18,7 @@
 //! - [`settings`]: the home's `settings.toml`;
 //! - [`launch`]: image reference → ready executor (WASI or Docker);
 //! - [`runner`]: the pipeline ([`run_job`]);
+//! - [`queue`]: the durable queue `berth serve` runs jobs from;
 //! - [`action`]: synchronous actions ([`run_action`]);
 //! - [`record`]: job records on disk;
 //! - [`executor`]: which executor runs a component definition;
@@ -28,6 +29,7 @@ pub mod config;
 pub mod executor;
 pub mod home;
 pub mod launch;
+pub mod queue;
 pub mod record;
 pub mod runner;
 pub mod settings;
@@ -35,12 +37,15 @@ pub mod settings;
 pub mod testing;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+
+use berth_exec::{Cancel, LiveOutput};
 
 pub use action::{ActionRequest, ActionResult, run_action};
 pub use config::ConfigSource;
 pub use executor::{ExecutorError, executor_for};
 pub use record::{JobRecord, JobStatus, JobStore};
-pub use runner::run_job;
+pub use runner::{run_job, run_recorded};
 
 use berth_staging::Stage;
 use berth_staging::input_tables::StagedTable;
@@ -56,8 +61,9 @@ pub struct JobRequest {
     /// The configuration id used for the state and the default bucket when the configuration is
     /// given inline (`None` with [`ConfigSource::Data`] means no state is stored).
     pub config_id: Option<String>,
-    /// Run one row of the stored configuration.
-    pub row_id: Option<String>,
+    /// Run these rows of the stored configuration (in this order, even disabled ones); empty:
+    /// every enabled row, or the configuration alone when it has none.
+    pub row_ids: Vec<String>,
     /// Keep the data folder after the job.
     pub keep_data: bool,
     /// Another tag of the component's image.
@@ -66,6 +72,12 @@ pub struct JobRequest {
     pub parent_run_id: Option<String>,
     /// Stream the component's stdout to berth's stdout while it runs.
     pub stream_output: bool,
+    /// Receives the component's stdout and stderr as they are written (the server's job log);
+    /// takes precedence over `stream_output`.
+    pub live_output: Option<Arc<dyn LiveOutput>>,
+    /// Stops the job from outside (a kill, a shutdown): the running component is stopped, no
+    /// output is loaded, no state stored, and the job ends `terminated`.
+    pub cancel: Option<Cancel>,
 }
 
 impl JobRequest {
@@ -79,11 +91,13 @@ impl JobRequest {
             component_id: component_id.into(),
             config,
             config_id,
-            row_id: None,
+            row_ids: Vec::new(),
             keep_data: false,
             tag: None,
             parent_run_id: None,
             stream_output: false,
+            live_output: None,
+            cancel: None,
         }
     }
 }
@@ -106,6 +120,9 @@ pub trait Progress {
     fn table_in(&self, _table: &StagedTable) {}
     /// An output table was loaded (not yet committed).
     fn table_out(&self, _table: &LoadedTable) {}
+    /// The job is over; `record` is its final record, about to be stored (whatever the progress
+    /// shows of it is in place before the job is seen as finished).
+    fn finished(&self, _record: &JobRecord) {}
     /// The job is over.
     fn finish(&self) {}
 }

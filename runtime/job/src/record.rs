@@ -1,15 +1,22 @@
-//! Job records: one JSON file per job under the home's `jobs/` directory, rewritten atomically
-//! (write a temporary file, rename) at every status change, so `berth job ls` and
-//! `berth job show` — and a test watching a running job — always read a whole record.
+//! Job records, kept in the home's Storage (the `berth_jobs` table, next to the queue that
+//! `berth serve` runs from), rewritten at every status change in one statement.
+//!
+//! Each save is mirrored to `<home>/jobs/<id>.json` (written atomically: a temporary file, then a
+//! rename). DuckDB lets one process open Storage at a time, so while another berth process holds
+//! it — a `berth run` loading its output tables, say — [`JobStore::load`] and [`JobStore::list`]
+//! read the mirror instead of waiting: `berth job ls` and `berth job show` (and a test watching a
+//! running job) always read a whole record.
 //!
 //! A record holds what reference §9.2 calls the job and its result: id, component,
-//! configuration, row, status (`created` → `processing` → `success` | `error`), timings, the
-//! result message, the error class and stage, the exit code, usage, the tables and files moved in
-//! and out with row counts, and what happened to the state.
+//! configuration, row, status (`created`/`waiting` → `processing` → `success` | `error`, or
+//! `terminating` → `terminated`, `cancelled`), timings, the result message, the error class and
+//! stage, the exit code, usage, the tables and files moved in and out with row counts, and what
+//! happened to the state.
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use berth_host_api::usage::UsageRecord;
@@ -19,32 +26,11 @@ use time::OffsetDateTime;
 use berth_staging::Stage;
 use berth_staging::input_tables::format_time;
 use berth_staging::state::StateChange;
+use berth_storage::{JobFilter, NewJob, Storage, StorageError, StoredJob};
 
-/// Where a job is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    /// Recorded, not started.
-    Created,
-    /// Running (see [`JobRecord::stage`]).
-    Processing,
-    /// Finished successfully.
-    Success,
-    /// Finished with an error.
-    Error,
-}
+use crate::home::Home;
 
-impl JobStatus {
-    /// `created`, `processing`, `success` or `error`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Created => "created",
-            Self::Processing => "processing",
-            Self::Success => "success",
-            Self::Error => "error",
-        }
-    }
-}
+pub use berth_storage::JobStatus;
 
 /// A table moved in or out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,47 +182,105 @@ pub fn now_text() -> String {
     format_time(OffsetDateTime::now_utc())
 }
 
-/// The job records of one home.
+/// The job records of one home, in its Storage (mirrored to files).
 #[derive(Debug, Clone)]
 pub struct JobStore {
-    dir: PathBuf,
+    storage: PathBuf,
+    mirror: PathBuf,
 }
 
 impl JobStore {
-    /// The records in `dir` (created on the first save).
-    pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into() }
+    /// The records of `home`.
+    pub fn new(home: &Home) -> Self {
+        Self {
+            storage: home.storage(),
+            mirror: home.root().join("jobs"),
+        }
     }
 
-    fn path(&self, id: &str) -> PathBuf {
-        self.dir.join(format!("{id}.json"))
-    }
-
-    /// Writes `record`, replacing the previous version atomically.
+    /// Writes `record` (a new job, or the next version of one), replacing the previous version
+    /// in one statement, and its mirror file.
     pub fn save(&self, record: &JobRecord) -> Result<()> {
-        fs::create_dir_all(&self.dir)
-            .with_context(|| format!("creating the job directory {}", self.dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)
-            .with_context(|| format!("creating a job record in {}", self.dir.display()))?;
+        self.save_mirror(record)?;
+        let mut storage =
+            Storage::open(&self.storage).context("opening Storage for the job records")?;
+        let json = serde_json::to_value(record).context("serialising the job record")?;
+        match storage.update_job(&record.id, record.status, &json) {
+            Ok(()) => Ok(()),
+            Err(StorageError::JobNotFound { .. }) => storage
+                .insert_job(&NewJob {
+                    id: record.id.clone(),
+                    component_id: record.component_id.clone(),
+                    config_id: record.config_id.clone(),
+                    status: record.status,
+                    token_id: None,
+                    request: serde_json::Value::Object(Default::default()),
+                    record: json,
+                })
+                .map(drop)
+                .with_context(|| format!("recording job {}", record.id)),
+            Err(e) => Err(e).with_context(|| format!("storing job record {}", record.id)),
+        }
+    }
+
+    /// Writes only the mirror file of `record` (for code that changed the stored record itself).
+    pub fn save_mirror(&self, record: &JobRecord) -> Result<()> {
+        fs::create_dir_all(&self.mirror)
+            .with_context(|| format!("creating the job directory {}", self.mirror.display()))?;
+        let mut tmp = tempfile::NamedTempFile::new_in(&self.mirror)
+            .with_context(|| format!("creating a job record in {}", self.mirror.display()))?;
         serde_json::to_writer_pretty(&mut tmp, record).context("writing the job record")?;
         tmp.write_all(b"\n").context("writing the job record")?;
-        tmp.persist(self.path(&record.id))
+        tmp.persist(self.mirror.join(format!("{}.json", record.id)))
             .map_err(|e| e.error)
             .with_context(|| format!("storing job record {}", record.id))?;
         Ok(())
     }
 
+    /// Storage, unless another process holds it right now.
+    fn open_now(&self) -> Result<Option<Storage>> {
+        match Storage::open_waiting(&self.storage, Duration::ZERO) {
+            Ok(storage) => Ok(Some(storage)),
+            Err(StorageError::Locked { .. }) => Ok(None),
+            Err(e) => Err(e).context("opening Storage for the job records"),
+        }
+    }
+
     /// Reads one record; `Ok(None)` when there is no such job.
     pub fn load(&self, id: &str) -> Result<Option<JobRecord>> {
-        if !is_job_id(id) {
-            return Ok(None);
+        let Some(storage) = self.open_now()? else {
+            return self.load_mirror(id);
+        };
+        match storage.job(id) {
+            Ok(job) => parse(&job).map(Some),
+            Err(StorageError::JobNotFound { .. }) => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("reading job {id}")),
         }
-        read(&self.path(id))
     }
 
     /// Every record, oldest first.
     pub fn list(&self) -> Result<Vec<JobRecord>> {
-        let entries = match fs::read_dir(&self.dir) {
+        let Some(storage) = self.open_now()? else {
+            return self.list_mirror();
+        };
+        let filter = JobFilter {
+            limit: Some(usize::MAX >> 1),
+            ..JobFilter::default()
+        };
+        let mut jobs = storage.jobs(&filter).context("listing job records")?;
+        jobs.reverse();
+        jobs.iter().map(parse).collect()
+    }
+
+    fn load_mirror(&self, id: &str) -> Result<Option<JobRecord>> {
+        if !is_job_id(id) {
+            return Ok(None);
+        }
+        read_mirror(&self.mirror.join(format!("{id}.json")))
+    }
+
+    fn list_mirror(&self) -> Result<Vec<JobRecord>> {
+        let entries = match fs::read_dir(&self.mirror) {
             Ok(entries) => entries,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(e).context("listing job records"),
@@ -245,7 +289,7 @@ impl JobStore {
         for entry in entries {
             let path = entry.context("listing job records")?.path();
             if path.extension().is_some_and(|e| e == "json")
-                && let Some(record) = read(&path)?
+                && let Some(record) = read_mirror(&path)?
             {
                 records.push(record);
             }
@@ -263,7 +307,7 @@ fn is_job_id(id: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-fn read(path: &Path) -> Result<Option<JobRecord>> {
+fn read_mirror(path: &Path) -> Result<Option<JobRecord>> {
     let text = match fs::read_to_string(path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -274,6 +318,12 @@ fn read(path: &Path) -> Result<Option<JobRecord>> {
         .with_context(|| format!("parsing job record {}", path.display()))
 }
 
+/// The record of a stored job.
+pub fn parse(job: &StoredJob) -> Result<JobRecord> {
+    serde_json::from_value(job.record.clone())
+        .with_context(|| format!("parsing the record of job {}", job.id))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,7 +331,7 @@ mod tests {
     #[test]
     fn save_load_list() {
         let dir = tempfile::tempdir().unwrap();
-        let store = JobStore::new(dir.path());
+        let store = JobStore::new(&Home::new(dir.path()));
         let mut record = JobRecord::new("1", "1", "acme.demo");
         store.save(&record).unwrap();
         record.status = JobStatus::Success;

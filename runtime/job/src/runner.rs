@@ -41,10 +41,12 @@ pub const MAX_PROCESS_TIMEOUT_SECS: u64 = 86_400;
 /// The message of a successful job (reference §9.2).
 pub const SUCCESS_MESSAGE: &str = "Component processing finished.";
 
+/// The message of a terminated job.
+pub const TERMINATED_MESSAGE: &str = "The job was terminated.";
+
 /// Runs one job and returns its final record. `Err` only when berth cannot record the job at all;
 /// every failure of the job itself is in the record (`status: error`, `result`).
 pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Result<JobRun> {
-    let store = JobStore::new(home.jobs());
     let id = new_run_id();
     let run_id = match request.parent_run_id.as_deref().filter(|p| !p.is_empty()) {
         Some(parent) => format!("{parent}.{id}"),
@@ -52,9 +54,23 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
     };
     let mut record = JobRecord::new(&id, &run_id, &request.component_id);
     record.config_id = request.config_id.clone();
-    record.row_id = request.row_id.clone();
-    store.save(&record)?;
+    if let [row] = request.row_ids.as_slice() {
+        record.row_id = Some(row.clone());
+    }
+    JobStore::new(home).save(&record)?;
+    run_recorded(home, record, request, progress)
+}
 
+/// Runs the job of an existing `record` (a queued job the server took): the same pipeline as
+/// [`run_job`], recorded under the record's id.
+pub fn run_recorded(
+    home: &Home,
+    mut record: JobRecord,
+    request: &JobRequest,
+    progress: &dyn Progress,
+) -> Result<JobRun> {
+    let store = JobStore::new(home);
+    let id = record.id.clone();
     let tmp_root = home.root().join("tmp");
     fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
     let work = tempfile::Builder::new()
@@ -67,8 +83,8 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
     let ids = JobIds {
         component_id: request.component_id.clone(),
         config_id: request.config_id.clone(),
-        row_id: request.row_id.clone(),
-        run_id,
+        row_id: record.row_id.clone(),
+        run_id: record.run_id.clone(),
     };
     let mut job = Job {
         home,
@@ -80,11 +96,16 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
         ids,
         per_row: false,
     };
-    let rows = rows_to_run(home, request);
-    job.per_row = rows.len() > 1;
+    let mut result = rows_to_run(home, request);
+    if let Ok(rows) = &result {
+        job.per_row = rows.len() > 1;
+    }
     let mut pending = Vec::new();
-    let mut result = Ok(());
+    let rows = result.as_ref().map(Vec::clone).unwrap_or_default();
     for row in rows {
+        if job.cancelled() {
+            break;
+        }
         job.ids.row_id = row;
         match job.run() {
             Ok(state) => pending.extend(state),
@@ -94,14 +115,24 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
             }
         }
     }
-    if result.is_ok() {
+    let mut result = result.map(drop);
+    // Whether every row ran and the states were stored: a stop that comes later changes nothing.
+    let mut completed = false;
+    if result.is_ok() && !job.cancelled() {
         result = job.persist_states(pending);
+        completed = true;
     }
     let per_row = job.per_row;
+    let terminated = job.cancelled() && !(completed && result.is_ok());
     let mut record = job.record;
     record.finished = Some(now_text());
     record.duration_ms = Some(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX));
     match result {
+        _ if terminated => {
+            record.status = JobStatus::Terminated;
+            record.result.message = TERMINATED_MESSAGE.to_owned();
+            record.result.exit_code = Some(berth_host_api::ExitClass::ApplicationError.code());
+        }
         Ok(()) => {
             record.status = JobStatus::Success;
             record.stage = None;
@@ -120,6 +151,7 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
     if record.state.is_none() {
         record.state = Some(StateChange::Untouched);
     }
+    progress.finished(&record);
     store.save(&record)?;
     progress.finish();
     let data_dir = if request.keep_data {
@@ -170,6 +202,14 @@ fn open_storage(home: &Home, stage: Stage) -> Result<Storage, StagingError> {
 }
 
 impl Job<'_> {
+    /// Whether the job was asked to stop.
+    fn cancelled(&self) -> bool {
+        self.request
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.is_cancelled())
+    }
+
     fn enter(&mut self, stage: Stage) {
         self.record.stage = Some(stage);
         if let Err(e) = self.store.save(&self.record) {
@@ -203,6 +243,16 @@ impl Job<'_> {
             None
         };
 
+        if self.cancelled() {
+            // A stopped job loads nothing, not even `write_always` tables.
+            return Err(failure.unwrap_or_else(|| {
+                StagingError::app(
+                    Stage::Execution,
+                    &prepared.component.id,
+                    anyhow::anyhow!(TERMINATED_MESSAGE),
+                )
+            }));
+        }
         self.enter(Stage::OutputMapping);
         let mut storage = match open_storage(self.home, Stage::OutputMapping) {
             Ok(storage) => storage,
@@ -376,17 +426,41 @@ impl Job<'_> {
     }
 }
 
-/// The rows a job runs: the asked-for row; else, for a stored configuration with rows, every
-/// enabled row in order (reference §10); else the configuration alone.
-fn rows_to_run(home: &Home, request: &JobRequest) -> Vec<Option<String>> {
+/// The rows a job runs: the asked-for rows (even disabled ones; reference §9.2), else, for a
+/// stored configuration with rows, every enabled row in order (reference §10); else the
+/// configuration alone.
+fn rows_to_run(home: &Home, request: &JobRequest) -> Result<Vec<Option<String>>, StagingError> {
     let ConfigSource::Stored(config_id) = &request.config else {
-        return vec![request.row_id.clone()];
+        return Ok(match request.row_ids.as_slice() {
+            [] => vec![None],
+            rows => rows.iter().cloned().map(Some).collect(),
+        });
     };
-    if request.row_id.is_some() {
-        return vec![request.row_id.clone()];
+    let stored =
+        Storage::open(home.storage()).and_then(|s| s.config(&request.component_id, config_id));
+    if !request.row_ids.is_empty() {
+        if let Ok(config) = &stored {
+            let missing: Vec<&String> = request
+                .row_ids
+                .iter()
+                .filter(|id| !config.rows.iter().any(|r| &r.id == *id))
+                .collect();
+            if missing.len() == request.row_ids.len() {
+                let list = missing
+                    .iter()
+                    .map(|m| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\", \"");
+                return Err(StagingError::user(
+                    Stage::Configuration,
+                    config_id,
+                    format!("None of rows \"{list}\" was found."),
+                ));
+            }
+        }
+        return Ok(request.row_ids.iter().cloned().map(Some).collect());
     }
-    let rows: Vec<Option<String>> = Storage::open(home.storage())
-        .and_then(|s| s.config(&request.component_id, config_id))
+    let rows: Vec<Option<String>> = stored
         .map(|c| {
             c.rows
                 .into_iter()
@@ -395,7 +469,7 @@ fn rows_to_run(home: &Home, request: &JobRequest) -> Vec<Option<String>> {
                 .collect()
         })
         .unwrap_or_default();
-    if rows.is_empty() { vec![None] } else { rows }
+    Ok(if rows.is_empty() { vec![None] } else { rows })
 }
 
 /// The job error of a component outcome, `None` for success.

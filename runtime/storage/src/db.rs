@@ -4,9 +4,12 @@
 //! Table data lives in schema `data`, one DuckDB table per Storage table, named by the full table
 //! id; every column is `VARCHAR` plus the hidden `_timestamp` (microseconds since the Unix epoch,
 //! UTC) that records when the row was last written. The catalog tables in `main` hold table
-//! columns and primary keys, table metadata, files, components, configurations and rows.
+//! columns and primary keys, table metadata, files, components, configurations and rows, jobs
+//! and their events, and API tokens (hashes only).
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
@@ -19,7 +22,7 @@ use super::StorageError;
 pub(crate) const DB_FILE: &str = "storage.duckdb";
 
 /// How long `open` waits for another process to release the database.
-const LOCK_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const LOCK_WAIT: Duration = Duration::from_secs(10);
 
 const SCHEMA: &str = r#"
 CREATE SCHEMA IF NOT EXISTS data;
@@ -79,19 +82,106 @@ CREATE TABLE IF NOT EXISTS berth_config_rows (
     state VARCHAR NOT NULL,
     PRIMARY KEY (component_id, config_id, id)
 );
+CREATE SEQUENCE IF NOT EXISTS berth_job_seq START 1;
+CREATE TABLE IF NOT EXISTS berth_jobs (
+    id VARCHAR PRIMARY KEY,
+    seq BIGINT NOT NULL,
+    component_id VARCHAR NOT NULL,
+    config_id VARCHAR,
+    status VARCHAR NOT NULL,
+    created BIGINT NOT NULL,
+    started BIGINT,
+    finished BIGINT,
+    token_id VARCHAR,
+    request VARCHAR NOT NULL,
+    record VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS berth_job_events (
+    job_id VARCHAR NOT NULL,
+    seq BIGINT NOT NULL,
+    time BIGINT NOT NULL,
+    level VARCHAR NOT NULL,
+    message VARCHAR NOT NULL
+);
+CREATE SEQUENCE IF NOT EXISTS berth_token_ids START 1;
+CREATE TABLE IF NOT EXISTS berth_tokens (
+    id VARCHAR PRIMARY KEY,
+    hash VARCHAR NOT NULL,
+    description VARCHAR NOT NULL,
+    is_admin BOOLEAN NOT NULL,
+    read_only BOOLEAN NOT NULL,
+    component_access VARCHAR,
+    created BIGINT NOT NULL,
+    expires BIGINT,
+    revoked BIGINT,
+    job_id VARCHAR
+);
 "#;
 
-/// Opens (creating if needed) the database in `dir` and applies the catalog schema.
-pub(crate) fn open(dir: &Path) -> Result<Connection, StorageError> {
-    std::fs::create_dir_all(dir)
-        .map_err(StorageError::io("creating the storage directory", dir))?;
+/// One open database file, shared by every [`crate::Storage`] connection of this process.
+///
+/// The first open in a process opens the file (waiting briefly while another process holds it)
+/// and applies the catalog schema; later opens of the same directory, while any connection is
+/// alive, clone a connection from this one. The file is released when the last [`Arc`] drops.
+pub(crate) struct Database {
+    path: PathBuf,
+    /// The connection new ones are cloned from (DuckDB connections are `Send`, not `Sync`).
+    root: Mutex<Connection>,
+}
+
+/// The databases open in this process, by canonical Storage directory.
+fn open_databases() -> &'static Mutex<HashMap<PathBuf, Weak<Database>>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Weak<Database>>>> = OnceLock::new();
+    OPEN.get_or_init(Default::default)
+}
+
+impl Database {
+    /// The database of `dir`: the one already open in this process, or a newly opened one
+    /// (waiting up to `wait` while another process holds the file).
+    pub(crate) fn open(dir: &Path, wait: Duration) -> Result<Arc<Self>, StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(StorageError::io("creating the storage directory", dir))?;
+        let key = dir
+            .canonicalize()
+            .map_err(StorageError::io("resolving the storage directory", dir))?;
+        // Held while opening, so two threads opening the same directory share one database.
+        let mut open = open_databases()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(database) = open.get(&key).and_then(Weak::upgrade) {
+            return Ok(database);
+        }
+        open.retain(|_, database| database.strong_count() > 0);
+        let database = Arc::new(Self {
+            path: dir.join(DB_FILE),
+            root: Mutex::new(open_file(dir, wait)?),
+        });
+        open.insert(key, Arc::downgrade(&database));
+        Ok(database)
+    }
+
+    /// A new connection to this database.
+    pub(crate) fn connect(&self) -> Result<Connection, StorageError> {
+        self.root
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .try_clone()
+            .map_err(StorageError::db(
+                "opening a connection",
+                self.path.display(),
+            ))
+    }
+}
+
+/// Opens (creating if needed) the database file in `dir` and applies the catalog schema.
+fn open_file(dir: &Path, wait: Duration) -> Result<Connection, StorageError> {
     let path = dir.join(DB_FILE);
     let started = Instant::now();
     let conn = loop {
         match Connection::open(&path) {
             Ok(conn) => break conn,
             Err(err) if is_lock_error(&err) => {
-                if started.elapsed() >= LOCK_WAIT {
+                if started.elapsed() >= wait {
                     return Err(StorageError::Locked {
                         path,
                         message: err.to_string(),
@@ -148,5 +238,16 @@ pub(crate) mod rfc3339 {
     pub(crate) fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
         let text = t.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
         s.serialize_str(&text)
+    }
+
+    /// Serializes an optional time as RFC 3339 or `null`.
+    pub(crate) fn serialize_option<S: Serializer>(
+        t: &Option<OffsetDateTime>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => serialize(t, s),
+            None => s.serialize_none(),
+        }
     }
 }

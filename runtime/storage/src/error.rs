@@ -181,6 +181,18 @@ pub enum StorageError {
         /// What is wrong.
         message: String,
     },
+    /// The job does not exist.
+    #[error("job \"{id}\" does not exist")]
+    JobNotFound {
+        /// The job id.
+        id: String,
+    },
+    /// The token does not exist.
+    #[error("token \"{id}\" does not exist")]
+    TokenNotFound {
+        /// The token id.
+        id: String,
+    },
     /// Another process holds the Storage database.
     #[error("storage {path} is in use by another process: {message}")]
     Locked {

@@ -36,10 +36,14 @@ mod export;
 mod file_query;
 mod files;
 mod import;
+mod jobs;
 mod table_id;
 mod tables;
+mod tokens;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
@@ -53,15 +57,23 @@ pub use export::{ExportOptions, ExportReport};
 pub use file_query::{FileFacts, FileQuery, QueryError};
 pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
 pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOperator};
+pub use jobs::{DEFAULT_JOB_LIMIT, JobEvent, JobFilter, JobStatus, NewJob, StoredJob};
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
+pub use tokens::{NewToken, TokenCheck, TokenInfo};
 
-/// An open embedded Storage.
+/// An open embedded Storage: one connection to the database of a Storage directory.
 ///
 /// Methods that change data take `&mut self` and run in one database transaction each.
+///
+/// DuckDB lets one process open a database file at a time. Within a process, [`Storage::open`]
+/// on a directory that is already open returns another connection to the same database (so a job
+/// holding Storage and a record being saved never lock each other out); the database closes, and
+/// other processes may open it, when the last connection is dropped.
 pub struct Storage {
     dir: PathBuf,
     conn: duckdb::Connection,
+    database: Arc<db::Database>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -71,15 +83,37 @@ impl std::fmt::Debug for Storage {
 }
 
 impl Storage {
-    /// Opens the Storage in `dir`, creating the directory and database on first use.
+    /// Opens the Storage in `dir`, creating the directory and database on first use; waits up
+    /// to ten seconds while another process holds it.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StorageError> {
+        Self::open_waiting(dir, db::LOCK_WAIT)
+    }
+
+    /// Like [`Storage::open`], waiting at most `wait` for another process
+    /// ([`StorageError::Locked`] after that; `Duration::ZERO` tries once).
+    pub fn open_waiting(dir: impl AsRef<Path>, wait: Duration) -> Result<Self, StorageError> {
         let dir = dir.as_ref().to_path_buf();
-        let conn = db::open(&dir)?;
-        Ok(Self { dir, conn })
+        let database = db::Database::open(&dir, wait)?;
+        let conn = database.connect()?;
+        Ok(Self {
+            dir,
+            conn,
+            database,
+        })
     }
 
     /// The Storage directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Another connection to the same database (for another thread); the same as opening the
+    /// directory again in this process.
+    pub fn try_clone(&self) -> Result<Self, StorageError> {
+        Ok(Self {
+            dir: self.dir.clone(),
+            conn: self.database.connect()?,
+            database: Arc::clone(&self.database),
+        })
     }
 }

@@ -5,6 +5,8 @@
 //!   relative to the data folder;
 //! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded);
 //! - `copy_config`: write config.json and in/state.json as seen to `out/seen/` (not uploaded);
+//! - `print`: printed to stdout, line by line, first;
+//! - `sleep_ms`: wait that long (in a host call) before writing;
 //! - `message`: printed to stderr; `exit_code`: the exit code (default 0).
 use std::fs;
 use std::path::Path;
@@ -15,6 +17,12 @@ fn main() {
     let config = fs::read_to_string(data.join("config.json")).expect("config.json");
     let config: serde_json::Value = serde_json::from_str(&config).expect("config.json is JSON");
     let params = &config["parameters"];
+    for line in params["print"].as_array().into_iter().flatten() {
+        println!("{}", line.as_str().unwrap_or_default());
+    }
+    if let Some(ms) = params["sleep_ms"].as_u64() {
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+    }
     for item in params["write"].as_array().into_iter().flatten() {
         let path = data.join(item["path"].as_str().expect("path"));
         if let Some(target) = item["symlink"].as_str() {

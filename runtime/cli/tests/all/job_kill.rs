@@ -60,7 +60,7 @@ fn sigkill_during_output_loading_leaves_the_table_as_it_was() {
     env.config("acme.gen", "big", output(3_000_000, TABLE));
     env.config("acme.gen", "small", output(2, TABLE));
     let original = csv(&[&["id", "value"], &["kept", "original"]]);
-    let store = JobStore::new(env.home.jobs());
+    let store = JobStore::new(&env.home);
 
     // How long the output mapping of the big job takes when nobody interrupts it.
     let mut child = berth_run(&env, "timing").spawn().unwrap();

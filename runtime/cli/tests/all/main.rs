@@ -16,3 +16,5 @@ mod storage_cli;
 mod storage_crash;
 // `berth image build --python`: build, run, push and pull a Python component.
 mod python_cli;
+// `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
+mod serve_cli;

@@ -28,14 +28,12 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::{Stream, StreamExt};
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{DockerOptions, HostUser, LABEL_MANAGED};
-use crate::{ExecRequest, ExecResult, OutputCapture, StdoutMode, Termination};
-
-/// The start of the [`Termination::Crashed`] text of a cancelled run.
-pub(super) const CANCELLED: &str = "cancelled";
+use crate::cancel::until_cancelled;
+use crate::output::captures;
+use crate::{Cancel, ExecRequest, ExecResult, OutputCapture, Termination};
 
 /// Grace between SIGTERM and SIGKILL when a container is stopped.
 const STOP_GRACE_SECS: i32 = 1;
@@ -66,9 +64,7 @@ pub(super) struct RunSpec<'a> {
 /// The result reported for a run cancelled before its container was created.
 pub(super) fn cancelled_before_start() -> ExecResult {
     ExecResult {
-        termination: Termination::Crashed(format!(
-            "{CANCELLED}: the job was cancelled before the container started"
-        )),
+        termination: Termination::Cancelled,
         stdout: Default::default(),
         stderr: Default::default(),
         duration: Duration::ZERO,
@@ -79,7 +75,7 @@ pub(super) fn cancelled_before_start() -> ExecResult {
 pub(super) async fn run(
     docker: &Docker,
     spec: &RunSpec<'_>,
-    cancelled: watch::Receiver<bool>,
+    cancelled: [Option<&Cancel>; 2],
 ) -> Result<ExecResult> {
     let name = format!("berth-{}", uuid::Uuid::new_v4().simple());
     let created = docker
@@ -192,15 +188,9 @@ async fn drive(
     docker: &Docker,
     id: &str,
     spec: &RunSpec<'_>,
-    mut cancelled: watch::Receiver<bool>,
+    cancelled: [Option<&Cancel>; 2],
 ) -> Result<ExecResult> {
-    let cap = spec.request.limits.output_cap_bytes;
-    let live: Option<Box<dyn std::io::Write + Send>> = match spec.request.stdout {
-        StdoutMode::Stream => Some(Box::new(std::io::stdout())),
-        StdoutMode::Capture => None,
-    };
-    let stdout = OutputCapture::new(cap, live);
-    let stderr = OutputCapture::new(cap, None);
+    let (stdout, stderr) = captures(&spec.request.stdout, spec.request.limits.output_cap_bytes);
 
     let wait_before_start = AbortOnDrop(tokio::spawn(wait_exit(
         docker.clone(),
@@ -241,7 +231,8 @@ async fn drive(
     let ending = tokio::select! {
         code = &mut exited => Ending::Exited(code?),
         () = tokio::time::sleep(spec.request.limits.timeout) => Ending::TimedOut,
-        () = until_cancelled(&mut cancelled) => Ending::Cancelled,
+        () = until_cancelled(cancelled[0]) => Ending::Cancelled,
+        () = until_cancelled(cancelled[1]) => Ending::Cancelled,
     };
     let mut duration = started.elapsed();
     if !matches!(ending, Ending::Exited(_)) {
@@ -271,9 +262,7 @@ async fn drive(
         .unwrap_or_default();
     let termination = match ending {
         Ending::TimedOut => Termination::TimedOut,
-        Ending::Cancelled => Termination::Crashed(format!(
-            "{CANCELLED}: the job was cancelled and its container stopped"
-        )),
+        Ending::Cancelled => Termination::Cancelled,
         Ending::Exited(waited) => {
             let code = state.exit_code.or(waited).unwrap_or(-1);
             if state.oom_killed == Some(true) || code == SIGKILL_EXIT {
@@ -354,13 +343,6 @@ async fn pump_output(
                 break;
             }
         }
-    }
-}
-
-/// Resolves once the job is cancelled (never, if the handle is gone).
-async fn until_cancelled(cancelled: &mut watch::Receiver<bool>) {
-    if cancelled.wait_for(|c| *c).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 

@@ -22,6 +22,7 @@ use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
 
 use super::{CallEnd, MemoryLimiter, WasmComponent};
+use crate::Cancel;
 use crate::compiled_cache::{CacheStatus, CompiledCache};
 use crate::{ExecError, ExecRequest, ExecResult};
 
@@ -42,6 +43,10 @@ pub(super) struct ComponentHost {
     ctx: WasiCtx,
     table: ResourceTable,
     limiter: ComponentLimiter,
+    /// Set from outside to stop the guest (checked at every epoch tick).
+    cancel: Option<Cancel>,
+    /// Epoch ticks left before the timeout traps.
+    ticks_left: u64,
 }
 
 impl WasiView for ComponentHost {
@@ -103,10 +108,17 @@ pub(super) fn execute(
             ctx: builder.build(),
             table: ResourceTable::new(),
             limiter: ComponentLimiter::new(request.limits.memory_bytes),
+            cancel: request.cancel.clone(),
+            ticks_left: super::epoch_ticks(request.limits.timeout),
         };
         let mut store = Store::new(&engine.engine, host);
         store.limiter(|host| &mut host.limiter);
-        store.set_epoch_deadline(super::epoch_ticks(request.limits.timeout));
+        // Every tick decides, as for modules: cancelled, timed out, or one more tick.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut store| {
+            let host = store.data_mut();
+            super::epoch_tick(host.cancel.as_ref(), &mut host.ticks_left)
+        });
         Ok((store, stdout, stderr))
     };
     let (mut store, stdout, stderr) = build().map_err(|source| ExecError::Executor {
@@ -114,22 +126,17 @@ pub(super) fn execute(
         source,
     })?;
     let started = Instant::now();
-    let end = engine.runtime.block_on(async {
-        let run = async {
-            let command = match pre.instantiate_async(&mut store).await {
-                Ok(command) => command,
-                Err(error) => return CallEnd::Instantiation(error),
-            };
-            CallEnd::Finished(match command.wasi_cli_run().call_run(&mut store).await {
-                Ok(Ok(())) => Ok(()),
-                // `run` returning an error status (`wasi:cli/exit` with one arrives as I32Exit).
-                Ok(Err(())) => Err(wasmtime::format_err!(I32Exit(1))),
-                Err(error) => Err(error),
-            })
+    let end = super::drive(&component.engine, request, async {
+        let command = match pre.instantiate_async(&mut store).await {
+            Ok(command) => command,
+            Err(error) => return CallEnd::Instantiation(error),
         };
-        tokio::time::timeout(super::backstop(request), run)
-            .await
-            .unwrap_or(CallEnd::TimedOut)
+        CallEnd::Finished(match command.wasi_cli_run().call_run(&mut store).await {
+            Ok(Ok(())) => Ok(()),
+            // `run` returning an error status (`wasi:cli/exit` with one arrives as I32Exit).
+            Ok(Err(())) => Err(wasmtime::format_err!(I32Exit(1))),
+            Err(error) => Err(error),
+        })
     });
     let duration = started.elapsed();
     let memory_denied = store.data().limiter.denied();

@@ -81,6 +81,7 @@ fn a_corrupted_entry_is_a_miss_and_is_replaced() {
         env: vec![],
         limits: berth_exec::Limits::for_action("run"),
         stdout: berth_exec::StdoutMode::Capture,
+        cancel: None,
     };
     let result = component.execute(&request).unwrap();
     assert_eq!(result.termination, berth_exec::Termination::Exited(0));

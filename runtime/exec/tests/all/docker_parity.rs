@@ -26,6 +26,7 @@ fn run_docker(package: &str, bin: &str, dir: &Path, env: &[(&str, &str)]) -> Out
         env: vars,
         limits: limits.clone(),
         stdout: StdoutMode::Capture,
+        cancel: None,
     };
     let result = executor.execute(&request).expect("container runs");
     classify(&result, bin, limits.timeout, limits.memory_bytes)

@@ -83,6 +83,7 @@ impl Case {
             env: self.env.clone(),
             limits: self.limits.clone(),
             stdout: StdoutMode::Capture,
+            cancel: None,
         }
     }
 

@@ -8,6 +8,8 @@ mod sandbox;
 // The same sandbox cases against the test programs built as WASI preview 2 components, and what
 // is particular to components: detection, the compiled cache, the memory sum.
 mod components_p2;
+// Stopping runs from outside: busy and waiting guests, containers, before the start.
+mod cancel;
 // The compiled-module cache: hits, misses, corrupt entries.
 mod compiled_cache;
 // Example components built on berth-guest-sdk: multiplier, incremental (state and usage).

@@ -65,6 +65,7 @@ pub(crate) fn run_module(cache_dir: &Path, module: &Path) -> (CacheStatus, Strin
         env: JobEnvironment::local("image-guest", "test-config").to_vars(),
         limits: Limits::for_action("run"),
         stdout: StdoutMode::Capture,
+        cancel: None,
     };
     let result = component.execute(&request).expect("module runs");
     (status, result.stdout.text())

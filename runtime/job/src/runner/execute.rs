@@ -43,11 +43,12 @@ impl Job<'_> {
             action: RUN_ACTION.to_owned(),
             env: env.to_vars(),
             limits: limits.clone(),
-            stdout: if self.request.stream_output {
-                StdoutMode::Stream
-            } else {
-                StdoutMode::Capture
+            stdout: match (&self.request.live_output, self.request.stream_output) {
+                (Some(live), _) => StdoutMode::Live(live.clone()),
+                (None, true) => StdoutMode::Stream,
+                (None, false) => StdoutMode::Capture,
             },
+            cancel: self.request.cancel.clone(),
         };
         self.record.image = Some(launched.reference.clone());
         self.record.image_digest = launched.digest.clone();

@@ -58,10 +58,7 @@ fn a_job_moves_a_table_from_storage_through_the_component_and_back() {
     assert!(state["storage"]["input"]["tables"][0]["lastImportDate"].is_string());
 
     // The record on disk is the returned one.
-    let stored = JobStore::new(env.home.jobs())
-        .load(&record.id)
-        .unwrap()
-        .unwrap();
+    let stored = JobStore::new(&env.home).load(&record.id).unwrap().unwrap();
     assert_eq!(&stored, record);
 }
 
@@ -83,7 +80,7 @@ fn the_component_gets_a_normalised_config_and_the_whole_environment() {
         vec![("row7", json!({"parameters": {"level": 2}}))],
     );
     let mut request = JobRequest::new("acme.writer", ConfigSource::Stored("cfg".into()));
-    request.row_id = Some("row7".into());
+    request.row_ids = vec!["row7".into()];
     let job = env.run(request);
     job.assert_success();
     let config = job.json("out/seen/config.json");
@@ -144,7 +141,7 @@ fn every_job_gets_its_own_run_id_and_a_parent_run_prefixes_it() {
             .len(),
         40
     );
-    let records = JobStore::new(env.home.jobs()).list().unwrap();
+    let records = JobStore::new(&env.home).list().unwrap();
     assert_eq!(records.len(), 3);
     assert!(records.iter().all(|r| r.status == JobStatus::Success));
 }
@@ -219,7 +216,7 @@ fn unknown_component_configuration_row_and_table_are_user_errors() {
         .config("acme.writer", "cfg", json!({}));
     env.run_stored("acme.writer", "nope").assert_error("user");
     let mut request = JobRequest::new("acme.writer", ConfigSource::Stored("cfg".into()));
-    request.row_id = Some("r9".into());
+    request.row_ids = vec!["r9".into()];
     assert_eq!(
         env.run(request).assert_error("user"),
         r#"None of rows "r9" was found."#

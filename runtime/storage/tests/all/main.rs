@@ -6,3 +6,5 @@ mod storage_tables;
 mod storage_files;
 // Storage components and configurations: strict definitions, parameter merge, rows, state.
 mod storage_configs;
+// Jobs, job events and tokens: the queue's rules, compare-and-set, listings, hashing.
+mod storage_jobs;

@@ -1,0 +1,291 @@
+//! The durable job queue that `berth serve` runs from (reference §9.1, §9.2).
+//!
+//! A job is submitted as a [`QueuedJob`] — what the caller asked for — and recorded in Storage as
+//! `waiting`, with its [`JobRecord`]. Workers [`claim`] jobs one at a time: the oldest waiting job
+//! whose configuration has no other job running (jobs of one configuration run in order, since
+//! their state depends on each other). A kill moves a waiting job to `cancelled` at once and a
+//! processing one to `terminating`; the worker running it stops the component and ends it
+//! `terminated`. After a crash, [`recover`] ends every job that was `processing` as an error — it
+//! is never run again silently, because components have side effects — while `waiting` jobs stay
+//! queued.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use berth_exec::environment::new_run_id;
+use berth_storage::{JobFilter, JobStatus, NewJob, Storage, StorageError, StoredJob};
+
+use crate::JobRequest;
+use crate::config::ConfigSource;
+use crate::home::Home;
+use crate::record::{JobRecord, JobStore, now_text, parse};
+
+/// How a queued job runs (reference §9.2 `mode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum JobMode {
+    /// A normal run.
+    #[default]
+    Run,
+    /// A run even when the configuration is disabled.
+    ForceRun,
+    /// Debug mode (§9.3).
+    Debug,
+}
+
+/// What a caller asked to run, as stored with the job.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueuedJob {
+    /// The component.
+    pub component: String,
+    /// A stored configuration (also the default bucket and state when `config_data` is given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<String>,
+    /// A whole configuration given with the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_data: Option<Value>,
+    /// Rows to run (even disabled ones).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub config_row_ids: Vec<String>,
+    /// run, forceRun or debug.
+    #[serde(default)]
+    pub mode: JobMode,
+    /// Another tag of the component's image.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Values of the configuration's variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_values_data: Option<Value>,
+}
+
+/// Why a job cannot be queued (user errors: the request is at fault).
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    /// The request breaks a rule; the message is the reference's where it gives one.
+    #[error("{0}")]
+    Invalid(String),
+    /// Something named in the request does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// berth failed to record the job.
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl QueuedJob {
+    /// Checks the request against Storage the way the runner API does before queueing.
+    pub fn validate(&self, storage: &Storage) -> Result<(), SubmitError> {
+        if self.config.is_none() && self.config_data.is_none() {
+            return Err(SubmitError::Invalid(
+                "Specify 'config' or 'configData'.".to_owned(),
+            ));
+        }
+        if let Some(data) = &self.config_data
+            && !data.is_object()
+        {
+            return Err(SubmitError::Invalid(
+                "'configData' must be a JSON object.".to_owned(),
+            ));
+        }
+        if !self.config_row_ids.is_empty() && self.config.is_none() {
+            return Err(SubmitError::Invalid(
+                "Specify both 'row' and 'config'.".to_owned(),
+            ));
+        }
+        if self.mode == JobMode::Debug {
+            return Err(SubmitError::Invalid(
+                "Debug mode is not available on this server yet.".to_owned(),
+            ));
+        }
+        match storage.component(&self.component) {
+            Ok(_) => {}
+            Err(StorageError::ComponentNotFound { .. }) => {
+                return Err(SubmitError::NotFound(format!(
+                    "Component \"{}\" not found.",
+                    self.component
+                )));
+            }
+            Err(e) => return Err(SubmitError::Internal(e.into())),
+        }
+        if let (Some(config), None) = (&self.config, &self.config_data) {
+            match storage.config(&self.component, config) {
+                Ok(_) => {}
+                Err(StorageError::ConfigNotFound { .. }) => {
+                    return Err(SubmitError::NotFound(format!(
+                        "Configuration \"{config}\" of component \"{}\" not found.",
+                        self.component
+                    )));
+                }
+                Err(e) => return Err(SubmitError::Internal(e.into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The job request this queued job runs as.
+    pub fn to_request(&self) -> JobRequest {
+        let source = match (&self.config_data, &self.config) {
+            (Some(data), _) => ConfigSource::Data(data.clone()),
+            (None, Some(config)) => ConfigSource::Stored(config.clone()),
+            (None, None) => ConfigSource::Data(Value::Object(Default::default())),
+        };
+        let mut request = JobRequest::new(&self.component, source);
+        request.config_id = self.config.clone();
+        request.row_ids = self.config_row_ids.clone();
+        request.tag = self.tag.clone();
+        request
+    }
+}
+
+/// Validates `job` and records it as `waiting`; returns its record.
+pub fn submit(
+    storage: &mut Storage,
+    job: &QueuedJob,
+    token_id: Option<&str>,
+) -> Result<JobRecord, SubmitError> {
+    job.validate(storage)?;
+    let id = new_run_id();
+    let mut record = JobRecord::new(&id, &id, &job.component);
+    record.status = JobStatus::Waiting;
+    record.config_id = job.config.clone();
+    if let [row] = job.config_row_ids.as_slice() {
+        record.row_id = Some(row.clone());
+    }
+    storage
+        .insert_job(&NewJob {
+            id: id.clone(),
+            component_id: job.component.clone(),
+            config_id: job.config.clone(),
+            status: JobStatus::Waiting,
+            token_id: token_id.map(str::to_owned),
+            request: serde_json::to_value(job).context("serialising the job request")?,
+            record: serde_json::to_value(&record).context("serialising the job record")?,
+        })
+        .with_context(|| format!("queueing job {id}"))?;
+    Ok(record)
+}
+
+/// A job a worker took from the queue: its record (now `processing`) and what to run.
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    /// The record.
+    pub record: JobRecord,
+    /// What was asked for.
+    pub job: QueuedJob,
+}
+
+/// Takes the next job that may start (see the module docs); `None` when none may.
+pub fn claim(storage: &mut Storage) -> Result<Option<ClaimedJob>> {
+    let Some(stored) = storage
+        .claim_next_job()
+        .context("taking a job from the queue")?
+    else {
+        return Ok(None);
+    };
+    let job: QueuedJob = serde_json::from_value(stored.request.clone())
+        .with_context(|| format!("reading the request of job {}", stored.id))?;
+    let mut record = parse(&stored)?;
+    record.status = JobStatus::Processing;
+    Ok(Some(ClaimedJob { record, job }))
+}
+
+/// What a kill did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Killed {
+    /// The job had not started: it is `cancelled`.
+    Cancelled,
+    /// The job is running: it is `terminating` until its worker stops it.
+    Terminating,
+    /// The job was already over (or already terminating) in this status; nothing changed.
+    Unchanged(JobStatus),
+}
+
+/// Kills job `id` (see the module docs).
+pub fn kill(home: &Home, id: &str) -> Result<Killed, StorageError> {
+    let mirror = JobStore::new(home);
+    let mut storage = Storage::open(home.storage())?;
+    if let Ok(previous) = storage.transition_job(
+        id,
+        &[JobStatus::Created, JobStatus::Waiting],
+        JobStatus::Cancelled,
+    )? {
+        let mut record = parse(&storage.job(id)?).map_err(internal(id))?;
+        record.status = JobStatus::Cancelled;
+        record.finished = Some(now_text());
+        record.result.message = format!("The job was cancelled while {previous}.");
+        store_record(&mut storage, &mirror, &record)?;
+        return Ok(Killed::Cancelled);
+    }
+    match storage.transition_job(id, &[JobStatus::Processing], JobStatus::Terminating)? {
+        Ok(_) => {
+            let mut record = parse(&storage.job(id)?).map_err(internal(id))?;
+            record.status = JobStatus::Terminating;
+            store_record(&mut storage, &mirror, &record)?;
+            Ok(Killed::Terminating)
+        }
+        Err(current) => Ok(Killed::Unchanged(current)),
+    }
+}
+
+fn internal(id: &str) -> impl FnOnce(anyhow::Error) -> StorageError + '_ {
+    move |source| StorageError::Database {
+        stage: "reading a job record",
+        subject: id.to_owned(),
+        source,
+    }
+}
+
+fn store_record(
+    storage: &mut Storage,
+    mirror: &JobStore,
+    record: &JobRecord,
+) -> Result<(), StorageError> {
+    let json = serde_json::to_value(record).map_err(|e| internal(&record.id)(e.into()))?;
+    storage.update_job(&record.id, record.status, &json)?;
+    if let Err(e) = mirror.save_mirror(record) {
+        tracing::warn!("mirroring job record {}: {e:#}", record.id);
+    }
+    Ok(())
+}
+
+/// The message of a job that was processing when its server stopped.
+pub const INTERRUPTED_MESSAGE: &str = "berth serve stopped while this job was processing; it was \
+    not run again, because components have side effects.";
+
+/// After a crash or restart: every job that was `processing` ends as an error saying so, every
+/// `terminating` one as `terminated`. Returns the ids changed. `waiting` jobs stay queued.
+pub fn recover(home: &Home) -> Result<Vec<String>> {
+    let mirror = JobStore::new(home);
+    let mut storage = Storage::open(home.storage()).context("opening Storage")?;
+    let filter = JobFilter {
+        statuses: vec![JobStatus::Processing, JobStatus::Terminating],
+        limit: Some(usize::MAX >> 1),
+        ..JobFilter::default()
+    };
+    let interrupted: Vec<StoredJob> = storage.jobs(&filter).context("listing running jobs")?;
+    let mut changed = Vec::new();
+    for job in interrupted {
+        let mut record = parse(&job)?;
+        record.finished = Some(now_text());
+        if job.status == JobStatus::Terminating {
+            record.status = JobStatus::Terminated;
+            record.result.message = crate::runner::TERMINATED_MESSAGE.to_owned();
+        } else {
+            record.status = JobStatus::Error;
+            record.result.message = INTERRUPTED_MESSAGE.to_owned();
+            record.result.error_type = Some("application".to_owned());
+            record.result.exit_code = Some(2);
+        }
+        store_record(&mut storage, &mirror, &record)
+            .with_context(|| format!("recovering job {}", job.id))?;
+        changed.push(job.id);
+    }
+    Ok(changed)
+}
+
+/// Job `id`'s record.
+pub fn load(home: &Home, id: &str) -> Result<Option<JobRecord>> {
+    JobStore::new(home).load(id)
+}

@@ -1,0 +1,176 @@
+//! `berth serve`: the runner as a service, in the shape of Keboola's Docker Runner and Queue v2.
+//!
+//! The seeds describe the runner as a service: a component's `/run` call takes a configuration
+//! reference or a whole configuration and queues an asynchronous job, there are calls for
+//! synchronous actions and for a run with another image tag, and nothing runs anonymously. This
+//! crate is that service over a berth home:
+//!
+//! - jobs live in the home's Storage ([`berth_job::queue`]): a restarted server runs every job
+//!   still `waiting`, and ends a job that was `processing` when the process died as an error
+//!   (never silently run twice: components have side effects);
+//! - workers run up to `--workers` jobs at once, jobs of one configuration one at a time and in
+//!   order; synchronous actions bypass the queue;
+//! - every route but `/health` needs a token (`X-StorageApi-Token`); tokens are stored hashed,
+//!   may be read-only, limited to components, expiring; the component never sees the caller's
+//!   token;
+//! - each job's log (the component's output line by line, stages, tables, the end) is stored
+//!   with it as it happens (`GET /jobs/{id}/events?since=N`);
+//! - SIGTERM/SIGINT: stop taking jobs, let running ones finish for a grace period, then stop
+//!   them (containers stopped, WASI runs cancelled) and record them `terminated`.
+//!
+//! While a server runs, it holds the home ([`lock`]): the CLI on that home goes through the
+//! server or fails at once saying so. The crate sits beside `berth-cli` on top of `berth-job`;
+//! it must not depend on the CLI.
+
+mod auth;
+mod error;
+mod events;
+pub mod lock;
+mod routes;
+mod state;
+mod workers;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use berth_job::home::Home;
+use berth_storage::{NewToken, Storage};
+
+pub use auth::TOKEN_HEADER;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen (`127.0.0.1:8080` by default; port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// How many jobs run at once.
+    pub workers: usize,
+    /// How long running jobs may finish after SIGTERM/SIGINT before they are stopped.
+    pub grace: Duration,
+    /// Create an admin token at start and report it (the first token of a home).
+    pub init_token: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            grace: Duration::from_secs(30),
+            init_token: false,
+        }
+    }
+}
+
+/// What a started server reports once it listens.
+#[derive(Debug, Clone)]
+pub struct Started {
+    /// Its URL, e.g. `http://127.0.0.1:8080`.
+    pub url: String,
+    /// The admin token created by [`ServeOptions::init_token`].
+    pub admin_token: Option<String>,
+    /// Jobs found `processing` from an earlier run and ended as errors.
+    pub recovered: Vec<String>,
+}
+
+/// Runs the server on `home` until SIGTERM or SIGINT; calls `ready` once it listens.
+pub fn serve(home: &Home, options: &ServeOptions, ready: impl FnOnce(&Started)) -> Result<()> {
+    serve_until(home, options, ready, shutdown_signal())
+}
+
+/// Like [`serve`], shutting down (gracefully, as on SIGTERM) when `shutdown` resolves instead.
+pub fn serve_until(
+    home: &Home,
+    options: &ServeOptions,
+    ready: impl FnOnce(&Started),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("berth-http")
+        .build()
+        .context("starting the server's runtime")?;
+    runtime.block_on(run(home.clone(), options.clone(), ready, shutdown))
+}
+
+async fn run(
+    home: Home,
+    options: ServeOptions,
+    ready: impl FnOnce(&Started),
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .with_context(|| format!("listening on {}", options.listen))?;
+    let address = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let url = format!("http://{address}");
+    let _lock = lock::ServerLock::acquire(home.root(), &url)?;
+    // Holding one connection keeps the database open for the server's life; every handler and
+    // worker gets its own connection to it.
+    let keep_open = Storage::open(home.storage()).context("opening Storage")?;
+    let recovered = berth_job::queue::recover(&home)?;
+    let admin_token = if options.init_token {
+        let mut storage = keep_open.try_clone()?;
+        let (_, secret) = storage
+            .create_token(&NewToken {
+                description: "admin token created by berth serve --init-token".into(),
+                admin: true,
+                ..NewToken::default()
+            })
+            .context("creating the admin token")?;
+        Some(secret)
+    } else {
+        None
+    };
+    let metrics = state::Metrics::default();
+    let events = events::EventWriter::start(&home);
+    let workers = workers::Workers::start(&home, options.workers, &events, &metrics);
+    let state = Arc::new(state::AppState {
+        home: home.clone(),
+        url: url.clone(),
+        workers: workers.clone(),
+        metrics,
+        started: Instant::now(),
+    });
+    ready(&Started {
+        url,
+        admin_token,
+        recovered,
+    });
+    axum::serve(listener, routes::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("serving HTTP")?;
+    tracing::info!(
+        "shutting down: no new jobs; running jobs get {:?}",
+        options.grace
+    );
+    let grace = options.grace;
+    tokio::task::spawn_blocking(move || workers.shutdown(grace))
+        .await
+        .context("stopping the workers")?;
+    drop(keep_open);
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("installing the SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+}

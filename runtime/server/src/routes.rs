@@ -1,0 +1,65 @@
+//! The HTTP routes, one module per family, and the router that joins them.
+//!
+//! - [`jobs`]: Queue v2 (`/jobs`), job events, kill;
+//! - [`legacy`]: the Docker Runner routes (`/{component}/run`, `/run/tag/{tag}`, actions);
+//! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
+//! - [`meta`]: `/health` and `/metrics`.
+
+mod jobs;
+mod legacy;
+mod meta;
+mod tokens;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::state::AppState;
+
+/// The largest JSON body a route accepts.
+const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
+
+/// Every route of the server.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(meta::health))
+        .route("/metrics", get(meta::metrics))
+        .route("/jobs", post(jobs::create).get(jobs::list))
+        .route("/jobs/{id}", get(jobs::show))
+        .route("/jobs/{id}/kill", post(jobs::kill))
+        .route("/jobs/{id}/events", get(jobs::events))
+        .route("/tokens", get(tokens::list).post(tokens::create))
+        .route("/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/v2/storage/tokens/verify", get(tokens::verify))
+        .route("/run", post(legacy::run_without_component))
+        .route("/{component}/run", post(legacy::run))
+        .route("/{component}/run/tag/{tag}", post(legacy::run_with_tag))
+        .route("/{component}/action/{action}", post(legacy::action))
+        .route("/actions", post(legacy::actions_api))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // Synchronous actions answer within 30 s; nothing else should take longer to answer.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .with_state(state)
+}
+
+async fn count_requests(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    state.metrics.request();
+    next.run(request).await
+}

@@ -1,0 +1,232 @@
+//! Queue v2 (reference §9.2): `POST /jobs` queues a job (201 with the job), `GET /jobs/{id}`,
+//! `GET /jobs?component=&config=&status=&limit=&offset=` (newest first), `POST /jobs/{id}/kill`
+//! (`cancelled` for a job that had not started, `terminating` → `terminated` for a running one),
+//! and `GET /jobs/{id}/events?since=N` (the job's log after event N, for following it).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use berth_job::queue::{self, QueuedJob};
+use berth_job::record::JobRecord;
+use berth_storage::{JobFilter, JobStatus, Storage, StoredJob};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, blocking};
+use crate::state::AppState;
+
+/// The most events one `GET /jobs/{id}/events` returns.
+const MAX_EVENTS: usize = 10_000;
+
+/// A job as the API shows it: Queue v2's fields, plus berth's own record.
+pub(crate) fn job_json(url: &str, job: &StoredJob) -> Value {
+    let record: Option<JobRecord> = serde_json::from_value(job.record.clone()).ok();
+    let request: QueuedJob = serde_json::from_value(job.request.clone()).unwrap_or_default();
+    let time = |t: &Option<time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    };
+    let duration = match (job.started, job.finished) {
+        (Some(start), Some(end)) => Some((end - start).as_seconds_f64()),
+        _ => None,
+    };
+    let mut result = json!({});
+    if let Some(record) = &record {
+        result = json!({
+            "message": record.result.message,
+            "input": record.input,
+            "output": record.output,
+        });
+        if let Some(kind) = &record.result.error_type {
+            result["error"] = json!({"type": kind});
+        }
+        if let Some(code) = record.result.exit_code {
+            result["exitCode"] = json!(code);
+        }
+        if let Some(image) = &record.image {
+            result["images"] =
+                json!([[{"id": image, "digests": record.image_digest.iter().collect::<Vec<_>>()}]]);
+        }
+    }
+    json!({
+        "id": job.id,
+        "runId": record.as_ref().map(|r| r.run_id.clone()).unwrap_or_else(|| job.id.clone()),
+        "component": job.component_id,
+        "config": job.config_id,
+        "configRowIds": request.config_row_ids,
+        "mode": request.mode,
+        "tag": request.tag,
+        "status": job.status,
+        "isFinished": job.status.is_terminal(),
+        "createdTime": time(&Some(job.created)),
+        "startTime": time(&job.started),
+        "endTime": time(&job.finished),
+        "durationSeconds": duration,
+        "url": format!("{url}/jobs/{}", job.id),
+        "token": {"id": job.token_id},
+        "result": result,
+        "usageData": record.as_ref().map(|r| json!(r.usage)).unwrap_or(json!([])),
+        "stage": record.as_ref().and_then(|r| r.stage),
+        "executor": record.as_ref().and_then(|r| r.executor),
+        "warnings": record.as_ref().map(|r| json!(r.warnings)).unwrap_or(json!([])),
+        "state": record.as_ref().and_then(|r| r.state),
+    })
+}
+
+/// Loads job `id`, refusing tokens that may not see its component.
+fn visible_job(storage: &Storage, caller: &Caller, id: &str) -> Result<StoredJob, ApiError> {
+    let job = storage.job(id)?;
+    caller.require_component(&job.component_id)?;
+    Ok(job)
+}
+
+/// Queues `job` for `caller` and answers with the stored job.
+pub(crate) async fn queue(
+    state: Arc<AppState>,
+    caller: Caller,
+    job: QueuedJob,
+) -> Result<Value, ApiError> {
+    caller.require_write()?;
+    caller.require_component(&job.component)?;
+    let storage_dir = state.home.storage();
+    let token = caller.0.id.clone();
+    let stored = blocking(move || {
+        let mut storage = Storage::open(storage_dir)?;
+        let record = queue::submit(&mut storage, &job, Some(&token)).map_err(|e| match e {
+            queue::SubmitError::Invalid(m) => ApiError::bad_request(m),
+            queue::SubmitError::NotFound(m) => ApiError::not_found(m),
+            queue::SubmitError::Internal(e) => ApiError::from(e),
+        })?;
+        Ok(storage.job(&record.id)?)
+    })
+    .await?;
+    state.workers.notify();
+    Ok(job_json(&state.url, &stored))
+}
+
+/// `POST /jobs`.
+pub(crate) async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: Result<Json<QueuedJob>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let Json(job) = body.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let job = queue(state, caller, job).await?;
+    Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// `GET /jobs/{id}`.
+pub(crate) async fn show(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let storage_dir = state.home.storage();
+    let job = blocking(move || visible_job(&Storage::open(storage_dir)?, &caller, &id)).await?;
+    Ok(Json(job_json(&state.url, &job)))
+}
+
+/// The query of `GET /jobs`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    component: Option<String>,
+    config: Option<String>,
+    /// One status, or several separated by commas.
+    status: Option<String>,
+    limit: Option<usize>,
+    #[serde(default)]
+    offset: usize,
+}
+
+/// `GET /jobs`.
+pub(crate) async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let statuses = match &query.status {
+        None => Vec::new(),
+        Some(text) => text
+            .split(',')
+            .map(|s| s.trim().parse::<JobStatus>())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ApiError::bad_request(e.to_string()))?,
+    };
+    if query.limit == Some(0) || query.limit.is_some_and(|l| l > 500) {
+        return Err(ApiError::bad_request("limit must be between 1 and 500."));
+    }
+    let filter = JobFilter {
+        component_id: query.component,
+        config_id: query.config,
+        statuses,
+        limit: query.limit,
+        offset: query.offset,
+    };
+    let storage_dir = state.home.storage();
+    let jobs = blocking(move || Ok(Storage::open(storage_dir)?.jobs(&filter)?)).await?;
+    let visible: Vec<Value> = jobs
+        .iter()
+        .filter(|j| caller.0.can_use_component(&j.component_id))
+        .map(|j| job_json(&state.url, j))
+        .collect();
+    Ok(Json(Value::Array(visible)))
+}
+
+/// `POST /jobs/{id}/kill`: 202 with the job (`cancelled` or `terminating`); a job already over
+/// is a 400 saying its status.
+pub(crate) async fn kill(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    caller.require_write()?;
+    let storage_dir = state.home.storage();
+    let workers = state.workers.clone();
+    let job = blocking(move || {
+        visible_job(&Storage::open(&storage_dir)?, &caller, &id)?;
+        match workers.kill(&id)? {
+            queue::Killed::Unchanged(status) if status.is_terminal() => {
+                return Err(ApiError::bad_request(format!(
+                    "Job \"{id}\" cannot be killed: it is already {status}."
+                )));
+            }
+            _ => {}
+        }
+        Ok(Storage::open(&storage_dir)?.job(&id)?)
+    })
+    .await?;
+    Ok((StatusCode::ACCEPTED, Json(job_json(&state.url, &job))))
+}
+
+/// The query of `GET /jobs/{id}/events`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct EventsQuery {
+    #[serde(default)]
+    since: u64,
+    limit: Option<usize>,
+}
+
+/// `GET /jobs/{id}/events`.
+pub(crate) async fn events(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let limit = query.limit.unwrap_or(MAX_EVENTS).min(MAX_EVENTS);
+    let storage_dir = state.home.storage();
+    let events = blocking(move || {
+        let storage = Storage::open(storage_dir)?;
+        visible_job(&storage, &caller, &id)?;
+        Ok(storage.job_events(&id, query.since, limit)?)
+    })
+    .await?;
+    Ok(Json(json!(events)))
+}

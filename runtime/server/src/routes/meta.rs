@@ -1,0 +1,54 @@
+//! `GET /health` (no token: load balancers and supervisors ask it) and `GET /metrics`
+//! (Prometheus text: jobs by status, queue depth, running jobs, job and action durations).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use berth_storage::{JobStatus, Storage};
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::error::{ApiError, blocking};
+use crate::state::AppState;
+
+/// `GET /health`.
+pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(json!({
+        "status": "ok",
+        "uptimeSeconds": state.started.elapsed().as_secs(),
+        "runningJobs": state.workers.running(),
+    }))
+}
+
+/// `GET /metrics`.
+pub(crate) async fn metrics(
+    State(state): State<Arc<AppState>>,
+    _caller: Caller,
+) -> Result<impl IntoResponse, ApiError> {
+    let storage_dir = state.home.storage();
+    let counts = blocking(move || Ok(Storage::open(storage_dir)?.job_counts()?)).await?;
+    let mut out = String::new();
+    out.push_str("# HELP berth_jobs Jobs in Storage by status.\n# TYPE berth_jobs gauge\n");
+    for status in JobStatus::ALL {
+        let n = counts
+            .iter()
+            .find(|(s, _)| *s == status)
+            .map_or(0, |(_, n)| *n);
+        out.push_str(&format!("berth_jobs{{status=\"{status}\"}} {n}\n"));
+    }
+    let waiting = counts
+        .iter()
+        .find(|(s, _)| *s == JobStatus::Waiting)
+        .map_or(0, |(_, n)| *n);
+    out.push_str("# HELP berth_queue_depth Jobs waiting to run.\n# TYPE berth_queue_depth gauge\n");
+    out.push_str(&format!("berth_queue_depth {waiting}\n"));
+    out.push_str(
+        "# HELP berth_jobs_running Jobs this server runs now.\n# TYPE berth_jobs_running gauge\n",
+    );
+    out.push_str(&format!("berth_jobs_running {}\n", state.workers.running()));
+    state.metrics.render(&mut out);
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out))
+}
