@@ -205,7 +205,10 @@ fn load(store: &ImageStore, name: &str, top: &Descriptor) -> Result<Loaded, Imag
 
 /// The index entry for `image`: its own name, else (for a digest reference) any entry with that
 /// digest, else the bare manifest blob.
-fn find_entry(store: &ImageStore, image: &RegistryRef) -> Result<Option<Descriptor>, ImageError> {
+pub(super) fn find_entry(
+    store: &ImageStore,
+    image: &RegistryRef,
+) -> Result<Option<Descriptor>, ImageError> {
     let name = image.to_string();
     let layout = store.layout();
     let index = layout

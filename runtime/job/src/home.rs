@@ -10,6 +10,9 @@ use berth_image::{ImageError, ImageStore, PullOptions};
 /// The environment variable that overrides the default home directory.
 pub const HOME_ENV: &str = "BERTH_HOME";
 
+/// The environment variable that moves the build tools out of the home (see [`Home::tools`]).
+pub const TOOLS_ENV: &str = "BERTH_TOOLS";
+
 /// The home directory used when neither `--home` nor `BERTH_HOME` is given.
 pub const DEFAULT_HOME: &str = ".berth";
 
@@ -54,6 +57,15 @@ impl Home {
     /// Local OCI image store (image-layout form).
     pub fn images(&self) -> PathBuf {
         self.root.join("images")
+    }
+
+    /// Build tools berth installs on first use (componentize-py for Python components):
+    /// `BERTH_TOOLS` when set (one install shared by several homes), else `HOME/tools`.
+    pub fn tools(&self) -> PathBuf {
+        match std::env::var_os(TOOLS_ENV) {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => self.root.join("tools"),
+        }
     }
 
     /// The home's settings file (`settings.toml`).

@@ -3,6 +3,8 @@
 //! the test guests, tables imported from CSV text, and jobs run through [`run_job`] with the data
 //! folder kept.
 
+pub mod python;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 

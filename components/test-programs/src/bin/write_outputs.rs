@@ -113,5 +113,5 @@ fn main() {
     if let Some(message) = params["message"].as_str() {
         eprint!("{message}");
     }
-    std::process::exit(params["exit_code"].as_i64().unwrap_or(0) as i32);
+    test_programs::exit(params["exit_code"].as_i64().unwrap_or(0) as i32);
 }

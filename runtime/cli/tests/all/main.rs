@@ -28,5 +28,7 @@ mod hostile_signals;
 mod hostile_registry;
 // A configuration author's worst: deep queries, deep documents, huge documents.
 mod hostile_config;
+// `berth image build --python`: build, run, push and pull a Python component.
+mod python_cli;
 // `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
 mod serve_cli;

@@ -10,3 +10,5 @@ mod staging_input;
 mod staging_output_tables;
 // Output file mapping: mapping or manifest properties, system tags, missing and orphaned files.
 mod staging_output_files;
+// Python components: WASI/Docker parity of the Python example, the sandbox from Python.
+mod python;
