@@ -5,9 +5,9 @@
 //!
 //! The Docker rows are skipped, with a note, when no daemon answers.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use berth_benches::{median_of, print_ratios};
+use berth_benches::{median_of, print_ratios, runs};
 use berth_exec::docker::fixture::{docker_available, scratch_image};
 use berth_exec::docker::{DockerExecutor, DockerOptions};
 use berth_exec::outcome::action_response;
@@ -20,6 +20,7 @@ fn run_once(executor: &dyn Executor, request: &ExecRequest) {
 }
 
 fn main() {
+    berth_benches::announce("docker_vs_wasi");
     let mut criterion = berth_benches::criterion();
     let fixture = berth_benches::HelloAction::new();
     let (wasi, request) = (&fixture.component, &fixture.request);
@@ -38,17 +39,19 @@ fn main() {
     let mut group = criterion.benchmark_group("executor_trivial_action");
     group.bench_function("wasi_executor", |b| b.iter(|| run_once(wasi, request)));
     if let Some(docker) = &docker {
-        group.sample_size(10);
-        group.measurement_time(Duration::from_secs(10));
+        berth_benches::slow_rows(&mut group);
         group.bench_function("docker_executor", |b| b.iter(|| run_once(docker, request)));
     }
     group.finish();
 
-    let mut rows = vec![("wasi_executor", median_of(2000, || run_once(wasi, request)))];
+    let mut rows = vec![(
+        "wasi_executor",
+        median_of(runs(2000), || run_once(wasi, request)),
+    )];
     match &docker {
         Some(docker) => rows.push((
             "docker_executor",
-            median_of(20, || run_once(docker, request)),
+            median_of(runs(20), || run_once(docker, request)),
         )),
         None => println!("note: no Docker daemon answered; the docker_executor row is skipped"),
     }

@@ -1,20 +1,25 @@
-//! Component images from a registry: pull + first run of a ~2 MB module against the second run
+//! Component images from a registry: pull + first run of a ~2 MiB module against the second run
 //! (compiled cache warm), and running a registry reference against running a local `.wasm` path.
+//! Building a WASI engine is its own row; every other row gets its engine built before its clock
+//! starts, so no row hides an engine construction.
 //!
-//! - `pull + first run`: a fresh home; pull (which precompiles) → engine → load → run.
-//! - `pull (no precompile) + run`: the same without precompiling, so the run compiles.
+//! - `engine construction`: `WasmEngine::new` (wasmtime engine, linker, epoch ticker, runtime).
+//! - `pull + first run`: a fresh home; pull (which precompiles with the process's engine for
+//!   that home, as `berth` does) → load from the compiled cache → run.
+//! - `pull (no precompile) + run`: the same without precompiling, so the load compiles.
 //! - `second run`: a new engine on the same home → load from the compiled cache → run (baseline).
 //! - `registry ref, warm`: resolve the reference from the store (every blob verified) → load → run.
 //! - `local path, warm`: resolve the `.wasm` path (hashed) → load → run.
 //!
-//! Needs the test registry (`.ci/start-registry.sh`, `BERTH_TEST_REGISTRY`, default
-//! `127.0.0.1:5000`); without it the bench prints a note and exits.
+//! Each figure is a median of several runs (`pull` rows: 3 rounds, fresh homes). Needs the test
+//! registry (`.ci/start-registry.sh`, `BERTH_TEST_REGISTRY`, default `127.0.0.1:5000`); without it
+//! the bench prints a note and exits.
 
 use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use berth_benches::{median_of, print_ratios};
+use berth_benches::{MIB, median, median_with_setup, print_ratios, runs};
 use berth_exec::wasm::{EngineOptions, WasmEngine};
 use berth_exec::{ExecRequest, Executor, JobEnvironment, Limits, StdoutMode};
 use berth_image::{ImageKind, ImageRef, PullOptions, RegistrySettings};
@@ -55,8 +60,13 @@ fn big_module(bytes: usize) -> Vec<u8> {
     wat::parse_str(text).expect("valid wat")
 }
 
-fn run(home: &Home, module: &Path, data: &Path) {
-    let engine = WasmEngine::new(&EngineOptions::with_cache_dir(home.compiled_cache())).unwrap();
+/// A new engine on `home`'s compiled cache (its own row; built outside the other rows' clocks).
+fn new_engine(home: &Home) -> WasmEngine {
+    WasmEngine::new(&EngineOptions::with_cache_dir(home.compiled_cache())).unwrap()
+}
+
+/// Loads `module` with `engine` and runs it once.
+fn run(engine: &WasmEngine, module: &Path, data: &Path) {
     let component = engine.load(module, "big").unwrap();
     let request = ExecRequest {
         data_dir: data.to_path_buf(),
@@ -89,14 +99,20 @@ fn main() {
         println!("images: no registry at {registry}; start .ci/start-registry.sh");
         return;
     }
+    berth_benches::announce("images");
     let work = tempfile::TempDir::new().unwrap();
     let data = work.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     std::fs::write(data.join("config.json"), r#"{"parameters":{}}"#).unwrap();
-    let module = big_module(2 * 1024 * 1024);
+    let module_bytes = if berth_benches::smoke() {
+        64 * 1024
+    } else {
+        2 * MIB as usize
+    };
+    let module = big_module(module_bytes);
     let local = work.path().join("big.wasm");
     std::fs::write(&local, &module).unwrap();
-    println!("module: {} bytes", module.len());
+    println!("module: {:.2} MiB", berth_benches::mib(module.len() as u64));
 
     let options = PullOptions {
         settings: RegistrySettings {
@@ -116,56 +132,74 @@ fn main() {
     let pusher = Home::new(work.path().join("pusher")).image_store().unwrap();
     pusher.push_wasm(&local, &target, &options).unwrap();
 
-    let rounds = 3;
     let mut homes = 0;
     let mut fresh_home = || {
         homes += 1;
         Home::new(work.path().join(format!("home-{homes}")))
     };
+
+    let engine_home = fresh_home();
+    let construction = median_with_setup(runs(10), || (), |()| new_engine(&engine_home));
+
+    // A pull into a fresh home, then its first run, in one process: the precompile and the run
+    // use the process's engine for that home, built (untimed) before the clock starts.
+    let rounds = runs(3);
     let mut cold = Vec::new();
     let mut cold_no_precompile = Vec::new();
     for _ in 0..rounds {
-        let home = fresh_home();
-        let started = Instant::now();
-        let store = home.image_store().unwrap();
-        let resolved = store.pull(&target, &options).unwrap();
-        run(&home, module_path(&resolved.kind), &data);
-        cold.push(started.elapsed());
-
-        let home = fresh_home();
-        let mut no_precompile = options.clone();
-        no_precompile.precompile = false;
-        let started = Instant::now();
-        let store = home.image_store().unwrap();
-        let resolved = store.pull(&target, &no_precompile).unwrap();
-        run(&home, module_path(&resolved.kind), &data);
-        cold_no_precompile.push(started.elapsed());
+        for (precompile, samples) in [(true, &mut cold), (false, &mut cold_no_precompile)] {
+            let home = fresh_home();
+            let engine = WasmEngine::shared(&home.compiled_cache()).unwrap();
+            let mut options = options.clone();
+            options.precompile = precompile;
+            let started = Instant::now();
+            let store = home.image_store().unwrap();
+            let resolved = store.pull(&target, &options).unwrap();
+            run(&engine, module_path(&resolved.kind), &data);
+            samples.push(started.elapsed());
+        }
     }
-    cold.sort();
-    cold_no_precompile.sort();
 
+    // Warm rows: a new engine per run (so the module comes from the on-disk compiled cache, not
+    // from an engine that already holds it), built before the clock starts.
     let home = fresh_home();
     let store = home.image_store().unwrap();
     let resolved = store.pull(&target, &options).unwrap();
     let pulled_module = module_path(&resolved.kind).to_path_buf();
-    let second = median_of(10, || run(&home, &pulled_module, &data));
+    let second = median_with_setup(
+        runs(10),
+        || new_engine(&home),
+        |engine| run(&engine, &pulled_module, &data),
+    );
     let image = ImageRef::Registry(target.clone());
-    let by_reference = median_of(10, || {
-        let resolved = store.resolve(&image, &options).unwrap();
-        run(&home, module_path(&resolved.kind), &data);
-    });
+    let by_reference = median_with_setup(
+        runs(10),
+        || new_engine(&home),
+        |engine| {
+            let resolved = store.resolve(&image, &options).unwrap();
+            run(&engine, module_path(&resolved.kind), &data);
+        },
+    );
     let by_path = ImageRef::parse(local.to_str().unwrap()).unwrap();
-    let by_local = median_of(10, || {
-        let resolved = store.resolve(&by_path, &options).unwrap();
-        run(&home, module_path(&resolved.kind), &data);
-    });
+    let by_local = median_with_setup(
+        runs(10),
+        || new_engine(&home),
+        |engine| {
+            let resolved = store.resolve(&by_path, &options).unwrap();
+            run(&engine, module_path(&resolved.kind), &data);
+        },
+    );
 
     print_ratios(
-        "images: 2 MB module from a loopback registry",
+        &format!(
+            "images: {:.2} MiB module from a loopback registry",
+            berth_benches::mib(module.len() as u64)
+        ),
         "second run",
         &[
-            ("pull + first run", cold[rounds / 2]),
-            ("pull (no precompile) + run", cold_no_precompile[rounds / 2]),
+            ("engine construction", construction),
+            ("pull + first run", median(&cold)),
+            ("pull (no precompile) + run", median(&cold_no_precompile)),
             ("second run", second),
             ("registry ref, warm", by_reference),
             ("local path, warm", by_local),

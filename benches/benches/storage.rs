@@ -3,17 +3,18 @@
 //! same bytes: one pass of the `csv` crate reading the file and writing it back with every field
 //! quoted.
 //!
-//! Goals (issue 3): export ≥ 0.5×, full import ≥ 0.3×, incremental import with a primary key
-//! ≥ 0.15× of the baseline's MB/s. The table size is `BERTH_BENCH_TABLE_MB` (default 1024).
+//! Each row is the median of several timed runs (`BERTH_BENCH_RUNS`, default 5) after one
+//! warm-up run that is not counted. Goals (issue 3): export ≥ 0.5×, full import ≥ 0.3×,
+//! incremental import with a primary key ≥ 0.15× of the baseline's throughput. The table size is
+//! `BERTH_BENCH_TABLE_MB`, in MiB (default 1024); sizes and throughputs are in MiB.
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use berth_benches::{median_of, mib};
 use berth_storage::{ExportOptions, ImportOptions, Storage, TableId};
-use criterion::{Criterion, Throughput};
 
 /// Writes a CSV of about `bytes` bytes: a unique id and seven text columns, some quoted with
 /// embedded delimiters and quotes.
@@ -42,14 +43,20 @@ fn generate(path: &Path, bytes: u64) {
     out.flush().unwrap();
 }
 
-fn main() {
-    let mb: u64 = std::env::var("BERTH_BENCH_TABLE_MB")
+/// The number of timed runs per row: `BERTH_BENCH_RUNS` (default 5; 3 in smoke mode).
+fn runs() -> usize {
+    let runs = std::env::var("BERTH_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1024);
+        .unwrap_or(5);
+    berth_benches::runs(runs).max(1)
+}
+
+fn main() {
+    berth_benches::announce("storage");
     let dir = tempfile::TempDir::new().unwrap();
     let input = dir.path().join("table.csv");
-    generate(&input, mb << 20);
+    generate(&input, berth_benches::table_mib() * berth_benches::MIB);
     let size = std::fs::metadata(&input).unwrap().len();
     let output = dir.path().join("out.csv");
 
@@ -65,93 +72,64 @@ fn main() {
     storage
         .import_csv(&full_table, &input, &ImportOptions::default())
         .unwrap();
-    let storage = RefCell::new(storage);
     let incremental = ImportOptions {
         incremental: true,
         ..with_pk.clone()
     };
 
-    let mut criterion = Criterion::default()
-        .sample_size(10)
-        .warm_up_time(Duration::from_millis(1))
-        .measurement_time(Duration::from_secs(1))
-        .configure_from_args();
-    let mut group = criterion.benchmark_group("storage");
-    group.throughput(Throughput::Bytes(size));
-    let samples: RefCell<Vec<(&str, Vec<Duration>)>> = RefCell::new(Vec::new());
-    let mut run = |name: &'static str, f: &dyn Fn()| {
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let start = Instant::now();
-                    f();
-                    let took = start.elapsed();
-                    total += took;
-                    let mut samples = samples.borrow_mut();
-                    match samples.iter_mut().find(|(n, _)| *n == name) {
-                        Some((_, v)) => v.push(took),
-                        None => samples.push((name, vec![took])),
-                    }
-                }
-                total
-            })
-        });
-    };
-    run("csv_rewrite_baseline", &|| {
-        berth_benches::csv_rewrite_baseline(&input, &output)
-    });
-    run("import_full", &|| {
-        storage
-            .borrow_mut()
-            .import_csv(&full_table, &input, &ImportOptions::default())
-            .unwrap();
-    });
-    run("import_incremental_pk", &|| {
-        storage
-            .borrow_mut()
-            .import_csv(&pk_table, &input, &incremental)
-            .unwrap();
-    });
-    run("export_to_path", &|| {
-        storage
-            .borrow()
-            .export_csv_to_path(&full_table, &output, &ExportOptions::default())
-            .unwrap();
-    });
-    run("export_to_writer", &|| {
-        let mut file = BufWriter::with_capacity(1 << 20, File::create(&output).unwrap());
-        storage
-            .borrow()
-            .export_csv(&full_table, &mut file, &ExportOptions::default())
-            .unwrap();
-    });
-    group.finish();
+    let runs = runs();
+    let mut rows: Vec<(&str, Duration)> = Vec::new();
+    rows.push((
+        "csv_rewrite_baseline",
+        median_of(runs, || {
+            berth_benches::csv_rewrite_baseline(&input, &output);
+        }),
+    ));
+    rows.push((
+        "import_full",
+        median_of(runs, || {
+            storage
+                .import_csv(&full_table, &input, &ImportOptions::default())
+                .unwrap();
+        }),
+    ));
+    rows.push((
+        "import_incremental_pk",
+        median_of(runs, || {
+            storage.import_csv(&pk_table, &input, &incremental).unwrap();
+        }),
+    ));
+    rows.push((
+        "export_to_path",
+        median_of(runs, || {
+            storage
+                .export_csv_to_path(&full_table, &output, &ExportOptions::default())
+                .unwrap();
+        }),
+    ));
+    rows.push((
+        "export_to_writer",
+        median_of(runs, || {
+            let mut file = BufWriter::with_capacity(1 << 20, File::create(&output).unwrap());
+            storage
+                .export_csv(&full_table, &mut file, &ExportOptions::default())
+                .unwrap();
+            file.flush().unwrap();
+        }),
+    ));
 
-    let samples = samples.into_inner();
-    let median = |v: &[Duration]| {
-        let mut v = v.to_vec();
-        v.sort();
-        v[v.len() / 2]
-    };
-    let mbps = |d: Duration| size as f64 / (1 << 20) as f64 / d.as_secs_f64();
-    let base = samples
-        .iter()
-        .find(|(n, _)| *n == "csv_rewrite_baseline")
-        .map(|(_, v)| mbps(median(v)))
-        .unwrap_or(f64::NAN);
+    let throughput = |d: Duration| mib(size) / d.as_secs_f64();
+    let base = throughput(rows[0].1);
     println!(
-        "\nstorage throughput on a {:.0} MB table (medians; ratio = MB/s ÷ csv_rewrite_baseline)",
-        size as f64 / (1 << 20) as f64
+        "\nstorage throughput on a {:.1} MiB table (median of {runs} runs after a warm-up; ratio = MiB/s ÷ csv_rewrite_baseline)",
+        mib(size)
     );
-    for (name, v) in &samples {
-        let m = median(v);
+    for (name, median) in &rows {
         println!(
-            "  {name:<24} {:>9.2} s {:>9.1} MB/s {:>8.2}×",
-            m.as_secs_f64(),
-            mbps(m),
-            mbps(m) / base
+            "  {name:<24} {:>9.3} s {:>9.1} MiB/s {:>8.2}×",
+            median.as_secs_f64(),
+            throughput(*median),
+            throughput(*median) / base
         );
     }
-    criterion.final_summary();
 }

@@ -1,21 +1,88 @@
-//! Helpers shared by berth's criterion benches: medians measured alongside criterion, and the
+//! Helpers shared by berth's benches: medians of several timed runs (warm-up never counted), the
 //! ratio table every bench prints so that each figure is read against a baseline from the same
-//! run.
+//! run, one unit for sizes (MiB), and the smoke mode.
+//!
+//! Smoke mode (`BERTH_BENCH_SMOKE=1`): tiny tables and modules, three runs per median and
+//! criterion's shortest settings, so that `cargo bench` of every bench finishes in seconds and CI
+//! keeps the benches running, not only compiling. Its figures mean nothing.
 
 use std::time::{Duration, Instant};
 
-/// The median wall time of `iterations` calls of `f` (after one warm-up call).
+/// The environment variable that turns on smoke mode.
+pub const SMOKE_VAR: &str = "BERTH_BENCH_SMOKE";
+
+/// Bytes in a MiB, the one size unit of every bench (sizes and throughputs).
+pub const MIB: u64 = 1 << 20;
+
+/// Whether `BERTH_BENCH_SMOKE=1`.
+pub fn smoke() -> bool {
+    std::env::var(SMOKE_VAR).as_deref() == Ok("1")
+}
+
+/// Prints the smoke-mode notice (call once at the start of a bench).
+pub fn announce(bench: &str) {
+    if smoke() {
+        println!(
+            "{bench}: smoke mode ({SMOKE_VAR}=1): tiny sizes and few runs; figures mean nothing"
+        );
+    }
+}
+
+/// `full` normally, at most 3 in smoke mode (still several, so medians are exercised).
+pub fn runs(full: usize) -> usize {
+    if smoke() { full.min(3) } else { full }
+}
+
+/// The table size of the Storage and job benches in MiB: `BERTH_BENCH_TABLE_MB` (MiB, default
+/// 1024), 1 in smoke mode.
+pub fn table_mib() -> u64 {
+    if smoke() {
+        return 1;
+    }
+    std::env::var("BERTH_BENCH_TABLE_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024)
+}
+
+/// `bytes` in MiB.
+pub fn mib(bytes: u64) -> f64 {
+    bytes as f64 / MIB as f64
+}
+
+/// The median of `samples`.
+pub fn median(samples: &[Duration]) -> Duration {
+    assert!(!samples.is_empty(), "a median of no samples");
+    let mut sorted = samples.to_vec();
+    sorted.sort();
+    sorted[sorted.len() / 2]
+}
+
+/// The median wall time of `iterations` calls of `f`, after one warm-up call that is not counted.
 pub fn median_of(iterations: usize, mut f: impl FnMut()) -> Duration {
-    f();
-    let mut samples: Vec<Duration> = (0..iterations.max(1))
+    median_with_setup(iterations, || (), |()| f())
+}
+
+/// The median wall time of `runs` calls of `timed`, each given a fresh `setup()` made before its
+/// clock starts (and whatever `timed` returns dropped after it stops), after one warm-up round
+/// that is not counted.
+pub fn median_with_setup<S, T>(
+    runs: usize,
+    mut setup: impl FnMut() -> S,
+    mut timed: impl FnMut(S) -> T,
+) -> Duration {
+    drop(timed(setup()));
+    let samples: Vec<Duration> = (0..runs.max(1))
         .map(|_| {
+            let input = setup();
             let start = Instant::now();
-            f();
-            start.elapsed()
+            let output = timed(input);
+            let took = start.elapsed();
+            drop(output);
+            took
         })
         .collect();
-    samples.sort();
-    samples[samples.len() / 2]
+    median(&samples)
 }
 
 /// Prints `rows` (name, median) as a table with each row's ratio to the `baseline` row.
@@ -69,12 +136,33 @@ pub fn hello_action_data_dir() -> tempfile::TempDir {
     data
 }
 
-/// Criterion with the settings every berth bench uses (short warm-up, 3 s measurement).
+/// Criterion with the settings every berth bench uses (short warm-up, 3 s measurement; in smoke
+/// mode the shortest criterion allows and no plots).
 pub fn criterion() -> criterion::Criterion {
-    criterion::Criterion::default()
-        .configure_from_args()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(3))
+    let criterion = criterion::Criterion::default().configure_from_args();
+    if smoke() {
+        criterion
+            .warm_up_time(Duration::from_millis(1))
+            .measurement_time(Duration::from_millis(1))
+            .sample_size(10)
+            .without_plots()
+    } else {
+        criterion
+            .warm_up_time(Duration::from_millis(500))
+            .measurement_time(Duration::from_secs(3))
+    }
+}
+
+/// Settings for a group of slow rows (a container per iteration): 10 samples over 10 s, or
+/// criterion's shortest in smoke mode.
+pub fn slow_rows<M: criterion::measurement::Measurement>(
+    group: &mut criterion::BenchmarkGroup<'_, M>,
+) {
+    group.sample_size(10);
+    group.sampling_mode(criterion::SamplingMode::Flat);
+    if !smoke() {
+        group.measurement_time(Duration::from_secs(10));
+    }
 }
 
 /// The trivial synchronous action the executor benches share: the `action_answer` test program

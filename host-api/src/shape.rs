@@ -320,6 +320,52 @@ mod tests {
     static ITEM: Shape = Shape::Object(&[leaf("a"), leaf("b")]);
     static ROOT: Shape = Shape::Object(&[field("items", Shape::ArrayOf(&ITEM)), leaf("x")]);
 
+    /// `{"parameters": [[…[1]…]]}` with `depth` levels of nesting in all.
+    fn nested(depth: usize) -> String {
+        format!(
+            "{{\"parameters\": {}1{}}}",
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        )
+    }
+
+    #[test]
+    fn documents_nest_at_most_127_levels() {
+        // The limit every contract document (config.json, manifests, state, usage) is read
+        // under: serde_json's recursion limit (128, which leaves 127 nested arrays and objects).
+        assert!(parse_json("config.json", &nested(127)).is_ok());
+        let err = parse_json("config.json", &nested(128))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("recursion limit exceeded"), "{err}");
+        assert!(err.contains("config.json"), "{err}");
+        // Far deeper is the same error, not a stack overflow.
+        let err = parse_json("config.json", &nested(1_000_000))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("recursion limit exceeded"), "{err}");
+        let err = crate::ConfigFile::from_json_strict(&nested(200)).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        let err = crate::OutputTableManifest::from_json("m", &nested(200)).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        let err = crate::state::read_out_state(Some(nested(200).as_bytes())).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+        let err = crate::usage::parse_usage(&nested(200)).unwrap_err();
+        assert!(
+            err.to_string().contains("recursion limit exceeded"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn strict_names_path_and_sorted_options() {
         let mut v: Value = serde_json::json!({"items": [{"a": 1}, {"b": 2, "zz": 3}]});

@@ -129,6 +129,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn values_survive_a_round_trip_exactly() {
+        // Found by the `usage` fuzz target (runtime/fuzz): without serde_json's exact float
+        // parsing this value read back one ulp off after being written.
+        let text = r#"[{"metric":10,"value":111111111111111111111111111111111111111111111111111111111111111111111111111144}]"#;
+        let records = parse_usage(text).unwrap();
+        assert_eq!(parse_usage(&usage_to_json(&records)).unwrap(), records);
+        for value in [
+            "0.1",
+            "1e308",
+            "2.2250738585072014e-308",
+            "123456789012345678901234567890",
+        ] {
+            let text = format!(r#"[{{"metric": "m", "value": {value}}}]"#);
+            let records = parse_usage(&text).unwrap();
+            assert_eq!(
+                parse_usage(&usage_to_json(&records)).unwrap(),
+                records,
+                "{value}"
+            );
+        }
+    }
+
+    #[test]
     fn good_cases() {
         assert!(parse_usage("[]").unwrap().is_empty());
         let r = parse_usage(r#"[{"metric":"a","value":0},{"value":"x","metric":"b"}]"#).unwrap();

@@ -1,7 +1,17 @@
 //! Golden tests for every contract file: `tests/ui/<kind>/<case>.json` is read by the parser of
 //! `<kind>`, and the result must equal `<case>.out.json` (the normalised re-serialisation) or
-//! `<case>.err` (the exact error message). Run with `BERTH_BLESS=1` to rewrite the expectations.
+//! `<case>.err` (the exact error message).
+//!
+//! Every expected error text says where it comes from: `tests/ui/<kind>/provenance.txt` has one
+//! `<case>: <source>` line per `.err` case, the source being a reference section, a seed, or
+//! `berth: …` for berth's own wording. A case that fails without a line there fails, and so does
+//! a line without an `.err` case (`<kind>::provenance`).
+//!
+//! Run with `BERTH_BLESS=1` to rewrite the expectations. Blessing writes the kind of result the
+//! case already has; it refuses to turn an `.out.json` case into an `.err` one or back (delete the
+//! old expectation first when that is meant). CI never blesses (`.ci/run` unsets it).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use berth_host_api::state::{StateUpdate, read_out_state};
@@ -100,8 +110,58 @@ fn main() {
                 run_case(&case, parser, idempotent)
             }));
         }
+        trials.push(Trial::test(format!("{kind}::provenance"), move || {
+            check_provenance(&dir)
+        }));
     }
     libtest_mimic::run(&args, trials).exit();
+}
+
+/// The file naming the source of each expected error text in a kind's folder.
+const PROVENANCE: &str = "provenance.txt";
+
+/// How a source must start: a reference section, a seed, or berth's own wording.
+const SOURCE_PREFIXES: [&str; 3] = ["reference §", "seed ", "berth: "];
+
+/// The `<case>: <source>` lines of `dir`'s provenance file (comments and blank lines skipped).
+fn provenance(dir: &Path) -> Result<BTreeMap<String, String>, Failed> {
+    let path = dir.join(PROVENANCE);
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut sources = BTreeMap::new();
+    for (number, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = format!("{}:{}", path.display(), number + 1);
+        let (case, source) = line
+            .split_once(": ")
+            .ok_or_else(|| format!("{at}: expected `<case>: <source>`"))?;
+        if !SOURCE_PREFIXES.iter().any(|p| source.starts_with(p)) {
+            return Err(format!("{at}: a source starts with one of {SOURCE_PREFIXES:?}").into());
+        }
+        if sources.insert(case.to_owned(), source.to_owned()).is_some() {
+            return Err(format!("{at}: case {case} is listed twice").into());
+        }
+    }
+    Ok(sources)
+}
+
+/// Every line of the provenance file names an `.err` case of this folder.
+fn check_provenance(dir: &Path) -> Result<(), Failed> {
+    let stale: Vec<String> = provenance(dir)?
+        .into_keys()
+        .filter(|case| !dir.join(format!("{case}.err")).is_file())
+        .collect();
+    if stale.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} lists cases without an .err expectation: {stale:?}",
+            dir.join(PROVENANCE).display()
+        )
+        .into())
+    }
 }
 
 /// `<case>.json`, but not `<case>.out.json`.
@@ -136,14 +196,34 @@ fn run_case(case: &Path, parser: Parser, idempotent: bool) -> Result<(), Failed>
     };
     let actual = format!("{actual}\n");
     if std::env::var_os("BERTH_BLESS").is_some_and(|v| v == "1") {
+        if other_path.exists() {
+            return Err(format!(
+                "refusing to bless {}: the case expects {} and would change kind; delete that \
+                 file first if the change is meant\nactual:\n{actual}",
+                case.display(),
+                other_path.display()
+            )
+            .into());
+        }
         std::fs::write(&expected_path, &actual).map_err(|e| e.to_string())?;
-        let _ = std::fs::remove_file(&other_path);
-        return Ok(());
     }
     let bless =
         "run `BERTH_BLESS=1 cargo test -p berth-host-api --test ui` to accept the new output";
     match std::fs::read_to_string(&expected_path) {
-        Ok(expected) if expected == actual => Ok(()),
+        Ok(expected) if expected == actual => {
+            if expected_path.extension().is_some_and(|e| e == "err")
+                && !provenance(dir)?.contains_key(&stem(case))
+            {
+                return Err(format!(
+                    "{} has no source: add `{}: <source>` to {}",
+                    expected_path.display(),
+                    stem(case),
+                    dir.join(PROVENANCE).display()
+                )
+                .into());
+            }
+            Ok(())
+        }
         Ok(expected) => Err(format!(
             "{} differs\n--- expected\n{expected}--- actual\n{actual}{bless}",
             expected_path.display()

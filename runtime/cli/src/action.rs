@@ -52,7 +52,8 @@ pub fn run(home: &Home, args: ActionArgs) -> Result<ExitCode> {
     }
     let class = result.outcome.class();
     if class != ExitClass::Success {
-        eprintln!(
+        let _ = writeln!(
+            super::terminal_stderr(),
             "berth: {} {}: {class}: {}",
             request.component_id,
             request.action,

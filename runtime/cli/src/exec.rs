@@ -189,7 +189,7 @@ pub fn run(home: &Home, args: ExecArgs) -> Result<ExitCode> {
 }
 
 fn report(name: &str, action: &str, outcome: &Outcome, stderr: &str, duration: Duration) {
-    let mut err = std::io::stderr().lock();
+    let mut err = super::terminal_stderr();
     let elapsed = format!("{:.1} ms", duration.as_secs_f64() * 1000.0);
     let _ = match outcome.class() {
         ExitClass::Success => {

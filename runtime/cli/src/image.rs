@@ -1,4 +1,5 @@
-//! `berth image …`: push, pull, ls, inspect, rm and gc over the local image store.
+//! `berth image …`: build (Python components), push, pull, ls, inspect, rm and gc over the local
+//! image store.
 //!
 //! Every listing takes `--json`. Errors caused by the user's input or the registry's answer
 //! (bad reference, unknown repository or tag, refused credentials, unsupported image) exit 1;
@@ -12,7 +13,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 
 use super::UserError;
-use berth_image::{ImageError, ImageRef, PullOptions, RegistryRef};
+use berth_image::python::PythonBuildOptions;
+use berth_image::{ImageError, ImageRef, RegistryRef};
 use berth_job::home::Home;
 
 /// How registries are reached, shown under `push --help` and `pull --help`.
@@ -22,16 +24,43 @@ those listed in BERTH_INSECURE_REGISTRIES=HOST[:PORT][,...], which use plain HTT
 Credentials: BERTH_REGISTRY_AUTH=HOST=USER:PASSWORD[,HOST=bearer:TOKEN,...] first, then
 $DOCKER_CONFIG/config.json or ~/.docker/config.json (auths.HOST.auth); anonymous otherwise.";
 
+/// Shown under `build --help`.
+const BUILD_HELP: &str = "\
+componentize-py (pinned) is installed from PyPI on first use into BERTH_TOOLS, default HOME/tools,
+in a virtual environment made by BERTH_PYTHON (default python3). Requirements come from
+requirements.txt, else uv.lock, else pyproject.toml, and are installed with pip; C extension
+modules are left out with a warning (importing one raises an ImportError naming its package).";
+
 /// `berth image` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ImageCommand {
-    /// Wrap a .wasm module as a CNCF wasm artifact and push it to REGISTRY/REPO:TAG.
+    /// Build a WASI component image from a Python component's source tree (an unmodified
+    /// Keboola component on keboola.component) and store it under -t REGISTRY/REPO:TAG.
+    #[command(after_help = BUILD_HELP)]
+    Build {
+        /// The source tree (a Keboola component's repository).
+        #[arg(long, value_name = "DIR")]
+        python: PathBuf,
+        /// The tag to store the image under (push it later with `berth image push REF`).
+        #[arg(short = 't', long = "tag", value_name = "REGISTRY/REPO:TAG")]
+        tag: String,
+        /// The entry script relative to DIR (default: the Dockerfile's CMD, else
+        /// src/component.py).
+        #[arg(long, value_name = "PATH")]
+        entry: Option<String>,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Push a .wasm module (wrapped as a CNCF wasm artifact) or an image from the local store
+    /// to REGISTRY/REPO:TAG.
     #[command(after_help = REGISTRY_HELP)]
     Push {
-        /// The module file.
-        file: PathBuf,
-        /// Where to push it.
-        reference: String,
+        /// A .wasm module file, or an image in the local store (e.g. one built with
+        /// `berth image build`).
+        source: String,
+        /// Where to push it (default: the stored image's own reference).
+        reference: Option<String>,
         /// Print the result as JSON.
         #[arg(long)]
         json: bool,
@@ -83,16 +112,70 @@ pub fn run(home: &Home, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
     let store = home.image_store().map_err(boundary)?;
     let mut out = std::io::stdout().lock();
     match cmd {
+        ImageCommand::Build {
+            python,
+            tag,
+            entry,
+            json,
+        } => {
+            let options = PythonBuildOptions {
+                source_dir: python,
+                entry,
+                tag: registry_ref(&tag)?,
+                tools_dir: home.tools(),
+                python: std::env::var_os("BERTH_PYTHON")
+                    .map(PathBuf::from)
+                    .unwrap_or_else(|| PathBuf::from("python3")),
+            };
+            let report = store.build_python(&options).map_err(|error| {
+                if error.is_user_error() {
+                    UserError::new(error.to_string()).into()
+                } else {
+                    anyhow::Error::new(error)
+                }
+            })?;
+            if json {
+                print_json(&mut out, &report)?;
+            } else {
+                writeln!(
+                    out,
+                    "built {} {} ({} bytes, entry {}, {:.1} s)",
+                    report.reference,
+                    report.digest,
+                    report.size,
+                    report.entry,
+                    report.duration.as_secs_f64()
+                )?;
+            }
+        }
         ImageCommand::Push {
-            file,
+            source,
             reference,
             json,
         } => {
-            let target = registry_ref(&reference)?;
-            let options = PullOptions::from_env().map_err(boundary)?;
-            let report = store
-                .push_wasm(&file, &target, &options)
-                .map_err(boundary)?;
+            let options = home.pull_options().map_err(boundary)?;
+            let file = PathBuf::from(&source);
+            let report = if file.is_file() {
+                let Some(reference) = reference else {
+                    return Err(UserError::new(format!(
+                        "push {source}: name where to push the module (REGISTRY/REPO:TAG)"
+                    ))
+                    .into());
+                };
+                let target = registry_ref(&reference)?;
+                store
+                    .push_wasm(&file, &target, &options)
+                    .map_err(boundary)?
+            } else {
+                let stored = registry_ref(&source)?;
+                let target = match reference {
+                    Some(reference) => registry_ref(&reference)?,
+                    None => stored.clone(),
+                };
+                store
+                    .push_stored(&stored, &target, &options)
+                    .map_err(boundary)?
+            };
             if json {
                 print_json(&mut out, &report)?;
             } else {
@@ -105,7 +188,7 @@ pub fn run(home: &Home, cmd: ImageCommand) -> anyhow::Result<ExitCode> {
             no_precompile,
         } => {
             let image = registry_ref(&reference)?;
-            let mut options = PullOptions::from_env().map_err(boundary)?;
+            let mut options = home.pull_options().map_err(boundary)?;
             options.precompile = !no_precompile;
             let resolved = store.pull(&image, &options).map_err(boundary)?;
             if json {

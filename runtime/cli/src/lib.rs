@@ -13,6 +13,7 @@ pub mod job;
 pub mod run;
 pub mod secrets;
 pub mod serve;
+pub mod signals;
 pub mod table;
 pub mod token;
 
@@ -75,6 +76,19 @@ pub enum Command {
     /// The master key: rotate.
     #[command(subcommand)]
     Key(secrets::KeyCommand),
+}
+
+/// berth's stderr for text that may carry a component's bytes (messages, captured stderr):
+/// control characters are shown, not obeyed, when it is a terminal
+/// ([`berth_exec::terminal::EscapeControls`]).
+pub fn terminal_stderr() -> Box<dyn std::io::Write> {
+    use std::io::IsTerminal;
+    let stderr = std::io::stderr();
+    if stderr.is_terminal() {
+        Box::new(berth_exec::terminal::EscapeControls::new(stderr))
+    } else {
+        Box::new(stderr)
+    }
 }
 
 /// An error caused by the user's input rather than by berth or a component's bug (exit 1).

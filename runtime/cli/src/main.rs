@@ -1,6 +1,7 @@
 //! The `berth` binary: parses the command line, runs it, and maps failures to exit codes
 //! (0 success, 1 user error, 2 application error).
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use berth_cli::{self as cli, Cli};
@@ -27,10 +28,15 @@ fn main() -> ExitCode {
             };
         }
     };
+    // `berth serve` drains its jobs on SIGTERM/SIGINT itself (a grace period, then kills);
+    // every other command stops its component at once.
+    if !matches!(cli.command, cli::Command::Serve(_)) {
+        cli::signals::install();
+    }
     match cli::run(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("berth: error: {error:#}");
+            let _ = writeln!(cli::terminal_stderr(), "berth: error: {error:#}");
             cli::exit_code_for(&error)
         }
     }

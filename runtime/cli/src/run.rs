@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -84,18 +84,41 @@ pub struct RunArgs {
     pub debug: bool,
 }
 
-/// Reads a `--config-data` document.
+/// The largest `--config-data` document (16 MiB): a configuration is a few KB of JSON, and
+/// berth holds it in memory several times over while resolving it.
+pub const MAX_CONFIG_DATA_BYTES: u64 = 16 << 20;
+
+/// Reads a `--config-data` document (at most [`MAX_CONFIG_DATA_BYTES`]; nested at most 127
+/// levels, serde_json's recursion limit).
 pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
-    let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin()).context("reading the configuration from stdin")?
+    use std::io::Read as _;
+    let reader: Box<dyn std::io::Read> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
     } else {
-        std::fs::read_to_string(path).map_err(|e| {
+        Box::new(std::fs::File::open(path).map_err(|e| {
             UserError::new(format!(
                 "Cannot read the configuration file {}: {e}",
                 path.display()
             ))
-        })?
+        })?)
     };
+    let mut text = String::new();
+    reader
+        .take(MAX_CONFIG_DATA_BYTES + 1)
+        .read_to_string(&mut text)
+        .map_err(|e| {
+            UserError::new(format!(
+                "Cannot read the configuration file {}: {e}",
+                path.display()
+            ))
+        })?;
+    if text.len() as u64 > MAX_CONFIG_DATA_BYTES {
+        return Err(UserError::new(format!(
+            "The configuration file {} is larger than the limit of {MAX_CONFIG_DATA_BYTES} bytes.",
+            path.display()
+        ))
+        .into());
+    }
     serde_json::from_str(&text).map_err(|e| {
         UserError::new(format!(
             "The configuration file {} is not valid JSON: {e}",
@@ -129,9 +152,15 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     ))
 }
 
-/// Prints the summary of a finished job.
+/// Prints the summary of a finished job. Messages and warnings carry the component's own text,
+/// so on a terminal its control characters are shown, not obeyed.
 pub fn print_summary(record: &JobRecord) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let stdout = std::io::stdout();
+    let mut out: Box<dyn Write> = if stdout.is_terminal() {
+        Box::new(berth_exec::terminal::EscapeControls::new(stdout.lock()))
+    } else {
+        Box::new(stdout.lock())
+    };
     let seconds = record.duration_ms.unwrap_or(0) as f64 / 1000.0;
     writeln!(
         out,
@@ -145,7 +174,7 @@ pub fn print_summary(record: &JobRecord) -> Result<()> {
             .unwrap_or_default(),
         record.status.as_str(),
     )?;
-    write_body(&mut out, record)?;
+    write_body(&mut *out, record)?;
     Ok(())
 }
 

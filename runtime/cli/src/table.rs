@@ -255,6 +255,7 @@ fn import(home: &Home, args: ImportArgs) -> anyhow::Result<ExitCode> {
         dialect,
         columns: args.columns,
         delete_where,
+        max_field_bytes: None,
     };
     let report = open(home)?
         .import_csv(&id, &args.file, &options)

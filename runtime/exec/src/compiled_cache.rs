@@ -1,9 +1,11 @@
-//! The host-private, on-disk cache of precompiled modules.
+//! The host-private, on-disk cache of precompiled modules and components.
 //!
 //! Compiling a module with Cranelift costs ~100 ms per 100 KB; loading its precompiled form with
 //! `Module::deserialize_file` costs tens of microseconds. Each entry is keyed by the sha256 of the
 //! module's bytes and the engine's compatibility hash (wasmtime version, host CPU features and the
-//! relevant `Config`), so an upgrade or another configuration never loads a stale entry.
+//! relevant `Config`), so an upgrade or another configuration never loads a stale entry. Core
+//! modules (WASI preview 1) and components (preview 2) share the cache and its keying: their
+//! bytes differ, so their digests do.
 //!
 //! Loading precompiled code is trusting it, so entries are only ever produced here, from a module
 //! compiled locally, never taken from an artifact. Each entry carries a sidecar checksum written
@@ -17,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
+use wasmtime::component::Component;
 use wasmtime::{Engine, Module};
 
 /// How a module was obtained.
@@ -90,10 +93,29 @@ impl CompiledCache {
         wasm: &[u8],
         module_sha256: &str,
     ) -> Result<(Module, CacheStatus)> {
-        let entry = self.entry_path(engine, module_sha256);
+        self.load_or_compile_as(engine, wasm, module_sha256)
+    }
+
+    /// Like [`CompiledCache::load_or_compile`] for a component (WASI preview 2).
+    pub fn load_or_compile_component(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        component_sha256: &str,
+    ) -> Result<(Component, CacheStatus)> {
+        self.load_or_compile_as(engine, wasm, component_sha256)
+    }
+
+    fn load_or_compile_as<T: Compiled>(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+    ) -> Result<(T, CacheStatus)> {
+        let entry = self.entry_path(engine, sha256);
         let status = if entry.exists() {
-            match self.load_entry(engine, &entry) {
-                Ok(module) => return Ok((module, CacheStatus::Hit)),
+            match self.load_entry::<T>(engine, &entry) {
+                Ok(compiled) => return Ok((compiled, CacheStatus::Hit)),
                 Err(error) => {
                     tracing::warn!(entry = %entry.display(), "unusable compiled-module cache entry, recompiling: {error:#}");
                     CacheStatus::Recovered
@@ -102,22 +124,21 @@ impl CompiledCache {
         } else {
             CacheStatus::Miss
         };
-        let compiled = engine
-            .precompile_module(wasm)
+        let compiled = T::precompile(engine, wasm)
             .map_err(anyhow::Error::from)
-            .context("compiling the module")?;
+            .with_context(|| format!("compiling the {}", T::WHAT))?;
         if let Err(error) = self.store_entry(&entry, &compiled) {
             // A read-only or full disk costs speed, not correctness.
-            tracing::warn!(entry = %entry.display(), "could not store the compiled module: {error:#}");
+            tracing::warn!(entry = %entry.display(), "could not store the compiled {}: {error:#}", T::WHAT);
         }
-        let module = self
-            .load_entry(engine, &entry)
-            .or_else(|_| deserialize_bytes(engine, &compiled))
-            .context("loading the freshly compiled module")?;
-        Ok((module, status))
+        let loaded = self
+            .load_entry::<T>(engine, &entry)
+            .or_else(|_| T::deserialize_bytes(engine, &compiled))
+            .with_context(|| format!("loading the freshly compiled {}", T::WHAT))?;
+        Ok((loaded, status))
     }
 
-    fn load_entry(&self, engine: &Engine, entry: &Path) -> Result<Module> {
+    fn load_entry<T: Compiled>(&self, engine: &Engine, entry: &Path) -> Result<T> {
         let expected =
             fs::read_to_string(checksum_path(entry)).context("reading the entry's checksum")?;
         let bytes = fs::read(entry).context("reading the entry")?;
@@ -127,7 +148,7 @@ impl CompiledCache {
             "checksum mismatch: expected {}, found {actual}",
             expected.trim()
         );
-        deserialize_file(engine, entry)
+        T::deserialize_file(engine, entry)
     }
 
     fn store_entry(&self, entry: &Path, compiled: &[u8]) -> Result<()> {
@@ -157,21 +178,60 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-#[allow(
-    unsafe_code,
-    reason = "loads precompiled code that this cache produced and checksummed"
-)]
-fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Module> {
-    // SAFETY: entries are written only by `store_entry` from `Engine::precompile_module` output
-    // of a locally compiled module, and their checksum was verified just before.
-    unsafe { Module::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
+/// What the cache holds: a core module or a component, compiled and loaded the same way.
+trait Compiled: Sized {
+    /// Named in messages.
+    const WHAT: &'static str;
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>>;
+    fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Self>;
+    fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Self>;
 }
 
 #[allow(
     unsafe_code,
-    reason = "loads code that was compiled in this process a moment ago"
+    reason = "loads precompiled code that this cache produced and checksummed, or that was \
+              compiled in this process a moment ago"
 )]
-fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Module> {
-    // SAFETY: `compiled` is the output of `Engine::precompile_module` in this process.
-    unsafe { Module::deserialize(engine, compiled) }.map_err(anyhow::Error::from)
+impl Compiled for Module {
+    const WHAT: &'static str = "module";
+
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_module(wasm)
+    }
+
+    fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Self> {
+        // SAFETY: entries are written only by `store_entry` from `Engine::precompile_module`
+        // output of a locally compiled module, and their checksum was verified just before.
+        unsafe { Module::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
+    }
+
+    fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Self> {
+        // SAFETY: `compiled` is the output of `Engine::precompile_module` in this process.
+        unsafe { Module::deserialize(engine, compiled) }.map_err(anyhow::Error::from)
+    }
+}
+
+#[allow(
+    unsafe_code,
+    reason = "loads precompiled code that this cache produced and checksummed, or that was \
+              compiled in this process a moment ago"
+)]
+impl Compiled for Component {
+    const WHAT: &'static str = "component";
+
+    fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>> {
+        engine.precompile_component(wasm)
+    }
+
+    fn deserialize_file(engine: &Engine, entry: &Path) -> Result<Self> {
+        // SAFETY: entries are written only by `store_entry` from
+        // `Engine::precompile_component` output of a locally compiled component, and their
+        // checksum was verified just before.
+        unsafe { Component::deserialize_file(engine, entry) }.map_err(anyhow::Error::from)
+    }
+
+    fn deserialize_bytes(engine: &Engine, compiled: &[u8]) -> Result<Self> {
+        // SAFETY: `compiled` is the output of `Engine::precompile_component` in this process.
+        unsafe { Component::deserialize(engine, compiled) }.map_err(anyhow::Error::from)
+    }
 }

@@ -2,18 +2,27 @@
 //! under the same job contract as a WASI module.
 //!
 //! The sandbox keeps the promises of the common interface (§7.3), each tested in
-//! `runtime/exec/tests/all/docker_*.rs`:
-//! - the job's data folder is bind-mounted read-write at `/data`, and a private host folder at
-//!   `/tmp` (removed after the run); nothing else of the host is mounted;
+//! `runtime/exec/tests/all/docker_*.rs` and `runtime/cli/tests/all/hostile_*.rs`:
+//! - the job's data folder is bind-mounted read-write at `/data`; `/tmp` is a tmpfs no larger
+//!   than the memory limit (what it holds counts against that limit); the image's root
+//!   filesystem is read-only; nothing else of the host is mounted;
 //! - no network (`network_mode: none`) unless the component definition allows it;
-//! - memory limit with swap equal to it, an optional CPU limit;
-//! - the container runs as the invoking uid:gid, unless the component definition asks for root,
-//!   in which case everything it wrote into `/data` and `/tmp` is handed back afterwards
-//!   (`chown -R` + `chmod u+rwX`, done from the host, which therefore needs root or CAP_CHOWN);
+//! - memory limit with swap equal to it; a CPU limit ([`DEFAULT_CPUS`] unless set); a pids limit
+//!   ([`DEFAULT_PIDS_LIMIT`], so a fork bomb stops there); `nofile` ([`DEFAULT_NOFILE`]);
+//! - every capability dropped and `no-new-privileges`; Docker keeps no log of the output (the
+//!   `none` log driver: berth reads the attach stream);
+//! - the container never runs as root unless the component definition asks for it (feature
+//!   `container-root-user`, which gets back only [`ROOT_CAPABILITIES`]): it runs as the invoking
+//!   uid:gid, or — when berth itself runs as root — as [`DEFAULT_CONTAINER_USER`], the data
+//!   folder handed to that user for the run; after a root container or such a handover
+//!   everything under `/data` is handed back (`chown -R` + `chmod u+rwX`, from the host, which
+//!   therefore needs root or CAP_CHOWN);
 //! - the environment is exactly the request's (plus the image's own `ENV`), never the host's;
-//! - labels carry the job and run ids ([`LABEL_JOB_ID`], [`LABEL_RUN_ID`]), so a job's
-//!   containers can be found and stopped;
-//! - the container is always removed (force), also after a timeout, a cancellation or an error.
+//! - labels carry the job and run ids ([`LABEL_JOB_ID`], [`LABEL_RUN_ID`]) and the owning berth
+//!   process (`owner`), so a job's containers can be found and stopped, and containers of a berth
+//!   process that died are removed the next time a Docker executor connects;
+//! - the container is always removed (force), also after a timeout, a cancellation, a shutdown
+//!   ([`crate::shutdown`]) or an error.
 //!
 //! [`DockerExecutor::connect`] reaches the daemon (a short timeout, one clear error naming the
 //! socket or `DOCKER_HOST`) and pulls the image when it is missing; each [`Executor::execute`]
@@ -27,6 +36,7 @@ mod container;
 #[cfg(any(test, feature = "testing"))]
 pub mod fixture;
 mod image;
+pub mod owner;
 mod ownership;
 
 use std::collections::BTreeMap;
@@ -50,6 +60,22 @@ pub const LABEL_JOB_ID: &str = "com.berth.job-id";
 pub const LABEL_RUN_ID: &str = "com.berth.run-id";
 /// Label set on every container berth creates (value `"docker"`), to find leftovers.
 pub const LABEL_MANAGED: &str = "com.berth.executor";
+/// The most processes (and threads) a container may run unless [`DockerOptions::pids_limit`]
+/// says otherwise.
+pub const DEFAULT_PIDS_LIMIT: i64 = 512;
+/// CPUs a container may use unless [`DockerOptions::cpus`] says otherwise.
+pub const DEFAULT_CPUS: f64 = 2.0;
+/// The `nofile` ulimit (soft and hard) unless [`DockerOptions::nofile`] says otherwise.
+pub const DEFAULT_NOFILE: u64 = 8192;
+/// Who a container runs as when berth itself runs as root (and no other user is given):
+/// `nobody:nogroup`.
+pub const DEFAULT_CONTAINER_USER: HostUser = HostUser {
+    uid: 65534,
+    gid: 65534,
+};
+/// The capabilities a root component (`container-root-user`) gets back after all are dropped:
+/// enough to own and reach its files, nothing that reaches the host.
+pub const ROOT_CAPABILITIES: [&str; 5] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
 
 /// How a container image is run, beyond the per-run [`ExecRequest`]: what the component
 /// definition and the job say.
@@ -61,8 +87,15 @@ pub struct DockerOptions {
     /// Whether the component definition asks for root (`container-root-user`): the container runs
     /// as the image's user and the files are handed back to [`Self::host_user`] afterwards.
     pub run_as_root: bool,
-    /// CPU limit in CPUs (`--cpus`); `None` leaves it to the daemon.
+    /// CPU limit in CPUs (`--cpus`); `None`: [`DEFAULT_CPUS`].
     pub cpus: Option<f64>,
+    /// Pids limit; `None`: [`DEFAULT_PIDS_LIMIT`].
+    pub pids_limit: Option<i64>,
+    /// `nofile` ulimit; `None`: [`DEFAULT_NOFILE`].
+    pub nofile: Option<u64>,
+    /// Who the container runs as when the files' owner ([`Self::host_user`]) is root; `None`:
+    /// [`DEFAULT_CONTAINER_USER`].
+    pub container_user: Option<HostUser>,
     /// Extra container labels, e.g. [`LABEL_JOB_ID`] and [`LABEL_RUN_ID`] (see [`Self::with_job`]).
     pub labels: BTreeMap<String, String>,
     /// Whose files these are: the uid:gid the container runs as (unless root) and to which files
@@ -70,7 +103,8 @@ pub struct DockerOptions {
     pub host_user: Option<HostUser>,
     /// The daemon to use instead of `DOCKER_HOST` / the default socket.
     pub host: Option<String>,
-    /// Where the private `/tmp` folders are created. `None`: the system temp folder.
+    /// Unused since `/tmp` became a tmpfs (kept so existing callers compile); nothing is created
+    /// on the host for `/tmp` any more.
     pub scratch_parent: Option<PathBuf>,
 }
 
@@ -119,6 +153,7 @@ impl DockerExecutor {
             .map_err(executor_error)?;
         let address = DaemonAddress::resolve(options.host.as_deref());
         let docker = run_blocking(&runtime, client::connect(&address)).map_err(executor_error)?;
+        run_blocking(&runtime, owner::reap_orphans(&docker));
         run_blocking(&runtime, image::ensure_present(&docker, &image)).map_err(|source| {
             ExecError::Component {
                 component: image.to_string(),
@@ -162,14 +197,26 @@ impl Executor for DockerExecutor {
                 path: request.data_dir.clone(),
                 reason: "does not exist or is not a folder".to_owned(),
             })?;
-        let user = self.options.user();
-        let run_user = (!self.options.run_as_root).then_some(user);
-        let scratch = ownership::private_tmp(self.options.scratch_parent.as_deref(), run_user)
-            .map_err(executor_error)?;
+        let owner = self.options.user();
+        let run_user = if self.options.run_as_root {
+            None
+        } else if owner.uid == 0 {
+            Some(
+                self.options
+                    .container_user
+                    .unwrap_or(DEFAULT_CONTAINER_USER),
+            )
+        } else {
+            Some(owner)
+        };
+        // berth runs as root: the data folder goes to the unprivileged user for the run.
+        let handed_over = run_user.filter(|u| *u != owner);
+        if let Some(user) = handed_over {
+            ownership::hand_back(&data_dir, user).map_err(executor_error)?;
+        }
         let spec = container::RunSpec {
             image: self.image.as_str(),
             data_dir: &data_dir,
-            tmp_dir: scratch.path(),
             request,
             options: &self.options,
             run_user,
@@ -183,16 +230,11 @@ impl Executor for DockerExecutor {
                 container::run(&self.docker, &spec, cancelled),
             )
         };
-        let handed_back = if self.options.run_as_root {
-            ownership::hand_back(&data_dir, user)
-                .and_then(|()| ownership::hand_back(scratch.path(), user))
+        let handed_back = if self.options.run_as_root || handed_over.is_some() {
+            ownership::hand_back(&data_dir, owner)
         } else {
             Ok(())
         };
-        let scratch_path = scratch.path().to_owned();
-        if let Err(err) = scratch.close() {
-            tracing::warn!(path = %scratch_path.display(), "private /tmp not removed: {err}");
-        }
         let result = result.map_err(executor_error)?;
         handed_back.map_err(executor_error)?;
         Ok(result)
@@ -224,7 +266,8 @@ fn executor_error(source: anyhow::Error) -> ExecError {
     }
 }
 
-/// Whether `termination` is what a run stopped by a cancellation reports.
+/// Whether `termination` is what a run stopped by a cancellation (or a [`crate::shutdown`])
+/// reports.
 pub fn is_cancellation(termination: &Termination) -> bool {
-    matches!(termination, Termination::Cancelled)
+    crate::outcome::is_cancellation(termination)
 }

@@ -53,6 +53,8 @@ pub mod docker;
 pub mod environment;
 pub mod outcome;
 pub mod output;
+pub mod shutdown;
+pub mod terminal;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod wasm;
@@ -63,7 +65,7 @@ use std::time::Duration;
 
 pub use cancel::Cancel;
 pub use environment::JobEnvironment;
-pub use outcome::{Outcome, classify};
+pub use outcome::{Outcome, classify, is_cancellation};
 pub use output::{
     CapturedOutput, LiveOutput, OutputCapture, OutputFilter, OutputStream, StreamFilter,
 };

@@ -94,6 +94,16 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// Whether `termination` is a run stopped by a cancellation or a process shutdown
+/// ([`crate::shutdown`]) rather than an ending of the component's own.
+pub fn is_cancellation(termination: &Termination) -> bool {
+    match termination {
+        Termination::Cancelled => true,
+        Termination::Crashed(why) => why.starts_with(crate::shutdown::CANCELLED),
+        _ => false,
+    }
+}
+
 /// Classifies `result` of `component` that ran under `timeout` and `memory_bytes`.
 pub fn classify(
     result: &ExecResult,
@@ -248,10 +258,25 @@ mod tests {
 
     #[test]
     fn long_messages_keep_head_and_tail() {
-        let message = format!("{}{}", "a".repeat(3000), "z".repeat(3000));
-        let cut = truncate_message(&message);
-        assert_eq!(cut.chars().count(), 3999);
-        assert!(cut.starts_with("aaa") && cut.ends_with("zzz") && cut.contains(" ... "));
+        // Reference §7.1: up to 4000 characters are kept; a longer message becomes its first
+        // 1997 characters, " ... " and its last 1997 (3999 in all), counted in characters.
+        let cycle =
+            |n: usize, alphabet: &str| -> String { alphabet.chars().cycle().take(n).collect() };
+        for alphabet in ["abcdefghijklmnopqrstuvwxyz0123456789", "ěščřžýáíé🐎"] {
+            for n in [3999, 4000] {
+                let message = cycle(n, alphabet);
+                assert_eq!(truncate_message(&message), message, "{n}");
+            }
+            for n in [4001, 6000] {
+                let message = cycle(n, alphabet);
+                let chars: Vec<char> = message.chars().collect();
+                let head: String = chars[..1997].iter().collect();
+                let tail: String = chars[n - 1997..].iter().collect();
+                let cut = truncate_message(&message);
+                assert_eq!(cut, format!("{head} ... {tail}"), "{n}");
+                assert_eq!(cut.chars().count(), 3999, "{n}");
+            }
+        }
         assert_eq!(truncate_message("short"), "short");
     }
 

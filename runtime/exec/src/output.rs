@@ -57,7 +57,7 @@ pub(crate) fn captures(mode: &crate::StdoutMode, cap: usize) -> (OutputCapture, 
         match mode {
             crate::StdoutMode::Capture => None,
             crate::StdoutMode::Stream => {
-                (stream == OutputStream::Stdout).then(|| Box::new(std::io::stdout()) as _)
+                (stream == OutputStream::Stdout).then(crate::terminal::live_stdout)
             }
             crate::StdoutMode::Live(sink) => Some(Box::new(LiveStream {
                 sink: Arc::clone(sink),

@@ -1,10 +1,12 @@
 //! Shared test support (the `testing` feature): a temp data folder per test, one engine per test
-//! binary, and a [`Run`] builder that runs a guest and classifies the result. Used by this crate's
-//! integration tests, by the other crates' tests and by the benches; not part of the API an
-//! embedder should use.
+//! binary, a [`Run`] builder that runs a guest and classifies the result, and a watchdog
+//! ([`within`]) that fails a test whose run does not return instead of letting it hang. Used by
+//! this crate's integration tests, by the other crates' tests and by the benches; not part of the
+//! API an embedder should use.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::Duration;
 
 use crate::wasm::{Allocator, EngineOptions, WasmEngine};
@@ -121,7 +123,8 @@ impl<'a> Run<'a> {
         self
     }
 
-    /// Runs the guest and classifies the result.
+    /// Runs the guest and classifies the result. The run must return within its own timeout
+    /// plus [`WATCHDOG_MARGIN`], or the test fails (see [`within`]).
     pub fn run(self) -> (ExecResult, Outcome) {
         let name = module_name(self.module);
         let component = engine()
@@ -138,7 +141,13 @@ impl<'a> Run<'a> {
             stdout: StdoutMode::Capture,
             cancel: self.cancel.clone(),
         };
-        let result = component.execute(&request).expect("guest runs");
+        let deadline = self.limits.timeout.saturating_add(WATCHDOG_MARGIN);
+        let what = format!(
+            "{name} ({}, timeout {:?})",
+            self.action, self.limits.timeout
+        );
+        let result =
+            within(deadline, &what, move || component.execute(&request)).expect("guest runs");
         let outcome = classify(
             &result,
             &name,
@@ -146,6 +155,40 @@ impl<'a> Run<'a> {
             self.limits.memory_bytes,
         );
         (result, outcome)
+    }
+}
+
+/// How long past its own timeout a run may take before the watchdog fails the test: generous,
+/// so that only a run that no longer ends at all (a broken timeout) trips it.
+pub const WATCHDOG_MARGIN: Duration = Duration::from_secs(60);
+
+/// Runs `work` on a thread of its own and returns its result, or panics (failing the calling
+/// test) when it has not returned after `deadline`: a regression that makes a run hang fails the
+/// test instead of hanging the suite. The abandoned thread ends with the test process. A panic in
+/// `work` is passed on to the caller.
+pub fn within<T: Send + 'static>(
+    deadline: Duration,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (done, finished) = std::sync::mpsc::channel();
+    let worker = std::thread::Builder::new()
+        .name(format!("watched: {what}"))
+        .spawn(move || {
+            let value = work();
+            // The receiver is gone only when the watchdog already failed the test.
+            let _ = done.send(());
+            value
+        })
+        .expect("spawning the watched thread");
+    match finished.recv_timeout(deadline) {
+        Ok(()) | Err(RecvTimeoutError::Disconnected) => match worker.join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        },
+        Err(RecvTimeoutError::Timeout) => {
+            panic!("watchdog: {what} has not returned after {deadline:?}")
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! The WASI executor: a component that is a WebAssembly module (WASI preview 1), run in-process
-//! under wasmtime.
+//! The WASI executor: a component that is a WebAssembly module (WASI preview 1) or a
+//! WebAssembly component (WASI preview 2, see [`component`]), run in-process under wasmtime.
 //!
 //! The sandbox keeps these promises, each enforced here and tested by a guest:
 //! - the job's data folder, preopened read-write at `/data`, is the only part of the host the
@@ -7,15 +7,22 @@
 //!   name lookups; the environment is exactly the request's, never the host's;
 //! - wall-clock time: an epoch deadline traps a busy guest, and an async timeout ends a guest that
 //!   waits in a host call (epochs cannot interrupt those);
-//! - memory: a [`MemoryLimiter`] denies growth past the limit and remembers that it did, so the
-//!   run is an out-of-memory error whether the guest then exits, aborts or traps;
+//! - memory: a [`MemoryLimiter`] denies growth of linear memory and tables (counted together)
+//!   past the limit and remembers that it did, so the run is an out-of-memory error whether the
+//!   guest then exits, aborts or traps;
+//! - host functions: berth's own `poll_oneoff` checks every count and pointer against the guest's
+//!   memory before use (see `poll`);
 //! - output: stdout and stderr go to bounded [`OutputCapture`]s.
 //!
 //! One [`WasmEngine`] per process owns the wasmtime `Engine` (with the pooling allocator when the
 //! address-space probe allows it), the epoch ticker, a tokio runtime and the [`CompiledCache`].
 //! [`WasmEngine::load`] turns a module file into a [`WasmComponent`] holding a reusable
-//! `InstancePre`; each [`Executor::execute`] creates a fresh store and instance (microseconds).
+//! `InstancePre` (or a component's `CommandPre`: which one is decided from the binary's header);
+//! each [`Executor::execute`] creates a fresh store and instance (microseconds).
 
+mod component;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod pipe;
 mod poll;
 
@@ -106,28 +113,44 @@ fn on_epoch_tick(
     mut store: wasmtime::StoreContextMut<'_, Host>,
 ) -> wasmtime::Result<UpdateDeadline> {
     let host = store.data_mut();
-    if host.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+    epoch_tick(host.cancel.as_ref(), &mut host.ticks_left)
+}
+
+/// One epoch tick of a module's or a component's run (see [`on_epoch_tick`]).
+fn epoch_tick(cancel: Option<&Cancel>, ticks_left: &mut u64) -> wasmtime::Result<UpdateDeadline> {
+    if cancel.is_some_and(Cancel::is_cancelled) {
         return Err(wasmtime::Error::new(GuestCancelled));
     }
-    if host.ticks_left == 0 {
+    if *ticks_left == 0 {
         return Ok(UpdateDeadline::Interrupt);
     }
-    host.ticks_left -= 1;
+    *ticks_left -= 1;
     Ok(UpdateDeadline::Continue(1))
 }
 
-/// Denies memory growth past a limit and remembers having done so.
+/// What one table element costs against the memory limit: a function reference is a pointer.
+pub const TABLE_ELEMENT_BYTES: usize = std::mem::size_of::<usize>();
+
+/// Denies memory and table growth past a limit and remembers having done so.
+///
+/// Linear memory and tables share one budget: the memory's size plus every table's elements at
+/// [`TABLE_ELEMENT_BYTES`] each must stay within the limit, so a guest cannot trade a capped
+/// memory for an uncapped table.
 #[derive(Debug)]
 pub struct MemoryLimiter {
     max_bytes: usize,
+    memory_bytes: usize,
+    table_bytes: usize,
     denied: bool,
 }
 
 impl MemoryLimiter {
-    /// A limiter allowing linear memories of up to `max_bytes`.
+    /// A limiter allowing linear memory plus tables of up to `max_bytes`.
     pub fn new(max_bytes: u64) -> Self {
         Self {
             max_bytes: usize::try_from(max_bytes).unwrap_or(usize::MAX),
+            memory_bytes: 0,
+            table_bytes: 0,
             denied: false,
         }
     }
@@ -136,30 +159,46 @@ impl MemoryLimiter {
     pub fn denied(&self) -> bool {
         self.denied
     }
+
+    fn allow(&mut self, memory_bytes: usize, table_bytes: usize) -> bool {
+        let fits = memory_bytes
+            .checked_add(table_bytes)
+            .is_some_and(|total| total <= self.max_bytes);
+        if fits {
+            self.memory_bytes = memory_bytes;
+            self.table_bytes = table_bytes;
+        } else {
+            self.denied = true;
+        }
+        fits
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
-            self.denied = true;
-            return Ok(false);
-        }
-        Ok(true)
+        // One memory per instance (`memories()`), so its size replaces the previous one.
+        let memory = self
+            .memory_bytes
+            .saturating_sub(current)
+            .saturating_add(desired);
+        Ok(self.allow(memory, self.table_bytes))
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // Tables hold references; a million entries is far beyond any honest component.
-        Ok(desired <= 1_000_000)
+        let grown = desired
+            .saturating_sub(current)
+            .saturating_mul(TABLE_ELEMENT_BYTES);
+        Ok(self.allow(self.memory_bytes, self.table_bytes.saturating_add(grown)))
     }
 
     fn instances(&self) -> usize {
@@ -178,10 +217,20 @@ impl ResourceLimiter for MemoryLimiter {
 struct EngineInner {
     engine: Engine,
     linker: Linker<Host>,
+    component_linker: wasmtime::component::Linker<component::ComponentHost>,
     cache: CompiledCache,
     runtime: tokio::runtime::Runtime,
     allocator: Allocator,
-    loaded: Mutex<HashMap<String, InstancePre<Host>>>,
+    loaded: Mutex<HashMap<String, Prepared>>,
+}
+
+/// A loaded binary, linked and ready to instantiate.
+#[derive(Clone)]
+enum Prepared {
+    /// A core module (WASI preview 1): `_start` is called.
+    Module(InstancePre<Host>),
+    /// A component (WASI preview 2): `wasi:cli/run` is called.
+    Component(wasmtime_wasi::p2::bindings::CommandPre<component::ComponentHost>),
 }
 
 /// The per-process wasmtime machinery shared by every WASI component.
@@ -234,7 +283,8 @@ fn engine_config(allocator: Allocator) -> (Config, Allocator) {
 }
 
 impl WasmEngine {
-    /// Builds the engine, the linker with WASI preview 1, the epoch ticker and the runtime.
+    /// Builds the engine, the linkers with WASI preview 1 and preview 2, the epoch ticker and the
+    /// runtime.
     pub fn new(options: &EngineOptions) -> Result<Self, ExecError> {
         let build = || -> Result<EngineInner> {
             let (config, mut allocator) = engine_config(options.allocator);
@@ -252,6 +302,7 @@ impl WasmEngine {
             let mut linker: Linker<Host> = Linker::new(&engine);
             p1::add_to_linker_async(&mut linker, |host: &mut Host| &mut host.wasi)?;
             poll::shadow_poll_oneoff(&mut linker)?;
+            let component_linker = component::linker(&engine)?;
             start_epoch_ticker(&engine);
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -260,6 +311,7 @@ impl WasmEngine {
             Ok(EngineInner {
                 engine,
                 linker,
+                component_linker,
                 cache: CompiledCache::new(&options.cache_dir),
                 runtime,
                 allocator,
@@ -306,8 +358,9 @@ impl WasmEngine {
         &self.inner.cache
     }
 
-    /// Loads the module at `path` as the component `name`: from the in-process table when this
-    /// engine has seen the same bytes, else from the compiled cache, else by compiling it.
+    /// Loads the module or component at `path` as the component `name`: from the in-process
+    /// table when this engine has seen the same bytes, else from the compiled cache, else by
+    /// compiling it.
     pub fn load(&self, path: &Path, name: &str) -> Result<WasmComponent, ExecError> {
         let component_error = |source: anyhow::Error| ExecError::Component {
             component: name.to_owned(),
@@ -320,7 +373,7 @@ impl WasmEngine {
         self.load_bytes(&wasm, &digest, name)
     }
 
-    /// Like [`WasmEngine::load`] for module bytes whose sha256 is `digest`.
+    /// Like [`WasmEngine::load`] for module or component bytes whose sha256 is `digest`.
     pub fn load_bytes(
         &self,
         wasm: &[u8],
@@ -339,18 +392,7 @@ impl WasmEngine {
         let (pre, cache_status) = match loaded.get(digest) {
             Some(pre) => (pre.clone(), CacheStatus::Hit),
             None => {
-                let (module, status) = self
-                    .inner
-                    .cache
-                    .load_or_compile(&self.inner.engine, wasm, digest)
-                    .map_err(component_error)?;
-                let pre = self
-                    .inner
-                    .linker
-                    .instantiate_pre(&module)
-                    .map_err(anyhow::Error::from)
-                    .context("linking the module against WASI preview 1")
-                    .map_err(component_error)?;
+                let (pre, status) = self.prepare(wasm, digest).map_err(component_error)?;
                 loaded.insert(digest.to_owned(), pre.clone());
                 (pre, status)
             }
@@ -363,6 +405,30 @@ impl WasmEngine {
             pre,
             cache_status,
         })
+    }
+}
+
+impl WasmEngine {
+    /// Compiles (or loads) and links a core module or a component.
+    fn prepare(&self, wasm: &[u8], digest: &str) -> Result<(Prepared, CacheStatus)> {
+        let inner = &self.inner;
+        if component::is_component(wasm) {
+            let (pre, status) = component::prepare(
+                &inner.engine,
+                &inner.component_linker,
+                &inner.cache,
+                wasm,
+                digest,
+            )?;
+            return Ok((Prepared::Component(pre), status));
+        }
+        let (module, status) = inner.cache.load_or_compile(&inner.engine, wasm, digest)?;
+        let pre = inner
+            .linker
+            .instantiate_pre(&module)
+            .map_err(anyhow::Error::from)
+            .context("linking the module against WASI preview 1")?;
+        Ok((Prepared::Module(pre), status))
     }
 }
 
@@ -382,28 +448,29 @@ fn start_epoch_ticker(engine: &Engine) {
         .ok();
 }
 
-/// Compiles the module at `module_path` into the compiled cache in `cache_dir` (used after a
-/// pull, so the first run is warm).
+/// Compiles the module or component at `module_path` into the compiled cache in `cache_dir`
+/// (used after a pull, so the first run is warm).
 pub fn precompile_into_cache(cache_dir: &Path, module_path: &Path) -> Result<()> {
     let engine = WasmEngine::shared(cache_dir)?;
     let wasm =
         std::fs::read(module_path).with_context(|| format!("reading {}", module_path.display()))?;
     let digest = sha256_hex(&wasm);
-    engine
-        .inner
-        .cache
-        .load_or_compile(&engine.inner.engine, &wasm, &digest)?;
+    let inner = &engine.inner;
+    if component::is_component(&wasm) {
+        return component::precompile(&inner.engine, &inner.cache, &wasm, &digest);
+    }
+    inner.cache.load_or_compile(&inner.engine, &wasm, &digest)?;
     Ok(())
 }
 
-/// A WASI module ready to run.
+/// A WASI module or component ready to run.
 #[derive(Clone)]
 pub struct WasmComponent {
     name: String,
     digest: String,
     args: Vec<String>,
     engine: WasmEngine,
-    pre: InstancePre<Host>,
+    pre: Prepared,
     cache_status: CacheStatus,
 }
 
@@ -423,6 +490,11 @@ impl WasmComponent {
         &self.digest
     }
 
+    /// Whether this is a component (WASI preview 2) rather than a core module (preview 1).
+    pub fn is_component(&self) -> bool {
+        matches!(self.pre, Prepared::Component(_))
+    }
+
     /// How the compiled module was obtained when this component was loaded.
     pub fn cache_status(&self) -> CacheStatus {
         self.cache_status
@@ -440,30 +512,12 @@ impl WasmComponent {
         &self,
         request: &ExecRequest,
     ) -> Result<(Store<Host>, OutputCapture, OutputCapture)> {
-        let (stdout, stderr) = captures(&request.stdout, request.limits.output_cap_bytes);
-        request.filter_output(&stdout, &stderr);
-        let mut builder = WasiCtxBuilder::new();
-        builder
-            .args(&self.args)
-            .envs(&request.env)
-            .stdout(pipe::CaptureStream::new(stdout.clone()))
-            .stderr(pipe::CaptureStream::new(stderr.clone()))
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            // File I/O inline instead of a blocking-pool hop per operation; sleeps stay
-            // cancellable because `poll_oneoff` is berth's own (see `poll`).
-            .allow_blocking_current_thread(true);
-        builder
-            .preopened_dir(&request.data_dir, GUEST_DATA_DIR, FsPerms::ReadWrite)
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("preopening {}", request.data_dir.display()))?;
-        let ticks = request.limits.timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+        let (mut builder, stdout, stderr) = sandbox_context(&self.args, request)?;
         let host = Host {
             wasi: builder.build_p1(),
             limiter: MemoryLimiter::new(request.limits.memory_bytes),
             cancel: request.cancel.clone(),
-            ticks_left: u64::try_from(ticks).unwrap_or(u64::MAX),
+            ticks_left: epoch_ticks(request.limits.timeout),
         };
         let mut store = Store::new(&self.engine.inner.engine, host);
         store.limiter(|host| &mut host.limiter);
@@ -474,12 +528,77 @@ impl WasmComponent {
     }
 }
 
+/// The WASI context of one execution, for a module or a component alike: `args`, exactly the
+/// request's environment, stdout and stderr into bounded captures, no network (sockets refuse
+/// every address, no name lookup), and the data folder preopened at `/data`, nothing else.
+fn sandbox_context(
+    args: &[String],
+    request: &ExecRequest,
+) -> Result<(WasiCtxBuilder, OutputCapture, OutputCapture)> {
+    let (stdout, stderr) = captures(&request.stdout, request.limits.output_cap_bytes);
+    // Secrets are hidden before any output is kept or shown.
+    request.filter_output(&stdout, &stderr);
+    let mut builder = WasiCtxBuilder::new();
+    builder
+        .args(args)
+        .envs(&request.env)
+        .stdout(pipe::CaptureStream::new(stdout.clone()))
+        .stderr(pipe::CaptureStream::new(stderr.clone()))
+        .allow_tcp(false)
+        .allow_udp(false)
+        .allow_ip_name_lookup(false)
+        // Preview 2 links `wasi:sockets`: should TCP or UDP ever be allowed, no address is.
+        .socket_addr_check(|_, _| Box::pin(async { false }))
+        // File I/O inline instead of a blocking-pool hop per operation; sleeps stay
+        // cancellable because `poll_oneoff` is berth's own (see `poll`), and preview 2's
+        // are tokio timers.
+        .allow_blocking_current_thread(true);
+    builder
+        .preopened_dir(&request.data_dir, GUEST_DATA_DIR, FsPerms::ReadWrite)
+        .map_err(anyhow::Error::from)
+        .with_context(|| format!("preopening {}", request.data_dir.display()))?;
+    Ok((builder, stdout, stderr))
+}
+
+/// The epoch ticks `timeout` lasts.
+fn epoch_ticks(timeout: Duration) -> u64 {
+    let ticks = timeout.as_millis() / EPOCH_TICK.as_millis() + 1;
+    u64::try_from(ticks).unwrap_or(u64::MAX)
+}
+
+/// Drives a guest's `run` on the engine's runtime until it ends, its time is up (the async
+/// backstop behind the epoch deadline) or it is cancelled.
+fn drive(
+    engine: &WasmEngine,
+    request: &ExecRequest,
+    run: impl std::future::Future<Output = CallEnd>,
+) -> CallEnd {
+    let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
+    engine.inner.runtime.block_on(async {
+        // Dropping `run` (timeout or cancellation) stops the guest at its next await point:
+        // a host call, an epoch check yields nothing, so a busy guest is stopped by the epoch
+        // deadline (timeout) and an explicit cancellation by the next host call or epoch tick.
+        if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+            return CallEnd::Cancelled;
+        }
+        tokio::select! {
+            biased;
+            () = until_cancelled(request.cancel.as_ref()) => CallEnd::Cancelled,
+            why = crate::shutdown::wait() => CallEnd::ShutDown(why),
+            end = tokio::time::timeout(limit, run) => end.unwrap_or(CallEnd::TimedOut),
+        }
+    })
+}
+
 /// How the guest's call ended, before the limiter is consulted.
 enum CallEnd {
     Finished(wasmtime::Result<()>),
     Instantiation(wasmtime::Error),
     TimedOut,
+    /// Cancelled from outside ([`crate::Cancel`]).
     Cancelled,
+    /// A process-wide shutdown was requested ([`crate::shutdown`]).
+    ShutDown(String),
 }
 
 impl Executor for WasmComponent {
@@ -494,6 +613,10 @@ impl Executor for WasmComponent {
                 reason: "is not a directory".into(),
             });
         }
+        let pre = match &self.pre {
+            Prepared::Module(pre) => pre,
+            Prepared::Component(pre) => return component::execute(self, pre, request),
+        };
         let (mut store, stdout, stderr) =
             self.build_store(request)
                 .map_err(|source| ExecError::Executor {
@@ -501,10 +624,9 @@ impl Executor for WasmComponent {
                     source,
                 })?;
         let started = Instant::now();
-        let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
-        let end = self.engine.inner.runtime.block_on(async {
-            let run = async {
-                let instance = match self.pre.instantiate_async(&mut store).await {
+        let end = drive(&self.engine, request, async {
+            {
+                let instance = match pre.instantiate_async(&mut store).await {
                     Ok(instance) => instance,
                     Err(error) => return CallEnd::Instantiation(error),
                 };
@@ -513,47 +635,52 @@ impl Executor for WasmComponent {
                     Err(error) => return CallEnd::Instantiation(error),
                 };
                 CallEnd::Finished(start.call_async(&mut store, ()).await)
-            };
-            // Dropping `run` (timeout or cancellation) stops the guest at its next await point:
-            // a host call, an epoch check yields nothing, so a busy guest is stopped by the epoch
-            // deadline (timeout) and an explicit cancellation by the next host call or epoch tick.
-            if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-                return CallEnd::Cancelled;
-            }
-            tokio::select! {
-                biased;
-                () = until_cancelled(request.cancel.as_ref()) => CallEnd::Cancelled,
-                end = tokio::time::timeout(limit, run) => end.unwrap_or(CallEnd::TimedOut),
             }
         });
         let duration = started.elapsed();
         let memory_denied = store.data().limiter.denied();
-        let termination = match end {
-            CallEnd::TimedOut => Termination::TimedOut,
-            CallEnd::Cancelled => Termination::Cancelled,
-            CallEnd::Finished(Ok(())) => Termination::Exited(0),
-            CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
-            CallEnd::Instantiation(error) => {
-                if memory_denied {
-                    Termination::OutOfMemory
-                } else if error.downcast_ref::<Trap>().is_some() {
-                    termination_of(&error, false)
-                } else {
-                    return Err(ExecError::Component {
-                        component: self.name.clone(),
-                        source: anyhow::Error::from(error).context("instantiating the module"),
-                    });
-                }
-            }
-        };
         drop(store);
-        Ok(ExecResult {
-            termination,
-            stdout: stdout.finish(),
-            stderr: stderr.finish(),
-            duration,
-        })
+        finish(&self.name, end, memory_denied, duration, stdout, stderr)
     }
+}
+
+/// The result of a module's or component's run, from how its call ended.
+fn finish(
+    name: &str,
+    end: CallEnd,
+    memory_denied: bool,
+    duration: Duration,
+    stdout: OutputCapture,
+    stderr: OutputCapture,
+) -> Result<ExecResult, ExecError> {
+    let termination = match end {
+        CallEnd::TimedOut => Termination::TimedOut,
+        CallEnd::Cancelled => Termination::Cancelled,
+        CallEnd::ShutDown(why) => Termination::Crashed(format!(
+            "{}: berth received {why} and stopped the component",
+            crate::shutdown::CANCELLED
+        )),
+        CallEnd::Finished(Ok(())) => Termination::Exited(0),
+        CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
+        CallEnd::Instantiation(error) => {
+            if memory_denied {
+                Termination::OutOfMemory
+            } else if error.downcast_ref::<Trap>().is_some() {
+                termination_of(&error, false)
+            } else {
+                return Err(ExecError::Component {
+                    component: name.to_owned(),
+                    source: anyhow::Error::from(error).context("instantiating the module"),
+                });
+            }
+        }
+    };
+    Ok(ExecResult {
+        termination,
+        stdout: stdout.finish(),
+        stderr: stderr.finish(),
+        duration,
+    })
 }
 
 /// Maps a guest's error to a termination; a denied memory growth turns any failure into

@@ -101,6 +101,7 @@ pub(super) fn module_of_layer(
     may_be_tar: bool,
     entrypoint: &[String],
     recorded_module: Option<&Digest>,
+    limits: &unpack::UnpackLimits,
 ) -> Result<(PathBuf, Digest), ImageError> {
     let path = layout.verify_blob(reference, "layer", &layer.digest)?;
     let store_err = |e: anyhow::Error| ImageError::store(Stage::Store, reference, e);
@@ -118,13 +119,11 @@ pub(super) fn module_of_layer(
         let path = layout.verify_blob(reference, "module", module)?;
         return Ok((path, module.clone()));
     }
-    let bytes =
-        unpack::module_from_tar(&path, entrypoint.first().map(String::as_str)).map_err(|e| {
-            ImageError::Unsupported {
-                stage: Stage::Classify,
-                reference: reference.to_string(),
-                reason: format!("{e:#}"),
-            }
+    let bytes = unpack::module_from_tar(&path, entrypoint.first().map(String::as_str), limits)
+        .map_err(|e| ImageError::Unsupported {
+            stage: Stage::Classify,
+            reference: reference.to_string(),
+            reason: format!("{e:#}"),
         })?;
     let digest = layout.write_blob(reference, "module", None, &bytes)?;
     Ok((layout.blob_path(&digest), digest))
@@ -179,6 +178,7 @@ fn load(store: &ImageStore, name: &str, top: &Descriptor) -> Result<Loaded, Imag
                 *may_be_tar,
                 entrypoint,
                 recorded.as_ref(),
+                &unpack::UnpackLimits::default(),
             )?;
             ImageKind::Wasi {
                 module_path,
@@ -205,7 +205,10 @@ fn load(store: &ImageStore, name: &str, top: &Descriptor) -> Result<Loaded, Imag
 
 /// The index entry for `image`: its own name, else (for a digest reference) any entry with that
 /// digest, else the bare manifest blob.
-fn find_entry(store: &ImageStore, image: &RegistryRef) -> Result<Option<Descriptor>, ImageError> {
+pub(super) fn find_entry(
+    store: &ImageStore,
+    image: &RegistryRef,
+) -> Result<Option<Descriptor>, ImageError> {
     let name = image.to_string();
     let layout = store.layout();
     let index = layout

@@ -21,6 +21,7 @@
 //! - [`kind`]: [`ImageKind`] from manifest and config.
 //! - [`registry`] and [`auth`]: the distribution client, transport, credentials, retries.
 //! - `pull`, `push`, `inspect`: the operations behind [`ImageStore`].
+//! - [`python`]: `berth image build --python`, a WASI component image from a Python source tree.
 //!
 //! This crate owns images only: it runs nothing (a pulled module is handed to `berth-exec` just
 //! to precompile it) and knows nothing of Storage, jobs or the CLI. The `testing` feature exposes
@@ -34,6 +35,7 @@ pub mod kind;
 pub mod oci;
 mod pull;
 mod push;
+pub mod python;
 pub mod reference;
 pub mod registry;
 pub mod store;
@@ -51,7 +53,7 @@ pub use inspect::{ImageDetails, ImageSummary};
 pub use kind::ImageKind;
 pub use push::PushReport;
 pub use reference::{ImageRef, RegistryRef};
-pub use registry::RegistrySettings;
+pub use registry::{RegistryLimits, RegistrySettings};
 pub use store::{GcReport, Layout};
 
 /// An image reference resolved to content: what a job records and an executor runs.
@@ -254,6 +256,25 @@ impl ImageStore {
         options: &PullOptions,
     ) -> Result<PushReport, ImageError> {
         push::push_wasm(self, module, target, options).await
+    }
+
+    /// Pushes the image stored as `source` to `target` as it is (a built Python component, a
+    /// pushed or pulled wasm artifact), and tags it `target` locally.
+    pub fn push_stored(
+        &self,
+        source: &RegistryRef,
+        target: &RegistryRef,
+        options: &PullOptions,
+    ) -> Result<PushReport, ImageError> {
+        block_on(push::push_stored(self, source, target, options))
+    }
+
+    /// Builds a Python component image from a source tree and stores it (see [`python`]).
+    pub fn build_python(
+        &self,
+        options: &python::PythonBuildOptions,
+    ) -> Result<python::PythonBuildReport, python::PythonBuildError> {
+        python::build(self, options)
     }
 
     /// Every named image in the store.

@@ -14,9 +14,6 @@ use super::reference::RegistryRef;
 use super::registry::{Bounded, Session};
 use super::{ImageStore, PullOptions, ResolvedImage};
 
-/// Configs larger than this are refused (they are small JSON documents).
-const MAX_CONFIG_BYTES: u64 = 8 * 1024 * 1024;
-
 pub(super) async fn pull(
     store: &ImageStore,
     image: &RegistryRef,
@@ -95,8 +92,15 @@ pub(super) async fn pull(
             ..
         } => {
             fetch_layer(&session, store, layer).await?;
-            let (module_path, module_digest) =
-                module_of_layer(layout, &reference, layer, *may_be_tar, entrypoint, None)?;
+            let (module_path, module_digest) = module_of_layer(
+                layout,
+                &reference,
+                layer,
+                *may_be_tar,
+                entrypoint,
+                None,
+                &session.limits().unpack(),
+            )?;
             if module_digest != layer.digest {
                 top.annotations
                     .insert(ANNOTATION_MODULE.to_string(), module_digest.to_string());
@@ -179,14 +183,18 @@ async fn fetch_manifest(
     reference: &Reference,
     expected: Option<Digest>,
 ) -> Result<(Vec<u8>, Digest), ImageError> {
-    let (bytes, _header_digest) = session
+    let bytes = session
         .retry(Stage::PullManifest, || async move {
             session
-                .client
-                .pull_manifest_raw(reference, &session.auth, &oci::MANIFEST_MEDIA_TYPES)
+                .get_manifest_bounded(reference, &oci::MANIFEST_MEDIA_TYPES)
                 .await
         })
-        .await?;
+        .await?
+        .map_err(|reason| ImageError::Registry {
+            stage: Stage::PullManifest,
+            reference: session.image.to_string(),
+            cause: anyhow::anyhow!(reason),
+        })?;
     let actual = Digest::of_bytes(&bytes);
     if let Some(expected) = expected
         && expected != actual
@@ -215,11 +223,15 @@ async fn fetch_config(
     {
         return Ok(bytes);
     }
-    if config.size > MAX_CONFIG_BYTES {
+    let limit = session.limits().config_bytes;
+    if config.size > limit {
         return Err(ImageError::Unsupported {
             stage: Stage::PullConfig,
             reference,
-            reason: format!("the config blob declares {} bytes", config.size),
+            reason: format!(
+                "the config blob declares {} bytes, more than the limit of {limit} bytes (registry.config_bytes)",
+                config.size
+            ),
         });
     }
     let bytes = session
@@ -251,6 +263,17 @@ async fn fetch_layer(
             .is_ok()
     {
         return Ok(());
+    }
+    let limit = session.limits().layer_bytes;
+    if layer.size > limit {
+        return Err(ImageError::Unsupported {
+            stage: Stage::PullLayer,
+            reference,
+            reason: format!(
+                "layer {} declares {} bytes, more than the limit of {limit} bytes (registry.layer_bytes)",
+                layer.digest, layer.size
+            ),
+        });
     }
     let label = layer
         .annotations

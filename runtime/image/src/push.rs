@@ -117,6 +117,76 @@ fn created_now() -> anyhow::Result<String> {
     Ok(when.format(&time::format_description::well_known::Rfc3339)?)
 }
 
+/// A wasm artifact written into the local store and tagged.
+pub(super) struct StoredWasm {
+    pub(super) manifest_digest: Digest,
+    pub(super) layer_digest: Digest,
+    manifest: Manifest,
+    manifest_bytes: Vec<u8>,
+    config: Vec<u8>,
+}
+
+/// Writes `module` as a CNCF wasm artifact titled `title` into the local store and tags it
+/// `target` (resolvable and listed at once, pushable later).
+pub(super) fn store_wasm(
+    store: &ImageStore,
+    module: &[u8],
+    title: &str,
+    target: &RegistryRef,
+) -> Result<StoredWasm, ImageError> {
+    let reference = target.to_string();
+    if target.digest().is_some() {
+        return Err(ImageError::InvalidReference {
+            stage: Stage::Store,
+            reference,
+            reason: "tag the image (REGISTRY/REPO:TAG), not a digest".into(),
+        });
+    }
+    let store_err = |e: anyhow::Error| ImageError::store(Stage::Store, &reference, e);
+    let created = created_now().map_err(store_err)?;
+    let artifact =
+        build_artifact(module, title, &created).map_err(|e| ImageError::Unsupported {
+            stage: Stage::Store,
+            reference: format!("{title} -> {reference}"),
+            reason: format!("{e:#}"),
+        })?;
+    let manifest = artifact.manifest_parsed;
+    let layer_digest = manifest.layers[0].digest.clone();
+    let layout = store.layout();
+    let _content = layout.content_lock(false).map_err(store_err)?;
+    layout.write_blob(&reference, "layer", Some(&layer_digest), module)?;
+    layout.write_blob(
+        &reference,
+        "config",
+        Some(&manifest.config.digest),
+        &artifact.config,
+    )?;
+    let manifest_digest = layout.write_blob(&reference, "manifest", None, &artifact.manifest)?;
+    layout
+        .tag(
+            &reference,
+            manifest_descriptor(&manifest_digest, artifact.manifest.len()),
+        )
+        .map_err(store_err)?;
+    Ok(StoredWasm {
+        manifest_digest,
+        layer_digest,
+        manifest,
+        manifest_bytes: artifact.manifest,
+        config: artifact.config,
+    })
+}
+
+fn manifest_descriptor(digest: &Digest, size: usize) -> Descriptor {
+    Descriptor {
+        media_type: oci::OCI_MANIFEST.into(),
+        digest: digest.clone(),
+        size: size as u64,
+        platform: None,
+        annotations: BTreeMap::new(),
+    }
+}
+
 pub(super) async fn push_wasm(
     store: &ImageStore,
     module_path: &Path,
@@ -139,33 +209,90 @@ pub(super) async fn push_wasm(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "module.wasm".into());
-    let created = created_now().map_err(store_err)?;
-    let artifact =
-        build_artifact(&module, &title, &created).map_err(|e| ImageError::Unsupported {
+    let stored = store_wasm(store, &module, &title, target).map_err(|e| match e {
+        ImageError::Unsupported { reason, .. } => ImageError::Unsupported {
             stage: Stage::Push,
             reference: format!("{} -> {reference}", module_path.display()),
-            reason: format!("{e:#}"),
-        })?;
-    let manifest = &artifact.manifest_parsed;
-    let layer = &manifest.layers[0];
+            reason,
+        },
+        other => other,
+    })?;
+    upload(
+        target,
+        options,
+        &stored.manifest,
+        &stored.manifest_bytes,
+        &[&stored.config, &module],
+    )
+    .await?;
+    Ok(PushReport {
+        pinned: target.pinned(&stored.manifest_digest),
+        reference,
+        digest: stored.manifest_digest.to_string(),
+        layer_digest: stored.layer_digest.to_string(),
+        size: module.len() as u64,
+    })
+}
 
-    // Locally first: the pushed image is immediately resolvable and listed.
+/// Pushes the single-manifest image stored as `source` (a wasm artifact built or pulled before)
+/// to `target`, byte for byte, and tags it `target` locally too.
+pub(super) async fn push_stored(
+    store: &ImageStore,
+    source: &RegistryRef,
+    target: &RegistryRef,
+    options: &PullOptions,
+) -> Result<PushReport, ImageError> {
+    let reference = target.to_string();
+    let name = source.to_string();
     let layout = store.layout();
-    let _content = layout.content_lock(false).map_err(store_err)?;
-    layout.write_blob(&reference, "layer", Some(&layer.digest), &module)?;
-    layout.write_blob(
-        &reference,
-        "config",
-        Some(&manifest.config.digest),
-        &artifact.config,
-    )?;
-    let manifest_digest = layout.write_blob(&reference, "manifest", None, &artifact.manifest)?;
+    let store_err = |e: anyhow::Error| ImageError::store(Stage::Push, &name, e);
+    let entry =
+        super::inspect::find_entry(store, source)?.ok_or_else(|| ImageError::NotInStore {
+            stage: Stage::Push,
+            reference: name.clone(),
+        })?;
+    let manifest_bytes = layout.read_blob(&name, "manifest", &entry.digest)?;
+    let manifest: Manifest = serde_json::from_slice(&manifest_bytes)
+        .context("parse the manifest (only single-manifest images are pushed from the store)")
+        .map_err(store_err)?;
+    let config = layout.read_blob(&name, "config", &manifest.config.digest)?;
+    let mut blobs = vec![config];
+    for layer in &manifest.layers {
+        blobs.push(layout.read_blob(&name, "layer", &layer.digest)?);
+    }
+    let blob_refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    upload(target, options, &manifest, &manifest_bytes, &blob_refs).await?;
+    layout
+        .tag(
+            &reference,
+            manifest_descriptor(&entry.digest, manifest_bytes.len()),
+        )
+        .map_err(store_err)?;
+    Ok(PushReport {
+        pinned: target.pinned(&entry.digest),
+        reference,
+        digest: entry.digest.to_string(),
+        layer_digest: manifest
+            .layers
+            .first()
+            .map(|l| l.digest.to_string())
+            .unwrap_or_default(),
+        size: manifest.layers.iter().map(|l| l.size).sum(),
+    })
+}
 
+/// Uploads the config and layers (`blobs`, in that order) the registry lacks, then the manifest.
+async fn upload(
+    target: &RegistryRef,
+    options: &PullOptions,
+    manifest: &Manifest,
+    manifest_bytes: &[u8],
+    blobs: &[&[u8]],
+) -> Result<(), ImageError> {
     let session = &Session::new(&options.settings, target)?;
-    for (what, descriptor, bytes) in [
-        ("config", &manifest.config, artifact.config.as_slice()),
-        ("layer", layer, module.as_slice()),
-    ] {
+    let descriptors = std::iter::once(("config", &manifest.config))
+        .chain(manifest.layers.iter().map(|l| ("layer", l)));
+    for ((what, descriptor), bytes) in descriptors.zip(blobs) {
         let bar = session.bar(what, descriptor.size);
         let exists = session
             .retry(Stage::Push, || async move {
@@ -194,7 +321,7 @@ pub(super) async fn push_wasm(
         bar.finish();
     }
     let content_type = &reqwest_header(oci::OCI_MANIFEST);
-    let body = &bytes::Bytes::from(artifact.manifest.clone());
+    let body = &bytes::Bytes::copy_from_slice(manifest_bytes);
     session
         .retry(Stage::Push, || async move {
             session
@@ -203,26 +330,7 @@ pub(super) async fn push_wasm(
                 .await
         })
         .await?;
-
-    layout
-        .tag(
-            &reference,
-            Descriptor {
-                media_type: oci::OCI_MANIFEST.into(),
-                digest: manifest_digest.clone(),
-                size: artifact.manifest.len() as u64,
-                platform: None,
-                annotations: BTreeMap::new(),
-            },
-        )
-        .map_err(store_err)?;
-    Ok(PushReport {
-        pinned: target.pinned(&manifest_digest),
-        reference,
-        digest: manifest_digest.to_string(),
-        layer_digest: layer.digest.to_string(),
-        size: module.len() as u64,
-    })
+    Ok(())
 }
 
 fn reqwest_header(value: &'static str) -> http::HeaderValue {

@@ -5,8 +5,12 @@
 //!   `[::1]`, as Docker does) and for hosts listed in `BERTH_INSECURE_REGISTRIES`
 //!   (comma-separated `host[:port]`).
 //! - Credentials: see [`super::auth`]; anonymous when none is configured.
-//! - Transient failures (connection errors, timeouts, HTTP 5xx and 429) are retried with
-//!   exponential backoff; 4xx answers and digest mismatches are not.
+//! - Transient failures (connection errors, HTTP 5xx and 429) are retried with exponential
+//!   backoff; 4xx answers and digest mismatches are not.
+//! - A registry is not trusted to be honest or quick ([`RegistryLimits`]): every call has a
+//!   deadline (a call that misses it fails, it is not retried), a manifest or index is read
+//!   through a bounded stream and refused past its limit (`manifest`), blobs are refused when
+//!   they declare more than their limit and cut when they send more than they declared.
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal as _;
@@ -25,9 +29,67 @@ use tokio::io::AsyncWrite;
 use super::auth::{self, Credential};
 use super::error::{ImageError, Stage};
 use super::reference::RegistryRef;
+use super::unpack::UnpackLimits;
 
 /// The environment variable listing registries reached over plain HTTP.
 pub const INSECURE_ENV: &str = "BERTH_INSECURE_REGISTRIES";
+
+/// Bounds on what berth accepts from a registry (the `[registry]` table of the home's
+/// `settings.toml` overrides them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistryLimits {
+    /// Largest manifest or index (4 MiB: what the distribution spec asks registries to accept).
+    pub manifest_bytes: u64,
+    /// Largest image config (8 MiB).
+    pub config_bytes: u64,
+    /// Largest layer, declared or sent (1 GiB).
+    pub layer_bytes: u64,
+    /// Largest module taken out of a tar layer (512 MiB).
+    pub module_bytes: u64,
+    /// Most bytes a tar layer may unpack to (2 GiB).
+    pub unpacked_bytes: u64,
+    /// Most entries in a tar layer (100,000).
+    pub tar_entries: u64,
+    /// Deadline of one call for a manifest, config, tag list or token (60 s).
+    pub request_timeout: Duration,
+    /// Deadline of one layer download (30 min).
+    pub blob_timeout: Duration,
+}
+
+impl Default for RegistryLimits {
+    fn default() -> Self {
+        let unpack = UnpackLimits::default();
+        Self {
+            manifest_bytes: 4 << 20,
+            config_bytes: 8 << 20,
+            layer_bytes: 1 << 30,
+            module_bytes: unpack.module_bytes,
+            unpacked_bytes: unpack.unpacked_bytes,
+            tar_entries: unpack.entries,
+            request_timeout: Duration::from_secs(60),
+            blob_timeout: Duration::from_secs(30 * 60),
+        }
+    }
+}
+
+impl RegistryLimits {
+    /// The bounds of unpacking a tar layer.
+    pub fn unpack(&self) -> UnpackLimits {
+        UnpackLimits {
+            module_bytes: self.module_bytes,
+            unpacked_bytes: self.unpacked_bytes,
+            entries: self.tar_entries,
+        }
+    }
+
+    /// The deadline of one call at `stage`.
+    pub fn timeout(&self, stage: Stage) -> Duration {
+        match stage {
+            Stage::PullLayer | Stage::Push => self.blob_timeout,
+            _ => self.request_timeout,
+        }
+    }
+}
 
 /// How to reach registries: transport, credentials, retries, progress output.
 #[derive(Debug, Clone)]
@@ -44,6 +106,8 @@ pub struct RegistrySettings {
     pub backoff: Duration,
     /// Draw a progress bar per layer (only ever drawn when stderr is a terminal).
     pub progress: bool,
+    /// What berth accepts from a registry.
+    pub limits: RegistryLimits,
 }
 
 impl Default for RegistrySettings {
@@ -55,6 +119,7 @@ impl Default for RegistrySettings {
             retries: 3,
             backoff: Duration::from_millis(250),
             progress: true,
+            limits: RegistryLimits::default(),
         }
     }
 }
@@ -105,6 +170,8 @@ impl RegistrySettings {
 /// A connected client for one image's registry, with the credential to use.
 pub(crate) struct Session {
     pub(crate) client: Client,
+    /// Plain HTTP client for the bounded manifest reads oci-client cannot do.
+    http: reqwest::Client,
     pub(crate) auth: RegistryAuth,
     credential_desc: String,
     settings: RegistrySettings,
@@ -137,6 +204,15 @@ impl Session {
             reference: image.to_string(),
             cause: anyhow::Error::new(e).context("build the registry client"),
         })?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .read_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| ImageError::Registry {
+                stage: Stage::PullManifest,
+                reference: image.to_string(),
+                cause: anyhow::Error::new(e).context("build the registry client"),
+            })?;
         let credential = settings.credential_for(image)?;
         let credential_desc = match &credential {
             Some(c) => format!("tried {}", c.describe()),
@@ -149,12 +225,18 @@ impl Session {
         };
         Ok(Self {
             client,
+            http,
             auth: credential.map_or(RegistryAuth::Anonymous, |c| c.to_oci()),
             credential_desc,
             settings: settings.clone(),
             image: image.clone(),
             progress,
         })
+    }
+
+    /// The limits in force.
+    pub(crate) fn limits(&self) -> &RegistryLimits {
+        &self.settings.limits
     }
 
     /// Runs `op`, retrying transient failures with exponential backoff.
@@ -165,8 +247,24 @@ impl Session {
     {
         let mut delay = self.settings.backoff;
         let mut attempt = 0;
+        let deadline = self.settings.limits.timeout(stage);
         loop {
-            match op().await {
+            let Ok(answer) = tokio::time::timeout(deadline, op()).await else {
+                return Err(ImageError::Registry {
+                    stage,
+                    reference: self.image.to_string(),
+                    cause: anyhow::anyhow!(
+                        "{}: no complete answer within {deadline:?} (registry.{})",
+                        self.image.registry(),
+                        if matches!(stage, Stage::PullLayer | Stage::Push) {
+                            "blob_timeout_secs"
+                        } else {
+                            "request_timeout_secs"
+                        }
+                    ),
+                });
+            };
+            match answer {
                 Ok(value) => return Ok(value),
                 Err(e) if attempt < self.settings.retries && is_transient(&e) => {
                     tracing::warn!(
@@ -182,6 +280,76 @@ impl Session {
                 Err(e) => return Err(self.map_error(stage, e)),
             }
         }
+    }
+
+    /// Fetches the manifest (or index) `reference` names, reading at most
+    /// [`RegistryLimits::manifest_bytes`]: `Ok(Err(message))` when the registry sends more (not
+    /// retried), `Err` for what [`Self::retry`] and [`Self::map_error`] handle. oci-client reads
+    /// a manifest whole into memory, so this one request goes through reqwest directly, with the
+    /// token oci-client negotiated.
+    pub(crate) async fn get_manifest_bounded(
+        &self,
+        reference: &oci_client::Reference,
+        accepted: &[&str],
+    ) -> Result<Result<Vec<u8>, String>, OciDistributionError> {
+        let limit = self.settings.limits.manifest_bytes;
+        let token = self
+            .client
+            .auth(reference, &self.auth, oci_client::RegistryOperation::Pull)
+            .await?;
+        let registry = reference.resolve_registry();
+        let scheme = if self.settings.is_plain_http(&self.image) {
+            "http"
+        } else {
+            "https"
+        };
+        let target = reference
+            .digest()
+            .or(reference.tag())
+            .unwrap_or("latest")
+            .to_owned();
+        let url = format!(
+            "{scheme}://{registry}/v2/{}/manifests/{target}",
+            reference.repository()
+        );
+        let mut request = self.http.get(&url).header("Accept", accepted.join(", "));
+        request = match (token, &self.auth) {
+            (Some(token), _) => request.bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => request.basic_auth(user, Some(password)),
+            (None, _) => request,
+        };
+        let mut response = request.send().await?;
+        let status = response.status();
+        if let Some(length) = response.content_length()
+            && length > limit
+        {
+            return Ok(Err(format!(
+                "{url} declares {length} bytes, more than the limit of {limit} bytes (registry.manifest_bytes)"
+            )));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                if !status.is_success() {
+                    break;
+                }
+                return Ok(Err(format!(
+                    "{url} sent more than the limit of {limit} bytes (registry.manifest_bytes)"
+                )));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if status.is_success() {
+            return Ok(Ok(body));
+        }
+        if let Ok(envelope) = serde_json::from_slice::<oci_client::errors::OciEnvelope>(&body) {
+            return Err(OciDistributionError::RegistryError { envelope, url });
+        }
+        Err(OciDistributionError::ServerError {
+            code: status.as_u16(),
+            url,
+            message: String::from_utf8_lossy(&body[..body.len().min(1024)]).into_owned(),
+        })
     }
 
     /// A progress bar for one blob of `size` bytes.

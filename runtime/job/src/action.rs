@@ -114,7 +114,8 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
     write_config(&data, &resolved.config)?;
 
-    let launched = executor_for(home, &component, None).map_err(|e| {
+    let action_id = berth_exec::environment::new_run_id();
+    let launched = executor_for(home, &component, None, (&action_id, &action_id)).map_err(|e| {
         if e.is_user_error() {
             StagingError::user(Stage::Execution, &component.id, e.to_string())
         } else {

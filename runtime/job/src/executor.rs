@@ -1,6 +1,8 @@
 //! The one place that picks an executor for a component definition: its `image` (a `.wasm`
 //! path, a registry reference or `docker://IMAGE`) goes through [`crate::launch`], with the
-//! definition's network and the job's `--tag`; the result says exactly what ran.
+//! definition's network, its `container-root-user` feature (the only way a container runs as
+//! root), the job's `--tag` and the job and run ids as container labels; the result says exactly
+//! what ran.
 
 use crate::home::Home;
 use crate::launch::{LaunchError, LaunchOptions, Launched, launch};
@@ -27,20 +29,27 @@ impl ExecutorError {
     }
 }
 
+/// The component feature that lets a container run as root.
+pub const ROOT_FEATURE: &str = "container-root-user";
+
 /// An executor for `component`; `tag_override` (`--tag`) selects another tag of a registry
-/// reference (it is ignored, with a warning, for module paths). `labels` go on a container.
+/// reference (it is ignored, with a warning, for module paths). `job` (job id, run id) labels a
+/// container.
 pub fn executor_for(
     home: &Home,
     component: &ComponentDefinition,
     tag_override: Option<&str>,
+    job: (&str, &str),
 ) -> Result<Launched, ExecutorError> {
     let options = LaunchOptions {
         name: component.id.clone(),
         tag_override: tag_override.map(str::to_owned),
         docker: DockerOptions {
             network: component.network == Network::Bridge,
+            run_as_root: component.features.iter().any(|f| f == ROOT_FEATURE),
             ..DockerOptions::default()
-        },
+        }
+        .with_job(job.0, job.1),
     };
     launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
         component: component.id.clone(),

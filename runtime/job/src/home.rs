@@ -5,10 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use berth_image::{ImageError, ImageStore};
+use berth_image::{ImageError, ImageStore, PullOptions};
 
 /// The environment variable that overrides the default home directory.
 pub const HOME_ENV: &str = "BERTH_HOME";
+
+/// The environment variable that moves the build tools out of the home (see [`Home::tools`]).
+pub const TOOLS_ENV: &str = "BERTH_TOOLS";
 
 /// The home directory used when neither `--home` nor `BERTH_HOME` is given.
 pub const DEFAULT_HOME: &str = ".berth";
@@ -56,6 +59,15 @@ impl Home {
         self.root.join("images")
     }
 
+    /// Build tools berth installs on first use (componentize-py for Python components):
+    /// `BERTH_TOOLS` when set (one install shared by several homes), else `HOME/tools`.
+    pub fn tools(&self) -> PathBuf {
+        match std::env::var_os(TOOLS_ENV) {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => self.root.join("tools"),
+        }
+    }
+
     /// The home's settings file (`settings.toml`).
     pub fn settings_file(&self) -> PathBuf {
         self.root.join(crate::settings::SETTINGS_FILE)
@@ -66,6 +78,18 @@ impl Home {
         &self,
     ) -> Result<crate::settings::HomeSettings, crate::settings::SettingsError> {
         crate::settings::HomeSettings::load(&self.settings_file())
+    }
+
+    /// Pull options from the environment with this home's `[registry]` limits.
+    pub fn pull_options(&self) -> Result<PullOptions, ImageError> {
+        let mut options = PullOptions::from_env()?;
+        let settings = self.settings().map_err(|e| ImageError::InvalidReference {
+            stage: berth_image::Stage::Parse,
+            reference: e.path.clone(),
+            reason: e.reason.clone(),
+        })?;
+        options.settings.limits = settings.registry.apply(options.settings.limits);
+        Ok(options)
     }
 
     /// The local image store, precompiling pulled modules into this home's compiled cache.

@@ -17,7 +17,7 @@ use crate::home::Home;
 use berth_exec::docker::{DockerExecutor, DockerOptions};
 use berth_exec::wasm::WasmEngine;
 use berth_exec::{ExecError, Executor};
-use berth_image::{ImageError, ImageKind, ImageRef, PullOptions};
+use berth_image::{ImageError, ImageKind, ImageRef};
 
 /// How a component should be launched, beyond its image.
 #[derive(Debug, Clone, Default)]
@@ -131,7 +131,7 @@ pub fn launch(home: &Home, image: &str, options: &LaunchOptions) -> Result<Launc
         }),
         registry @ ImageRef::Registry(_) => {
             let store = home.image_store()?;
-            let resolved = store.resolve(&registry, &PullOptions::from_env()?)?;
+            let resolved = store.resolve(&registry, &home.pull_options()?)?;
             let reference = resolved.pinned_reference();
             let digest = Some(resolved.digest.clone());
             match resolved.kind {

@@ -33,6 +33,7 @@ use berth_exec::environment::new_run_id;
 use berth_exec::{Outcome, RUN_ACTION};
 use berth_staging::input_files::{StagedFiles, stage_input_files, tag_processed};
 use berth_staging::input_tables::stage_input_tables;
+use berth_staging::out_dir::OutDir;
 use berth_staging::state::{self, StateChange};
 use berth_staging::{JobIds, Stage, StagingError, usage};
 use berth_storage::{ComponentDefinition, Storage};
@@ -251,12 +252,31 @@ impl Job<'_> {
         }
         self.enter(Stage::Execution);
         let outcome = self.execute(&prepared)?;
+        if let Some(why) = berth_exec::shutdown::requested() {
+            // berth is being stopped: nothing the component left is loaded or stored.
+            return Err(StagingError::app(
+                Stage::Execution,
+                &prepared.component.id,
+                anyhow::anyhow!("berth received {why}; the job was stopped and nothing was loaded"),
+            ));
+        }
         let mut failure = outcome_error(&outcome, &prepared.component.id);
 
+        // Everything below reads what the component left through one walk of out/.
+        let limits = prepared.settings.output_limits(&prepared.component);
+        let out = match OutDir::open(&prepared.data, limits) {
+            Ok(out) => Some(out),
+            Err(e) => {
+                self.fail(&mut failure, e);
+                None
+            }
+        };
         self.enter(Stage::Usage);
-        match usage::read_usage(&prepared.data) {
-            Ok(records) => self.record.usage.extend(records.unwrap_or_default()),
-            Err(e) => self.fail(&mut failure, e),
+        if let Some(out) = &out {
+            match usage::read_usage(out) {
+                Ok(records) => self.record.usage.extend(records.unwrap_or_default()),
+                Err(e) => self.fail(&mut failure, e),
+            }
         }
         if debug {
             // Instead of output mapping: the data folder as the component left it. Nothing is
@@ -276,16 +296,15 @@ impl Job<'_> {
                 None => Ok(None),
             };
         }
-        let update = if failure.is_none() {
-            match state::read_out(&prepared.data) {
+        let update = match (&out, &failure) {
+            (Some(out), None) => match state::read_out(out) {
                 Ok(update) => Some(update),
                 Err(e) => {
                     self.fail(&mut failure, e);
                     None
                 }
-            }
-        } else {
-            None
+            },
+            _ => None,
         };
 
         if self.cancelled() {
@@ -303,14 +322,16 @@ impl Job<'_> {
             Ok(storage) => storage,
             Err(e) => return Err(failure.unwrap_or(e)),
         };
-        if prepared.component.staging_storage.output != "none" {
+        if let Some(out) = &out
+            && prepared.component.staging_storage.output != "none"
+        {
             if failure.is_none()
-                && let Err(e) = self.output(&mut storage, &prepared, false)
+                && let Err(e) = self.output(&mut storage, &prepared, out, false)
             {
                 failure = Some(e);
             }
             if failure.is_some()
-                && let Err(e) = self.output(&mut storage, &prepared, true)
+                && let Err(e) = self.output(&mut storage, &prepared, out, true)
             {
                 self.record
                     .warnings

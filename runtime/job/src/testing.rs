@@ -3,14 +3,16 @@
 //! the test guests, tables imported from CSV text, and jobs run through [`run_job`] with the data
 //! folder kept.
 
+pub mod python;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use crate::home::Home;
 use crate::{ConfigSource, JobRecord, JobRequest, JobRun, JobStatus, NoProgress, run_job};
 use berth_storage::{
-    ComponentDefinition, ExportOptions, FileId, FileUpload, ImportOptions, NewConfig, NewConfigRow,
-    Storage, TableId,
+    Clock, ComponentDefinition, ExportOptions, FileId, FileUpload, ImportOptions, NewConfig,
+    NewConfigRow, Storage, TableId,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -129,9 +131,17 @@ impl Env {
 
     /// Imports `csv` into `table` with `options`.
     pub fn import_with(&self, table: &str, csv: &str, options: ImportOptions) -> &Self {
+        self.import_at(table, csv, options, Clock::System)
+    }
+
+    /// Imports `csv` into `table` with `options`, its rows stamped by `clock` (a
+    /// [`Clock::Fixed`] time writes them "at" that time).
+    pub fn import_at(&self, table: &str, csv: &str, options: ImportOptions, clock: Clock) -> &Self {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), csv).unwrap();
-        self.storage()
+        let mut storage = self.storage();
+        storage.set_clock(clock);
+        storage
             .import_csv(&TableId::parse(table).unwrap(), file.path(), &options)
             .expect("import");
         self

@@ -6,7 +6,9 @@
 //!   manifests with the mapping (§2.7), resolve destinations (§3.1) and load everything
 //!   all-or-nothing (§3.3);
 //! - [`state`] writes `in/state.json` and reads `out/state.json` (§5, seed 003);
-//! - [`usage`] reads `out/usage.json` strictly (§6, seed 003).
+//! - [`usage`] reads `out/usage.json` strictly (§6, seed 003);
+//! - [`out_dir`] is the only reader of what a component left in `out/` (descriptors, no links
+//!   followed, types and sizes checked on the open file), within the [`limits`].
 //!
 //! Staging never knows which executor ran the component: this crate depends on Storage and the
 //! contract types only, never on an executor, an image or the CLI. Every failure is a [`StagingError`]
@@ -16,6 +18,8 @@
 
 pub mod input_files;
 pub mod input_tables;
+pub mod limits;
+pub mod out_dir;
 pub mod output_files;
 pub mod output_tables;
 pub mod state;
@@ -183,35 +187,6 @@ pub(crate) fn scalar_text(value: &serde_json::Value) -> String {
         serde_json::Value::Bool(false) | serde_json::Value::Null => String::new(),
         other => other.to_string(),
     }
-}
-
-/// Refuses `relative` (under `root`) when it, or a folder on the way to it, is a symbolic link:
-/// a component could point one outside the data folder and have berth read host files into
-/// Storage. A path that does not exist is fine.
-pub(crate) fn reject_symlinks(
-    root: &std::path::Path,
-    relative: &str,
-    stage: Stage,
-) -> Result<(), StagingError> {
-    let mut path = root.to_path_buf();
-    for part in relative.split('/') {
-        path.push(part);
-        match std::fs::symlink_metadata(&path) {
-            Ok(meta) if meta.file_type().is_symlink() => {
-                return Err(StagingError::user(
-                    stage,
-                    relative,
-                    format!(
-                        "\"{}\" is a symbolic link; components must write regular files and folders.",
-                        path.strip_prefix(root).unwrap_or(&path).display()
-                    ),
-                ));
-            }
-            Ok(_) => {}
-            Err(_) => return Ok(()),
-        }
-    }
-    Ok(())
 }
 
 /// A name that may be used as one path component inside the data folder.

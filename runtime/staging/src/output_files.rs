@@ -10,26 +10,33 @@
 //! Planning ([`plan_output_files`]) checks everything before anything is uploaded, so the job can
 //! stay all-or-nothing; [`upload`] then stores the plan and [`remove_uploaded`] undoes it when
 //! loading the tables fails afterwards.
+//!
+//! `out/files` is read through [`crate::out_dir`]: each file is uploaded from the descriptor its
+//! type and size were checked on, each manifest read within `limits.manifest_bytes`.
 
-use std::fs;
+use std::collections::HashSet;
 use std::path::PathBuf;
 
-use berth_host_api::DataDir;
 use berth_host_api::config::OutputFile;
 use berth_host_api::manifest::OutputFileManifest;
 use berth_host_api::paths::{MANIFEST_SUFFIX, OUT_FILES};
 use serde::Serialize;
 
+use super::out_dir::{EntryKind, Folder, OutDir};
 use super::{JobIds, Stage, StagingError};
-use berth_storage::{FileId, FileUpload, Storage};
+use berth_storage::{FileId, FileUpload, OpenInput, Storage};
 
 /// One file about to be uploaded.
 #[derive(Debug, Clone)]
 pub struct PlannedFile {
     /// The name under `out/files`.
     pub name: String,
-    /// Its host path.
+    /// Its path as shown in messages (`out/files/<name>`).
     pub path: PathBuf,
+    /// The opened file.
+    pub input: OpenInput,
+    /// Its size in bytes.
+    pub size: u64,
     /// Tags and flags.
     pub upload: FileUpload,
 }
@@ -62,59 +69,61 @@ pub fn system_tags(ids: &JobIds) -> Vec<String> {
 
 /// Reads `out/files` and the mapping into a plan, checking every rule first.
 pub fn plan_output_files(
-    data: &DataDir,
+    out: &OutDir,
     mapping: &[OutputFile],
     ids: &JobIds,
 ) -> Result<Vec<PlannedFile>, StagingError> {
-    super::reject_symlinks(&data.root, OUT_FILES, Stage::OutputMapping)?;
-    let dir = data.out_files();
+    let stage = Stage::OutputMapping;
+    let Some(folder) = out.folder("files", stage)? else {
+        return Ok(Vec::new());
+    };
     let mut files = Vec::new();
     let mut manifests = Vec::new();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(StagingError::app(Stage::OutputMapping, OUT_FILES, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| StagingError::app(Stage::OutputMapping, OUT_FILES, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
-        if name.ends_with(MANIFEST_SUFFIX) {
-            manifests.push(name);
-        } else if is_file {
-            files.push(name);
+    for entry in folder.entries(stage)? {
+        match entry.kind {
+            EntryKind::File(_) if entry.name.ends_with(MANIFEST_SUFFIX) => {
+                manifests.push(entry.name)
+            }
+            EntryKind::File(_) => files.push(entry.name),
+            EntryKind::Folder => {}
         }
     }
-    files.sort();
-    manifests.sort();
+    let names: HashSet<&str> = files.iter().map(String::as_str).collect();
     for manifest in &manifests {
         let data_name = &manifest[..manifest.len() - MANIFEST_SUFFIX.len()];
-        if !files.iter().any(|f| f == data_name) {
+        if !names.contains(data_name) {
             return Err(StagingError::user(
-                Stage::OutputMapping,
+                stage,
                 format!("{OUT_FILES}/{manifest}"),
                 format!("Found orphaned file manifest: '{manifest}'"),
             ));
         }
     }
-    if let Some(missing) = mapping.iter().find(|m| !files.contains(&m.source)) {
+    if let Some(missing) = mapping.iter().find(|m| !names.contains(m.source.as_str())) {
         return Err(StagingError::user(
-            Stage::OutputMapping,
+            stage,
             &missing.source,
             format!("File '{}' not found", missing.source),
         ));
     }
+    let manifests: HashSet<&str> = manifests.iter().map(String::as_str).collect();
     let system = system_tags(ids);
     let mut plan = Vec::new();
-    for name in files {
-        let path = dir.join(&name);
-        let items: Vec<&OutputFile> = mapping.iter().filter(|m| m.source == name).collect();
+    for name in &files {
+        let Some(opened) = folder.open_file(name, stage)? else {
+            continue;
+        };
+        let items: Vec<&OutputFile> = mapping.iter().filter(|m| &m.source == name).collect();
         let properties = if items.is_empty() {
-            vec![from_manifest(&name, &path)?]
+            let manifest_name = format!("{name}{MANIFEST_SUFFIX}");
+            let has_manifest = manifests.contains(manifest_name.as_str());
+            vec![from_manifest(out, &folder, name, has_manifest)?]
         } else {
             items.into_iter().cloned().collect()
         };
         for p in properties {
+            out.charge(opened.size, &opened.shown)
+                .map_err(|e| StagingError::user(stage, name, e.to_string()))?;
             let mut tags = p.tags.clone();
             for tag in &system {
                 if !tags.contains(tag) {
@@ -123,7 +132,9 @@ pub fn plan_output_files(
             }
             plan.push(PlannedFile {
                 name: name.clone(),
-                path: path.clone(),
+                path: PathBuf::from(&opened.shown),
+                input: opened.input.clone(),
+                size: opened.size,
                 upload: FileUpload {
                     name: Some(name.clone()),
                     tags,
@@ -139,13 +150,27 @@ pub fn plan_output_files(
 }
 
 /// The properties of an unmapped file: its manifest's, else the defaults.
-fn from_manifest(name: &str, path: &std::path::Path) -> Result<OutputFile, StagingError> {
-    let manifest_path = berth_host_api::paths::manifest_for(path);
+fn from_manifest(
+    out: &OutDir,
+    folder: &Folder,
+    name: &str,
+    has_manifest: bool,
+) -> Result<OutputFile, StagingError> {
     let mut properties = OutputFile::new(name);
-    let Ok(text) = fs::read_to_string(&manifest_path) else {
+    if !has_manifest {
+        return Ok(properties);
+    }
+    let manifest_name = format!("{name}{MANIFEST_SUFFIX}");
+    let Some(file) = folder.open_file(&manifest_name, Stage::OutputMapping)? else {
         return Ok(properties);
     };
-    let shown = format!("{OUT_FILES}/{name}{MANIFEST_SUFFIX}");
+    let bytes = file.read_limited(
+        out.limits().manifest_bytes,
+        "manifest_bytes",
+        Stage::OutputMapping,
+    )?;
+    let shown = format!("{OUT_FILES}/{manifest_name}");
+    let text = String::from_utf8_lossy(&bytes);
     let manifest = OutputFileManifest::from_json(&shown, &text)
         .map_err(|e| StagingError::user(Stage::OutputMapping, &shown, e.to_string()))?;
     properties.tags = manifest.tags.unwrap_or_default();
@@ -163,14 +188,13 @@ pub fn upload(
 ) -> Result<Vec<UploadedFile>, StagingError> {
     let mut uploaded = Vec::with_capacity(plan.len());
     for file in plan {
-        match storage.upload_file(&file.path, &file.upload) {
+        match storage.upload_open(&file.path, &file.input, &file.upload) {
             Ok(id) => {
-                let bytes = fs::metadata(&file.path).map(|m| m.len()).unwrap_or(0);
                 uploaded.push(UploadedFile {
                     id: id.0,
                     name: file.name.clone(),
                     tags: file.upload.tags.clone(),
-                    bytes,
+                    bytes: file.size,
                 });
             }
             Err(e) => {

@@ -3,6 +3,7 @@
 //! items whose `source` names it (`source` defaults to `<destination>.csv`, seed 003), merged with
 //! its manifest, resolved to a destination table and loaded.
 //!
+//! Everything is read through [`crate::out_dir`] (no path under `out/` is ever opened directly).
 //! The work is split so nothing changes until everything is known to be loadable:
 //!
 //! 1. [`plan_output_tables`] scans, merges, resolves and validates: orphaned manifests, bad
@@ -23,9 +24,9 @@ mod options;
 mod prepare;
 mod sources;
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 
-use berth_host_api::DataDir;
 use berth_host_api::config::OutputTable;
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -34,6 +35,7 @@ pub use destination::{Destination, default_bucket, resolve as resolve_destinatio
 pub use load::{check_against_storage, load_output_tables};
 pub use sources::{Source, scan};
 
+use super::out_dir::{Folder, OutDir};
 use super::webalize::webalize;
 use super::{JobIds, Stage, StagingError};
 use berth_storage::{CsvDialect, ImportOptions, TableLoad};
@@ -94,15 +96,20 @@ pub struct LoadedTable {
 
 /// Step 1: scan, merge, resolve, validate and prepare (see the module docs).
 pub fn plan_output_tables(
-    data: &DataDir,
+    out: &OutDir,
     cfg: &OutputTablesConfig<'_>,
 ) -> Result<TablePlan, StagingError> {
-    let sources = scan(data)?;
+    let (folder, sources) = match scan(out)? {
+        Some((folder, sources)) => (Some(folder), sources),
+        None => (None, Vec::new()),
+    };
     if !cfg.failed_job {
+        let names: HashSet<&str> = sources.iter().map(|s| s.name.as_str()).collect();
         let mut missing: Vec<String> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
         for item in cfg.mapping {
             let name = item.effective_source();
-            if !sources.iter().any(|s| s.name == name) && !missing.contains(&name) {
+            if !names.contains(name.as_str()) && seen.insert(name.clone()) {
                 missing.push(name);
             }
         }
@@ -120,6 +127,9 @@ pub fn plan_output_tables(
         }
     }
     let mut plan = TablePlan::default();
+    let Some(folder) = folder else {
+        return Ok(plan);
+    };
     for source in &sources {
         let items: Vec<Option<&OutputTable>> = {
             let matched: Vec<_> = cfg
@@ -136,7 +146,7 @@ pub fn plan_output_tables(
         };
         for item in items {
             let index = plan.tables.len();
-            match plan_one(source, item, cfg, index, &mut plan.warnings) {
+            match plan_one(out, &folder, source, item, cfg, index, &mut plan.warnings) {
                 Ok(Some(table)) => plan.tables.push(table),
                 Ok(None) => {}
                 Err(e) if cfg.failed_job && !item.is_some_and(|m| m.write_always) => {
@@ -150,6 +160,8 @@ pub fn plan_output_tables(
 }
 
 fn plan_one(
+    out: &OutDir,
+    folder: &Folder,
     source: &Source,
     item: Option<&OutputTable>,
     cfg: &OutputTablesConfig<'_>,
@@ -157,7 +169,8 @@ fn plan_one(
     warnings: &mut Vec<String>,
 ) -> Result<Option<PlannedTable>, StagingError> {
     let name = source.name.as_str();
-    let manifest = merge::read_manifest(source)?;
+    let limits = *out.limits();
+    let manifest = merge::read_manifest(folder, source, limits.manifest_bytes)?;
     let merged = merge::merge(manifest, item);
     if cfg.failed_job && merged.write_always != Some(true) {
         return Ok(None);
@@ -223,11 +236,19 @@ fn plan_one(
     let dialect = CsvDialect::from_strs(&delimiter, &enclosure).map_err(prepare_error)?;
     let headless = !columns.is_empty();
     let skip_header = headless && merged.has_header == Some(true);
-    let path = prepare::prepare(source, skip_header, dialect, cfg.scratch, index)?;
+    let prepared = prepare::prepare(
+        out,
+        folder,
+        source,
+        skip_header,
+        dialect,
+        cfg.scratch,
+        index,
+    )?;
     let header = if headless {
         Some(columns.clone())
     } else {
-        prepare::read_header(&path, dialect).map_err(|e| {
+        prepare::read_header(&prepared, dialect, limits.csv_field_bytes).map_err(|e| {
             StagingError::user(
                 Stage::OutputMapping,
                 name,
@@ -241,13 +262,19 @@ fn plan_one(
         dialect,
         columns,
         delete_where: options::delete_filters(name, &merged, cfg.now)?,
+        max_field_bytes: Some(limits.csv_field_bytes),
     };
     let (metadata, metadata_if_created) = options::metadata(&merged, cfg.ids);
+    let (path, open) = match prepared {
+        prepare::Prepared::InPlace(input) => (PathBuf::from(folder.shown_entry(name)), Some(input)),
+        prepare::Prepared::Scratch(path) => (path, None),
+    };
     Ok(Some(PlannedTable {
         source: name.to_owned(),
         load: TableLoad {
             table: destination.table,
             path,
+            open,
             options,
             metadata,
             metadata_if_created,

@@ -5,12 +5,12 @@
 //! a stored configuration, together with the input-mapping state.
 
 use std::fs;
-use std::io::ErrorKind;
 
 use berth_host_api::DataDir;
 use berth_host_api::state::{FileState, StateUpdate, StoredState, TableState, read_out_state};
 use serde::{Deserialize, Serialize};
 
+use super::out_dir::OutDir;
 use super::{Stage, StagingError};
 use berth_storage::Storage;
 
@@ -51,21 +51,11 @@ pub fn write_in_state(data: &DataDir, stored: &StoredState) -> Result<(), Stagin
         .map_err(|e| StagingError::app(Stage::State, berth_host_api::paths::IN_STATE, e))
 }
 
-/// Reads `out/state.json`: missing or blank → clear; invalid JSON → a user error naming the file.
-pub fn read_out(data: &DataDir) -> Result<StateUpdate, StagingError> {
-    super::reject_symlinks(&data.root, berth_host_api::paths::OUT_STATE, Stage::State)?;
-    let path = data.out_state();
-    let bytes = match fs::read(&path) {
-        Ok(bytes) => Some(bytes),
-        Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => {
-            return Err(StagingError::app(
-                Stage::State,
-                berth_host_api::paths::OUT_STATE,
-                e,
-            ));
-        }
-    };
+/// Reads `out/state.json` (through [`OutDir`], within `limits.state_bytes`): missing or blank →
+/// clear; invalid JSON → a user error naming the file.
+pub fn read_out(out: &OutDir) -> Result<StateUpdate, StagingError> {
+    let limit = out.limits().state_bytes;
+    let bytes = out.read_file("state.json", limit, "state_bytes", Stage::State)?;
     read_out_state(bytes.as_deref()).map_err(|e| {
         StagingError::user(
             Stage::State,

@@ -6,17 +6,20 @@ use std::path::PathBuf;
 
 use duckdb::params;
 
-use super::db::{now, to_micros};
+use super::csv_read::CsvInput;
+use super::db::to_micros;
 use super::import::import_in;
-use super::{ImportOptions, ImportReport, Storage, StorageError, TableId};
+use super::{ImportOptions, ImportReport, OpenInput, Storage, StorageError, TableId};
 
 /// One table of a batch.
 #[derive(Debug, Clone)]
 pub struct TableLoad {
     /// The destination table (created when missing).
     pub table: TableId,
-    /// The CSV file to load.
+    /// The CSV file to load (with `open`, only its name in messages).
     pub path: PathBuf,
+    /// The file already opened by the caller; read instead of opening `path`.
+    pub open: Option<OpenInput>,
     /// How to load it.
     pub options: ImportOptions,
     /// Metadata `(provider, key, value)` set on the table after the load.
@@ -62,9 +65,14 @@ impl Storage {
         })?;
         let mut reports = Vec::with_capacity(loads.len());
         for (index, load) in loads.iter().enumerate() {
-            let report = import_in(&tx, &load.table, &load.path, &load.options)
+            let input = match &load.open {
+                Some(open) => CsvInput::Open(open),
+                None => CsvInput::Path(&load.path),
+            };
+            let now = self.clock.now();
+            let report = import_in(&tx, &load.table, &load.path, input, &load.options, now)
                 .map_err(fail(index, &load.table))?;
-            let updated = to_micros(now());
+            let updated = to_micros(now);
             let extra = if report.created {
                 load.metadata_if_created.as_slice()
             } else {

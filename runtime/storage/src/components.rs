@@ -6,7 +6,8 @@ use duckdb::{OptionalExt, params};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use super::db::{now, to_micros};
+use super::db::to_micros;
+use super::limits::LimitOverrides;
 use super::{Storage, StorageError};
 
 /// A component definition (Keboola's component specification, the fields that affect a run).
@@ -64,9 +65,13 @@ pub struct ComponentDefinition {
     /// How `/data` is staged; `local` both ways by default.
     #[serde(default)]
     pub staging_storage: StagingStorage,
-    /// Component features, e.g. `dev-branch-job-blocked`.
+    /// Component features, e.g. `dev-branch-job-blocked`, `container-root-user`.
     #[serde(default)]
     pub features: Vec<String>,
+    /// Limits on what the component leaves in `out/` (see [`LimitOverrides`]); absent keys keep
+    /// the home's or berth's defaults.
+    #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
+    pub limits: LimitOverrides,
 }
 
 /// Network access of a component.
@@ -276,7 +281,7 @@ impl Storage {
             .map_err(StorageError::db("reading components", &definition.id))?;
         tx.execute(
             "INSERT OR REPLACE INTO berth_components (id, definition, updated) VALUES (?, ?, ?)",
-            params![definition.id, text, to_micros(now())],
+            params![definition.id, text, to_micros(self.clock.now())],
         )
         .map_err(StorageError::db("storing the component", &definition.id))?;
         tx.commit()

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::{Storage, StorageError};
 
 /// The stored state document is the contract's [`StoredState`] (host-api validates it strictly:
@@ -212,7 +212,7 @@ impl Storage {
                 new.description,
                 to_text(&new.configuration),
                 to_text(&State::default()),
-                to_micros(now())
+                to_micros(self.clock.now())
             ],
         )
         .map_err(StorageError::db("storing the configuration", &subject))?;

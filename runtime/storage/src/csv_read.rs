@@ -3,6 +3,7 @@
 //! DuckDB appender, validating row width and UTF-8 and naming the line of any bad record.
 
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::SyncSender;
@@ -11,6 +12,8 @@ use duckdb::arrow::array::{ArrayRef, Int64Array, StringBuilder};
 use duckdb::arrow::datatypes::{DataType, Field, Schema};
 use duckdb::arrow::record_batch::RecordBatch;
 
+use super::csv_guard::FieldLimit;
+use super::input::OpenInput;
 use super::{StorageError, TableId};
 
 /// Rows per Arrow batch (DuckDB's vector size, so the appender never re-slices).
@@ -82,9 +85,18 @@ fn one_ascii(what: &str, value: &str) -> Result<u8, String> {
     }
 }
 
+/// Where an import reads its CSV from: a path Storage opens, or a file the caller opened.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CsvInput<'a> {
+    /// Opened here.
+    Path(&'a Path),
+    /// Opened by the caller (`path` only names it in messages).
+    Open(&'a OpenInput),
+}
+
 /// An opened import file with its column names known.
 pub(crate) struct CsvSource {
-    reader: csv::Reader<File>,
+    reader: csv::Reader<FieldLimit<Box<dyn Read + Send>>>,
     /// Column names: the header line, or the given columns of a headless file.
     pub(crate) header: Vec<String>,
     path: PathBuf,
@@ -92,18 +104,27 @@ pub(crate) struct CsvSource {
 }
 
 impl CsvSource {
-    /// Opens `path`; with `columns` non-empty the file is headless and those are its columns.
+    /// Opens `input` (named `path` in messages); with `columns` non-empty the file is headless
+    /// and those are its columns. No field may be longer than `max_field_bytes`.
     pub(crate) fn open(
         table: &TableId,
         path: &Path,
+        input: CsvInput<'_>,
         dialect: CsvDialect,
         columns: &[String],
+        max_field_bytes: u64,
     ) -> Result<Self, StorageError> {
-        let file = File::open(path).map_err(|source| StorageError::ReadInput {
-            what: "CSV file",
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file: Box<dyn Read + Send> = match input {
+            CsvInput::Path(path) => {
+                Box::new(File::open(path).map_err(|source| StorageError::ReadInput {
+                    what: "CSV file",
+                    path: path.to_path_buf(),
+                    source,
+                })?)
+            }
+            CsvInput::Open(open) => Box::new(open.reader()),
+        };
+        let file = FieldLimit::new(file, dialect, max_field_bytes);
         let headless = !columns.is_empty();
         let mut builder = csv::ReaderBuilder::new();
         builder

@@ -223,11 +223,6 @@ pub(crate) fn from_micros(micros: i64) -> OffsetDateTime {
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
 
-/// The current time, truncated to microseconds so it round-trips through the database.
-pub(crate) fn now() -> OffsetDateTime {
-    from_micros(to_micros(OffsetDateTime::now_utc()))
-}
-
 /// Serde helper writing times as RFC 3339 strings (`#[serde(with = "rfc3339")]`).
 pub(crate) mod rfc3339 {
     use serde::Serializer;

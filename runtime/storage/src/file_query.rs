@@ -75,6 +75,7 @@ impl FileQuery {
             tokens,
             pos: 0,
             end: query.chars().count() + 1,
+            depth: 0,
         };
         if parser.peek().is_none() {
             return Ok(Self { root: Node::All });
@@ -176,10 +177,16 @@ enum Occur {
     MustNot,
 }
 
+/// How deeply a query may nest: parentheses, field groups and `NOT`/`!`/`-`/`+` prefixes each
+/// count a level. The parser (and matching) recurse once per level, so a configuration author's
+/// `((((…` must not reach the end of the stack; real queries nest a handful of levels.
+pub const MAX_QUERY_DEPTH: usize = 64;
+
 struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     end: usize,
+    depth: usize,
 }
 
 impl Parser {
@@ -213,6 +220,22 @@ impl Parser {
             Some(t) => self.error(format!("expected {expected}, found {}", t.kind.describe())),
             None => self.error(format!("expected {expected}, found the end of the query")),
         }
+    }
+
+    /// Runs `parse` one nesting level deeper; fails past [`MAX_QUERY_DEPTH`].
+    fn nested<T>(
+        &mut self,
+        parse: impl FnOnce(&mut Self) -> Result<T, QueryError>,
+    ) -> Result<T, QueryError> {
+        if self.depth >= MAX_QUERY_DEPTH {
+            return self.error(format!(
+                "the query nests deeper than {MAX_QUERY_DEPTH} levels (parentheses and NOT, !, -, + prefixes)"
+            ));
+        }
+        self.depth += 1;
+        let parsed = parse(self);
+        self.depth -= 1;
+        parsed
     }
 
     /// Clauses joined by `OR` or juxtaposition, up to `)` or the end.
@@ -267,12 +290,12 @@ impl Parser {
         match self.peek_kind() {
             Some(Kind::Not) | Some(Kind::Minus) => {
                 self.next();
-                let (node, _) = self.unary(field)?;
+                let (node, _) = self.nested(|p| p.unary(field))?;
                 Ok((node, Occur::MustNot))
             }
             Some(Kind::Plus) => {
                 self.next();
-                let (node, occur) = self.unary(field)?;
+                let (node, occur) = self.nested(|p| p.unary(field))?;
                 Ok((
                     node,
                     if occur == Occur::MustNot {
@@ -293,9 +316,11 @@ impl Parser {
         match token.kind {
             Kind::LParen => {
                 self.next();
-                let node = self.or_group(field)?;
-                self.expect_rparen()?;
-                Ok(node)
+                self.nested(|p| {
+                    let node = p.or_group(field)?;
+                    p.expect_rparen()?;
+                    Ok(node)
+                })
             }
             Kind::Word(word)
                 if self.tokens.get(self.pos + 1).map(|t| &t.kind) == Some(&Kind::Colon) =>
@@ -338,9 +363,11 @@ impl Parser {
         match token.kind {
             Kind::LParen => {
                 self.next();
-                let node = self.or_group(Some(field))?;
-                self.expect_rparen()?;
-                Ok(node)
+                self.nested(|p| {
+                    let node = p.or_group(Some(field))?;
+                    p.expect_rparen()?;
+                    Ok(node)
+                })
             }
             Kind::LBracket | Kind::LBrace => self.range(field),
             Kind::Cmp(cmp) => {
@@ -543,6 +570,43 @@ mod tests {
             tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             created,
             run_id: format!("run-{id}"),
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_and_named() {
+        // At the limit: parses and matches.
+        let deep = |n: usize, open: &str, close: &str| {
+            format!("{}name:foo{}", open.repeat(n), close.repeat(n))
+        };
+        let f = file(1, "foo.csv", &[], datetime!(2024-01-01 0:00 UTC));
+        assert!(
+            FileQuery::parse(&deep(MAX_QUERY_DEPTH, "(", ")"))
+                .unwrap()
+                .matches(&f.facts())
+        );
+        assert!(
+            !FileQuery::parse(&deep(MAX_QUERY_DEPTH, "NOT ", ""))
+                .unwrap()
+                .matches(&f.facts())
+        );
+        // Past it, in every way a query can nest, far past it too: an error, not a crashed stack.
+        for query in [
+            deep(MAX_QUERY_DEPTH + 1, "(", ")"),
+            deep(MAX_QUERY_DEPTH + 1, "NOT ", ""),
+            deep(100_000, "(", ")"),
+            deep(100_000, "NOT ", ""),
+            deep(100_000, "!", ""),
+            deep(100_000, "-", ""),
+            deep(100_000, "+", ""),
+            format!("tags:{}a{}", "(".repeat(100_000), ")".repeat(100_000)),
+        ] {
+            let err = FileQuery::parse(&query).unwrap_err();
+            assert!(
+                err.message.contains("nests deeper than 64 levels"),
+                "{}",
+                err.message
+            );
         }
     }
 

@@ -11,9 +11,9 @@ use duckdb::{Connection, OptionalExt, params};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::file_query::{FileFacts, FileQuery};
-use super::{Storage, StorageError};
+use super::{OpenInput, Storage, StorageError};
 
 /// How many files a listing returns when no limit is given (the Storage API default).
 pub const DEFAULT_LIST_LIMIT: usize = 100;
@@ -244,6 +244,32 @@ impl Storage {
         if !meta.is_file() {
             return Err(read_err(std::io::Error::other("not a regular file")));
         }
+        let mut input = fs::File::open(path).map_err(read_err)?;
+        self.store_upload(path, &mut input, upload)
+    }
+
+    /// Stores a copy of a file the caller opened (`path` names it in messages and, without
+    /// `upload.name`, gives the name) and returns its new id. At most `input`'s bound is read.
+    pub fn upload_open(
+        &mut self,
+        path: &Path,
+        input: &OpenInput,
+        upload: &FileUpload,
+    ) -> Result<FileId, StorageError> {
+        self.store_upload(path, &mut input.reader(), upload)
+    }
+
+    fn store_upload(
+        &mut self,
+        path: &Path,
+        input: &mut dyn std::io::Read,
+        upload: &FileUpload,
+    ) -> Result<FileId, StorageError> {
+        let read_err = |source| StorageError::ReadInput {
+            what: "file",
+            path: path.to_path_buf(),
+            source,
+        };
         let name = match &upload.name {
             Some(name) => name.clone(),
             None => path
@@ -264,8 +290,7 @@ impl Storage {
         fs::create_dir_all(&dir).map_err(StorageError::io("creating the files directory", &dir))?;
         let mut staged = tempfile::NamedTempFile::new_in(&dir)
             .map_err(StorageError::io("creating a temporary file", &dir))?;
-        let mut input = fs::File::open(path).map_err(read_err)?;
-        let size = std::io::copy(&mut input, staged.as_file_mut()).map_err(read_err)?;
+        let size = std::io::copy(input, staged.as_file_mut()).map_err(read_err)?;
         staged
             .as_file()
             .sync_all()
@@ -285,7 +310,7 @@ impl Storage {
                 id.0 as i64,
                 name,
                 serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()),
-                to_micros(now()),
+                to_micros(self.clock.now()),
                 size as i64,
                 upload.is_public,
                 upload.is_permanent,

@@ -13,8 +13,9 @@ use duckdb::{Connection, params_from_iter};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::csv_read::{CsvDialect, CsvSource};
-use super::db::{now, to_micros};
+use super::csv_guard::DEFAULT_MAX_FIELD_BYTES;
+use super::csv_read::{CsvDialect, CsvInput, CsvSource};
+use super::db::to_micros;
 use super::table_id::{quote_ident, validate_column_list};
 use super::tables::{
     CatalogEntry, catalog_entry, check_primary_key, check_unique, data_table,
@@ -36,6 +37,8 @@ pub struct ImportOptions {
     pub columns: Vec<String>,
     /// Rows to delete before the load (only when the table exists).
     pub delete_where: Vec<DeleteFilter>,
+    /// The longest field the file may hold; `None`: [`DEFAULT_MAX_FIELD_BYTES`] (16 MiB).
+    pub max_field_bytes: Option<u64>,
 }
 
 /// `eq` (value in the list) or `ne` (value not in the list).
@@ -298,7 +301,9 @@ pub(super) fn import_in(
     tx: &Connection,
     id: &TableId,
     path: &Path,
+    input: CsvInput<'_>,
     options: &ImportOptions,
+    now: OffsetDateTime,
 ) -> Result<ImportReport, StorageError> {
     options
         .dialect
@@ -310,9 +315,16 @@ pub(super) fn import_in(
         })?;
     validate_column_list(id, &options.columns)?;
     let requested_key = normalize_primary_key(&options.primary_key);
-    let source = CsvSource::open(id, path, options.dialect, &options.columns)?;
+    let source = CsvSource::open(
+        id,
+        path,
+        input,
+        options.dialect,
+        &options.columns,
+        options.max_field_bytes.unwrap_or(DEFAULT_MAX_FIELD_BYTES),
+    )?;
     validate_column_list(id, &source.header)?;
-    let timestamp = to_micros(now());
+    let timestamp = to_micros(now);
 
     let existing = catalog_entry(tx, id)?;
     let mut columns = match &existing {
@@ -438,7 +450,14 @@ impl Storage {
             .conn
             .transaction()
             .map_err(StorageError::db("starting a transaction", id))?;
-        let report = import_in(&tx, id, path, options)?;
+        let report = import_in(
+            &tx,
+            id,
+            path,
+            CsvInput::Path(path),
+            options,
+            self.clock.now(),
+        )?;
         tx.commit()
             .map_err(StorageError::db("committing the import", id))?;
         Ok(report)
@@ -459,7 +478,7 @@ impl Storage {
             return Err(StorageError::TableNotFound { id: id.to_string() });
         };
         let deleted = delete_where(&tx, id, &entry.columns, filters)?;
-        entry.last_change = to_micros(now());
+        entry.last_change = to_micros(self.clock.now());
         write_entry(&tx, id, &entry)?;
         tx.commit()
             .map_err(StorageError::db("committing the delete", id))?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::{Storage, StorageError};
 
 /// Where a job is in its life (reference §9.2).
@@ -246,7 +246,7 @@ fn to_stored(
 impl Storage {
     /// Records a new job.
     pub fn insert_job(&mut self, job: &NewJob) -> Result<StoredJob, StorageError> {
-        let time = to_micros(now());
+        let time = to_micros(self.clock.now());
         let started = (job.status == JobStatus::Processing).then_some(time);
         self.conn
             .execute(
@@ -279,7 +279,7 @@ impl Storage {
         status: JobStatus,
         record: &Value,
     ) -> Result<(), StorageError> {
-        let time = to_micros(now());
+        let time = to_micros(self.clock.now());
         let changed = self
             .conn
             .execute(
@@ -333,7 +333,7 @@ impl Storage {
         if !from.contains(&current) {
             return Ok(Err(current));
         }
-        let time = to_micros(now());
+        let time = to_micros(self.clock.now());
         tx.execute(
             "UPDATE berth_jobs SET status = ?, \
              finished = CASE WHEN ? THEN ? ELSE finished END WHERE id = ?",
@@ -420,7 +420,7 @@ impl Storage {
         };
         tx.execute(
             "UPDATE berth_jobs SET status = 'processing', started = ? WHERE id = ?",
-            params![to_micros(now()), id],
+            params![to_micros(self.clock.now()), id],
         )
         .map_err(StorageError::db("claiming a job", &id))?;
         tx.commit()
@@ -466,7 +466,7 @@ impl Storage {
                 |row| row.get(0),
             )
             .map_err(StorageError::db("reading a job's events", id))?;
-        let time = to_micros(now());
+        let time = to_micros(self.clock.now());
         {
             let mut appender = tx
                 .appender("berth_job_events")

@@ -26,8 +26,10 @@
 //! ```
 
 mod batch;
+mod clock;
 mod components;
 mod configs;
+mod csv_guard;
 mod csv_read;
 mod csv_write;
 mod db;
@@ -37,7 +39,9 @@ mod export;
 mod file_query;
 mod files;
 mod import;
+mod input;
 mod jobs;
+mod limits;
 mod table_id;
 mod tables;
 mod tokens;
@@ -47,19 +51,23 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
+pub use clock::Clock;
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
 pub use configs::{
     Config, ConfigRow, FileState, NewConfig, NewConfigRow, SourceTag, State, StateInput,
     StateStorage, TableState, TagMatch,
 };
+pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::CsvDialect;
 pub use documents::{DocumentKind, RewriteError, StoredDocument};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportReport};
-pub use file_query::{FileFacts, FileQuery, QueryError};
+pub use file_query::{FileFacts, FileQuery, MAX_QUERY_DEPTH, QueryError};
 pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
 pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOperator};
+pub use input::{InputReader, OpenInput};
 pub use jobs::{DEFAULT_JOB_LIMIT, JobEvent, JobFilter, JobStatus, NewJob, StoredJob};
+pub use limits::{ByteSize, LimitOverrides};
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
 pub use tokens::{NewToken, TokenCheck, TokenInfo};
@@ -75,6 +83,7 @@ pub use tokens::{NewToken, TokenCheck, TokenInfo};
 pub struct Storage {
     dir: PathBuf,
     conn: duckdb::Connection,
+    clock: Clock,
     database: Arc<db::Database>,
 }
 
@@ -100,8 +109,15 @@ impl Storage {
         Ok(Self {
             dir,
             conn,
+            clock: Clock::System,
             database,
         })
+    }
+
+    /// Sets where this handle reads the time it stamps on what it writes (the system clock
+    /// unless set).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
     }
 
     /// The Storage directory.
@@ -115,6 +131,7 @@ impl Storage {
         Ok(Self {
             dir: self.dir.clone(),
             conn: self.database.connect()?,
+            clock: self.clock,
             database: Arc::clone(&self.database),
         })
     }

@@ -5,7 +5,7 @@ use duckdb::{Connection, OptionalExt, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::table_id::{quote_ident, validate_column_list};
 use super::{Storage, StorageError, TableId};
 
@@ -323,7 +323,7 @@ impl Storage {
             .transaction()
             .map_err(StorageError::db("starting a transaction", id))?;
         require_entry(&tx, id)?;
-        let updated = to_micros(now());
+        let updated = to_micros(self.clock.now());
         for (key, value) in entries {
             tx.execute(
                 "INSERT OR REPLACE INTO berth_table_metadata (table_id, provider, key, value, updated) VALUES (?, ?, ?, ?, ?)",

@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-use super::db::{from_micros, now, rfc3339, to_micros};
+use super::db::{from_micros, rfc3339, to_micros};
 use super::{Storage, StorageError};
 
 /// A token to create.
@@ -138,7 +138,7 @@ impl Storage {
                     new.admin,
                     new.read_only,
                     access,
-                    to_micros(now()),
+                    to_micros(self.clock.now()),
                     new.expires.map(to_micros),
                     new.job_id,
                 ],
@@ -190,7 +190,9 @@ impl Storage {
         Ok(match found {
             None => TokenCheck::Unknown,
             Some(token) if token.revoked.is_some() => TokenCheck::Revoked(token),
-            Some(token) if token.expires.is_some_and(|e| e <= now()) => TokenCheck::Expired(token),
+            Some(token) if token.expires.is_some_and(|e| e <= self.clock.now()) => {
+                TokenCheck::Expired(token)
+            }
             Some(token) => TokenCheck::Valid(token),
         })
     }
@@ -201,7 +203,7 @@ impl Storage {
             .conn
             .execute(
                 "UPDATE berth_tokens SET revoked = coalesce(revoked, ?) WHERE id = ?",
-                params![to_micros(now()), id],
+                params![to_micros(self.clock.now()), id],
             )
             .map_err(StorageError::db("revoking a token", id))?;
         if changed == 0 {
@@ -215,7 +217,7 @@ impl Storage {
         self.conn
             .execute(
                 "UPDATE berth_tokens SET revoked = coalesce(revoked, ?) WHERE job_id = ?",
-                params![to_micros(now()), job_id],
+                params![to_micros(self.clock.now()), job_id],
             )
             .map_err(StorageError::db("revoking a job's tokens", job_id))?;
         Ok(())

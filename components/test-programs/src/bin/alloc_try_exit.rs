@@ -13,7 +13,7 @@ fn main() {
         }
         Err(error) => {
             eprintln!("try_reserve failed: {error}");
-            std::process::exit(3);
+            test_programs::exit(3);
         }
     }
 }

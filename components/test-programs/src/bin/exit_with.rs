@@ -8,5 +8,5 @@ fn main() {
         .ok()
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    std::process::exit(code);
+    test_programs::exit(code);
 }

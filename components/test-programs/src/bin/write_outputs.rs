@@ -2,7 +2,11 @@
 //!
 //! - `write`: `[{"path": "out/tables/a.csv", "text": "..."}]` (or `"bytes": [31, 139, ...]`,
 //!   or `"dir": true` for a directory, or `"symlink": "/target"` for a symbolic link), paths
-//!   relative to the data folder;
+//!   relative to the data folder; the hostile ones of `runtime/cli/tests/all/hostile_*.rs` also
+//!   use `"repeat": N` (`"prefix"`, then the text N times, written in pieces),
+//!   `"sparse_size": N` (an empty file set to N bytes without writing them), `"copy_from":
+//!   "in/files/x"` (a copy of another file) and `"count": N` (N files, `{i}` in the path
+//!   replaced by 0..N);
 //! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded);
 //! - `copy_config`: write config.json and in/state.json as seen to `out/seen/` (not uploaded);
 //! - `print`: printed to stdout, line by line, first;
@@ -24,7 +28,46 @@ fn main() {
         std::thread::sleep(std::time::Duration::from_millis(ms));
     }
     for item in params["write"].as_array().into_iter().flatten() {
+        if let Some(count) = item["count"].as_u64() {
+            let pattern = item["path"].as_str().expect("path");
+            let first = data.join(pattern.replace("{i}", "0"));
+            fs::create_dir_all(first.parent().expect("a parent")).expect("creating the folder");
+            for i in 0..count {
+                fs::write(data.join(pattern.replace("{i}", &i.to_string())), b"x")
+                    .expect("writing one of many files");
+            }
+            continue;
+        }
         let path = data.join(item["path"].as_str().expect("path"));
+        if let Some(size) = item["sparse_size"].as_u64() {
+            fs::File::create(&path)
+                .and_then(|f| f.set_len(size))
+                .expect("a sparse file");
+            continue;
+        }
+        if let Some(source) = item["copy_from"].as_str() {
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).expect("creating a parent directory");
+            }
+            fs::copy(data.join(source), &path).expect("copying a file");
+            continue;
+        }
+        if let (Some(times), Some(text)) = (item["repeat"].as_u64(), item["text"].as_str()) {
+            use std::io::Write as _;
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).expect("creating a parent directory");
+            }
+            let mut file = std::io::BufWriter::new(fs::File::create(&path).expect("a file"));
+            if let Some(prefix) = item["prefix"].as_str() {
+                file.write_all(prefix.as_bytes())
+                    .expect("writing the prefix");
+            }
+            for _ in 0..times {
+                file.write_all(text.as_bytes()).expect("writing a piece");
+            }
+            file.flush().expect("flushing");
+            continue;
+        }
         if let Some(target) = item["symlink"].as_str() {
             let _ = fs::remove_dir_all(&path);
             let _ = fs::remove_file(&path);
@@ -70,5 +113,5 @@ fn main() {
     if let Some(message) = params["message"].as_str() {
         eprint!("{message}");
     }
-    std::process::exit(params["exit_code"].as_i64().unwrap_or(0) as i32);
+    test_programs::exit(params["exit_code"].as_i64().unwrap_or(0) as i32);
 }

@@ -3,23 +3,25 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
+use std::time::Duration;
 
 use components_artifacts as guests;
 
-use crate::support::berth;
+use crate::support::{berth, output_within};
 use berth_exec::testing::{data_dir, run_data_dir};
 
+/// Runs `berth exec`; a run that has not ended after two minutes fails the test.
 fn exec(module: &str, dir: &Path, home: &Path, extra: &[&str]) -> Output {
-    berth()
+    let mut command = berth();
+    command
         .arg("--home")
         .arg(home)
         .arg("exec")
         .arg(module)
         .arg("--data-dir")
         .arg(dir)
-        .args(extra)
-        .output()
-        .expect("berth runs")
+        .args(extra);
+    output_within(&mut command, Duration::from_secs(120))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -151,6 +153,21 @@ fn the_timeout_flag_limits_the_run() {
     assert!(text(&out.stderr).contains("exceeded the timeout of 1 seconds."));
 }
 
+/// Without `--timeout`, a synchronous action has the default 30 seconds (reference §1.4): a guest
+/// that sleeps for an hour is stopped then, and the message says so.
+#[test]
+fn an_action_without_the_timeout_flag_has_thirty_seconds() {
+    let home = tempfile::TempDir::new().unwrap();
+    let dir = data_dir(&serde_json::json!({"action": "hello", "parameters": {}}));
+    let out = exec(guests::SLEEP_FOREVER, dir.path(), home.path(), &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("Running sleep_forever exceeded the timeout of 30 seconds."),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn the_memory_flag_limits_the_run() {
     let home = tempfile::TempDir::new().unwrap();
@@ -172,6 +189,11 @@ fn bad_invocations_are_user_errors() {
     let dir = run_data_dir();
     let out = exec("/nonexistent/module.wasm", dir.path(), home.path(), &[]);
     assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("/nonexistent/module.wasm"),
+        "{}",
+        text(&out.stderr)
+    );
 
     std::fs::write(dir.path().join("config.json"), "{not json").unwrap();
     let out = exec(guests::EXIT_WITH, dir.path(), home.path(), &[]);

@@ -2,20 +2,19 @@
 //! its summary, `--json` records and exit codes 0, 1 and 2.
 
 use std::process::Output;
+use std::time::Duration;
 
 use components_artifacts as guests;
 use serde_json::{Value, json};
 
-use crate::support::berth;
+use crate::support::{berth, output_within};
 use berth_job::testing::{Env, writes};
 
+/// Runs `berth` on `env`'s home; a run that has not ended after two minutes fails the test.
 fn berth_in(env: &Env, args: &[&str]) -> Output {
-    berth()
-        .arg("--home")
-        .arg(env.root())
-        .args(args)
-        .output()
-        .unwrap()
+    let mut command = berth();
+    command.arg("--home").arg(env.root()).args(args);
+    output_within(&mut command, Duration::from_secs(120))
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -103,7 +102,13 @@ fn berth_run_with_config_data_and_failures() {
     assert_eq!(user.status.code(), Some(1));
     assert!(text(&user.stdout).contains("component failed on purpose"));
     assert_eq!(run(writes(&[], 2, json!({}))).status.code(), Some(2));
-    assert_eq!(run(json!({"unknown": 1})).status.code(), Some(1));
+    let unknown = run(json!({"unknown": 1}));
+    assert_eq!(unknown.status.code(), Some(1));
+    let said = format!("{}{}", text(&unknown.stdout), text(&unknown.stderr));
+    assert!(
+        said.contains(r#"Unrecognized option "unknown" under "root""#),
+        "{said}"
+    );
     let bad = berth_in(
         &env,
         &[
@@ -114,11 +119,21 @@ fn berth_run_with_config_data_and_failures() {
         ],
     );
     assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("/nonexistent/berth.json"),
+        "{}",
+        text(&bad.stderr)
+    );
     let neither = berth_in(&env, &["run", "acme.writer"]);
     assert_eq!(
         neither.status.code(),
         Some(1),
         "a bad invocation is the user's error"
+    );
+    assert!(
+        text(&neither.stderr).contains("--config"),
+        "{}",
+        text(&neither.stderr)
     );
 }
 
@@ -176,15 +191,58 @@ fn berth_action_runs_listed_actions_only() {
     let garbage = action("garbage");
     assert_eq!(garbage.status.code(), Some(1));
     assert!(text(&garbage.stderr).contains("Decoding JSON response from component failed"));
-    assert_eq!(action("fail").status.code(), Some(1));
+    let fail = action("fail");
+    assert_eq!(fail.status.code(), Some(1));
+    assert!(
+        text(&fail.stderr).contains("the fail action always fails"),
+        "{}",
+        text(&fail.stderr)
+    );
     let unlisted = action("silent");
     assert_eq!(unlisted.status.code(), Some(1));
     assert!(text(&unlisted.stderr).contains(r#"Action "silent" is not allowed"#));
-    assert_eq!(action("run").status.code(), Some(1));
+    let run = action("run");
+    assert_eq!(run.status.code(), Some(1));
+    assert!(
+        text(&run.stderr).contains(r#"The "run" action cannot be run as a synchronous action"#),
+        "{}",
+        text(&run.stderr)
+    );
     assert!(
         berth_in(&env, &["job", "ls", "--json"])
             .stdout
             .starts_with(b"[]"),
         "actions are not jobs"
+    );
+}
+
+/// `berth action` gives a synchronous action the default 30 seconds (reference §1.4): a guest that
+/// sleeps for an hour is stopped then, and the message says so.
+#[test]
+fn berth_action_has_thirty_seconds() {
+    let env = Env::new();
+    env.component(
+        "acme.sleeper",
+        guests::SLEEP_FOREVER,
+        json!({"synchronous_actions": ["hello"]}),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("config.json");
+    std::fs::write(&file, "{}").unwrap();
+    let out = berth_in(
+        &env,
+        &[
+            "action",
+            "acme.sleeper",
+            "hello",
+            "--config-data",
+            file.to_str().unwrap(),
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("exceeded the timeout of 30 seconds."),
+        "{stderr}"
     );
 }

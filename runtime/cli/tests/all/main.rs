@@ -14,6 +14,22 @@ mod job_kill;
 mod storage_cli;
 // Storage crash safety: the berth binary killed with SIGKILL mid-import.
 mod storage_crash;
+// The hostile suite: measuring the berth process (exit, peak RSS, wall time).
+mod hostile_support;
+// Traps a WASI component leaves in out/: links, sparse files, huge fields, bombs, many entries.
+mod hostile_output;
+// What only a container plants (FIFOs, sockets, absolute links, non-UTF-8 names), a fork bomb.
+mod hostile_containers;
+// Guest numbers handed to berth's own host functions; tables against the memory limit.
+mod hostile_host_calls;
+// SIGTERM/SIGINT to a running berth run; containers of a killed berth reaped.
+mod hostile_signals;
+// A registry that lies about or overflows its manifests and layers.
+mod hostile_registry;
+// A configuration author's worst: deep queries, deep documents, huge documents.
+mod hostile_config;
+// `berth image build --python`: build, run, push and pull a Python component.
+mod python_cli;
 // `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
 mod serve_cli;
 // Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.

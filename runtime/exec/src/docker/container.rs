@@ -22,7 +22,9 @@ use anyhow::{Context, Result};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
-use bollard::models::{ContainerCreateBody, HostConfig, Mount, MountType};
+use bollard::models::{
+    ContainerCreateBody, HostConfig, HostConfigLogConfig, Mount, MountType, ResourcesUlimits,
+};
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
     RemoveContainerOptionsBuilder, StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
@@ -30,9 +32,14 @@ use bollard::query_parameters::{
 use futures_util::{Stream, StreamExt};
 use tokio::task::JoinHandle;
 
-use super::{DockerOptions, HostUser, LABEL_MANAGED};
+use super::owner::Owner;
+use super::{
+    DEFAULT_CPUS, DEFAULT_NOFILE, DEFAULT_PIDS_LIMIT, DockerOptions, HostUser, LABEL_MANAGED,
+    ROOT_CAPABILITIES,
+};
 use crate::cancel::until_cancelled;
 use crate::output::captures;
+use crate::shutdown::CANCELLED;
 use crate::{Cancel, ExecRequest, ExecResult, OutputCapture, Termination};
 
 /// Grace between SIGTERM and SIGKILL when a container is stopped.
@@ -51,8 +58,6 @@ pub(super) struct RunSpec<'a> {
     pub(super) image: &'a str,
     /// The canonical host path of the data folder (mounted at `/data`).
     pub(super) data_dir: &'a Path,
-    /// The private host folder mounted at `/tmp`.
-    pub(super) tmp_dir: &'a Path,
     /// The execution request (env, limits, stdout mode).
     pub(super) request: &'a ExecRequest,
     /// The executor's options (network, cpus, labels).
@@ -112,8 +117,11 @@ pub(super) async fn run(
     }
 }
 
-/// The container's configuration: mounts, network, limits, user, labels and env.
-fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
+/// The container's configuration: mounts, network, limits, user, labels and env — hardened by
+/// default (see the [`super`] docs): every capability dropped (a root component gets back only
+/// [`ROOT_CAPABILITIES`]), no new privileges, a pids limit, a read-only root filesystem with a
+/// size-limited `/tmp` tmpfs, no log retention, a CPU limit and a `nofile` ulimit.
+pub(super) fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
     let bind = |source: &Path, target: &str| Mount {
         source: Some(source.to_string_lossy().into_owned()),
         target: Some(target.to_owned()),
@@ -130,6 +138,16 @@ fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     labels.insert(LABEL_MANAGED.to_owned(), super::EXECUTOR_NAME.to_owned());
+    labels.extend(Owner::current().labels());
+    // /tmp lives in memory: what the component keeps there counts against its memory limit,
+    // so the tmpfs is never larger than that limit.
+    let tmp_size = memory.unwrap_or(256 << 20);
+    let tmpfs = HashMap::from([(
+        "/tmp".to_owned(),
+        format!("rw,nosuid,nodev,size={tmp_size},mode=1777"),
+    )]);
+    let nofile = i64::try_from(spec.options.nofile.unwrap_or(DEFAULT_NOFILE)).unwrap_or(i64::MAX);
+    let cpus = spec.options.cpus.unwrap_or(DEFAULT_CPUS);
     ContainerCreateBody {
         image: Some(spec.image.to_owned()),
         env: Some(
@@ -147,10 +165,9 @@ fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
         tty: Some(false),
         open_stdin: Some(false),
         host_config: Some(HostConfig {
-            mounts: Some(vec![
-                bind(spec.data_dir, "/data"),
-                bind(spec.tmp_dir, "/tmp"),
-            ]),
+            mounts: Some(vec![bind(spec.data_dir, "/data")]),
+            tmpfs: Some(tmpfs),
+            readonly_rootfs: Some(true),
             network_mode: Some(
                 if spec.options.network {
                     "bridge"
@@ -161,11 +178,26 @@ fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
             ),
             memory,
             memory_swap: memory,
-            nano_cpus: spec
-                .options
-                .cpus
+            nano_cpus: Some(cpus)
                 .filter(|c| *c > 0.0)
                 .map(|c| (c * 1e9).round() as i64),
+            pids_limit: Some(spec.options.pids_limit.unwrap_or(DEFAULT_PIDS_LIMIT)),
+            cap_drop: Some(vec!["ALL".to_owned()]),
+            cap_add: spec
+                .run_user
+                .is_none()
+                .then(|| ROOT_CAPABILITIES.iter().map(|c| (*c).to_owned()).collect()),
+            security_opt: Some(vec!["no-new-privileges".to_owned()]),
+            ulimits: Some(vec![ResourcesUlimits {
+                name: Some("nofile".to_owned()),
+                soft: Some(nofile),
+                hard: Some(nofile),
+            }]),
+            // berth reads the output from the attach stream; Docker keeps no copy of it.
+            log_config: Some(HostConfigLogConfig {
+                typ: Some("none".to_owned()),
+                config: None,
+            }),
             auto_remove: Some(false),
             ..Default::default()
         }),
@@ -179,8 +211,9 @@ enum Ending {
     Exited(Option<i64>),
     /// The timeout passed; the container was stopped.
     TimedOut,
-    /// The job was cancelled; the container was stopped.
-    Cancelled,
+    /// The job was cancelled (or the process shuts down, with the reason); the container was
+    /// stopped.
+    Cancelled(Option<String>),
 }
 
 /// Attaches, waits, starts and follows one created container until it ends.
@@ -198,13 +231,18 @@ async fn drive(
         id.to_owned(),
         "next-exit",
     )));
+    // Attached before the start, the stream alone carries every byte. `logs` would also replay
+    // the log file, and the daemon subscribes the stream before that replay: output written in
+    // between arrived twice (seen as a doubled stdout under load).
     let attached = docker
         .attach_container(
             id,
             Some(
                 AttachContainerOptionsBuilder::new()
                     .stream(true)
-                    .logs(true)
+                    // Attached before the start, nothing is missed; with the `none` log driver
+                    // there is nothing to replay either.
+                    .logs(false)
                     .stdout(true)
                     .stderr(true)
                     .build(),
@@ -232,8 +270,9 @@ async fn drive(
     let ending = tokio::select! {
         code = &mut exited => Ending::Exited(code?),
         () = tokio::time::sleep(spec.request.limits.timeout) => Ending::TimedOut,
-        () = until_cancelled(cancelled[0]) => Ending::Cancelled,
-        () = until_cancelled(cancelled[1]) => Ending::Cancelled,
+        () = until_cancelled(cancelled[0]) => Ending::Cancelled(None),
+        () = until_cancelled(cancelled[1]) => Ending::Cancelled(None),
+        why = crate::shutdown::wait() => Ending::Cancelled(Some(why)),
     };
     let mut duration = started.elapsed();
     if !matches!(ending, Ending::Exited(_)) {
@@ -263,7 +302,10 @@ async fn drive(
         .unwrap_or_default();
     let termination = match ending {
         Ending::TimedOut => Termination::TimedOut,
-        Ending::Cancelled => Termination::Cancelled,
+        Ending::Cancelled(None) => Termination::Cancelled,
+        Ending::Cancelled(Some(why)) => Termination::Crashed(format!(
+            "{CANCELLED}: berth received {why} and stopped the container"
+        )),
         Ending::Exited(waited) => {
             let code = state.exit_code.or(waited).unwrap_or(-1);
             if state.oom_killed == Some(true) || code == SIGKILL_EXIT {

@@ -99,10 +99,10 @@ pub fn static_binary(package: &str, bin: &str) -> Result<PathBuf> {
     Ok(binary)
 }
 
-/// The workspace root (the parent of the `runtime` crate).
+/// The workspace root (two levels above this crate, `runtime/exec`).
 fn workspace_root() -> PathBuf {
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR"));
-    runtime.parent().unwrap_or(runtime).to_owned()
+    let exec = Path::new(env!("CARGO_MANIFEST_DIR"));
+    exec.ancestors().nth(2).unwrap_or(exec).to_owned()
 }
 
 fn host_triple() -> Result<String> {
@@ -171,9 +171,21 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 
 /// Lists the containers (running or not) carrying `label=value`.
 pub fn containers_labelled(label: &str, value: &str) -> Result<Vec<String>> {
+    list_labelled(label, value, None)
+}
+
+/// Lists the running containers carrying `label=value`.
+pub fn running_containers_labelled(label: &str, value: &str) -> Result<Vec<String>> {
+    list_labelled(label, value, Some("running"))
+}
+
+fn list_labelled(label: &str, value: &str, status: Option<&str>) -> Result<Vec<String>> {
     block_on(async {
         let docker = client::connect(&DaemonAddress::resolve(None)).await?;
-        let filters = HashMap::from([("label", vec![format!("{label}={value}")])]);
+        let mut filters = HashMap::from([("label", vec![format!("{label}={value}")])]);
+        if let Some(status) = status {
+            filters.insert("status", vec![status.to_owned()]);
+        }
         let options = bollard::query_parameters::ListContainersOptionsBuilder::new()
             .all(true)
             .filters(&filters)
@@ -181,4 +193,28 @@ pub fn containers_labelled(label: &str, value: &str) -> Result<Vec<String>> {
         let list = docker.list_containers(Some(options)).await?;
         Ok(list.into_iter().filter_map(|c| c.id).collect())
     })
+}
+
+/// The host's address on Docker's default `bridge` network (the `docker0` address): the
+/// network's IPAM gateway, else the first address of its subnet, which is what the daemon gives
+/// `docker0` unless told otherwise.
+pub fn bridge_gateway() -> Result<std::net::Ipv4Addr> {
+    let ipam = block_on(async {
+        let docker = client::connect(&DaemonAddress::resolve(None)).await?;
+        let network = docker
+            .inspect_network("bridge", None)
+            .await
+            .context("inspecting the bridge network")?;
+        anyhow::Ok(network.ipam.and_then(|i| i.config).unwrap_or_default())
+    })?;
+    for config in ipam {
+        if let Some(gateway) = config.gateway.as_deref().and_then(|g| g.parse().ok()) {
+            return Ok(gateway);
+        }
+        let subnet = config.subnet.as_deref().and_then(|s| s.split_once('/'));
+        if let Some(network) = subnet.and_then(|(ip, _)| ip.parse::<std::net::Ipv4Addr>().ok()) {
+            return Ok(std::net::Ipv4Addr::from(u32::from(network) + 1));
+        }
+    }
+    bail!("the bridge network has no IPv4 gateway or subnet")
 }

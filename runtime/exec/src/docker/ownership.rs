@@ -1,18 +1,19 @@
-//! Whose files these are: the host user a container runs as, the private `/tmp` folder made for
-//! it, and handing files back after a container that ran as root.
+//! Whose files these are: the host user a container runs as, and handing files over to it before
+//! a run (berth runs as root, the container must not) and back after a root container.
 //!
 //! Handing back is `chown -R uid:gid` plus `chmod u+rwX` over the data folder and the private
 //! `/tmp`, done from the host (berth runs as root where root containers are allowed; without
 //! CAP_CHOWN the hand-back fails with a clear error rather than leaving files silently
 //! unreadable). The walk never follows symbolic links — a container may plant a link to any host
-//! path — and changes the owner of the link itself.
+//! path — and changes the owner of the link itself. It is iterative and refuses folders nested
+//! deeper than [`MAX_HANDBACK_DEPTH`], so a container cannot exhaust the host's stack with a deep
+//! tree.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, lchown};
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use tempfile::TempDir;
+use anyhow::{Context, Result, bail};
 
 /// A host uid:gid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,30 +39,8 @@ impl HostUser {
     }
 }
 
-/// Creates the private folder mounted at the container's `/tmp`, under `parent` (default: the
-/// system temp folder). It belongs to `run_user` when the container runs as that user; for a
-/// container that keeps the image's user (root or not) it is world-writable with the sticky bit,
-/// like a real `/tmp`.
-pub(super) fn private_tmp(parent: Option<&Path>, run_user: Option<HostUser>) -> Result<TempDir> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix("berth-docker-tmp-");
-    let dir = match parent {
-        Some(parent) => builder.tempdir_in(parent),
-        None => builder.tempdir(),
-    }
-    .context("creating the container's private /tmp folder")?;
-    match run_user {
-        Some(user) if user != HostUser::current() => {
-            lchown(dir.path(), Some(user.uid), Some(user.gid)).with_context(|| {
-                format!("giving {} to {}", dir.path().display(), user.docker_user())
-            })?;
-        }
-        Some(_) => {}
-        None => fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o1777))
-            .with_context(|| format!("opening {} to the container", dir.path().display()))?,
-    }
-    Ok(dir)
-}
+/// The deepest folder nesting handed back; deeper is an error (nothing honest nests so deep).
+pub(super) const MAX_HANDBACK_DEPTH: usize = 1024;
 
 /// Gives everything under `root` (and `root` itself) to `user`, with the owner's read and write
 /// bits set and the execute bit on folders (`chown -R` + `chmod -R u+rwX`).
@@ -76,28 +55,40 @@ pub(super) fn hand_back(root: &Path, user: HostUser) -> Result<()> {
     })
 }
 
-fn hand_back_entry(path: &Path, user: HostUser) -> Result<()> {
-    let meta = fs::symlink_metadata(path).with_context(|| format!("reading {}", path.display()))?;
-    if (meta.uid(), meta.gid()) != (user.uid, user.gid) {
-        lchown(path, Some(user.uid), Some(user.gid))
-            .with_context(|| format!("chown {}", path.display()))?;
-    }
-    if meta.file_type().is_symlink() {
-        return Ok(());
-    }
-    let mode = meta.permissions().mode();
-    let wanted = if meta.is_dir() || mode & 0o111 != 0 {
-        mode | 0o700
-    } else {
-        mode | 0o600
-    };
-    if wanted != mode {
-        fs::set_permissions(path, fs::Permissions::from_mode(wanted))
-            .with_context(|| format!("chmod {}", path.display()))?;
-    }
-    if meta.is_dir() {
-        for entry in fs::read_dir(path).with_context(|| format!("listing {}", path.display()))? {
-            hand_back_entry(&entry?.path(), user)?;
+fn hand_back_entry(root: &Path, user: HostUser) -> Result<()> {
+    let mut pending = vec![(root.to_path_buf(), 0usize)];
+    while let Some((path, depth)) = pending.pop() {
+        let meta =
+            fs::symlink_metadata(&path).with_context(|| format!("reading {}", path.display()))?;
+        if (meta.uid(), meta.gid()) != (user.uid, user.gid) {
+            lchown(&path, Some(user.uid), Some(user.gid))
+                .with_context(|| format!("chown {}", path.display()))?;
+        }
+        if meta.file_type().is_symlink() {
+            continue;
+        }
+        let mode = meta.permissions().mode();
+        let wanted = if meta.is_dir() || mode & 0o111 != 0 {
+            mode | 0o700
+        } else {
+            mode | 0o600
+        };
+        if wanted != mode {
+            fs::set_permissions(&path, fs::Permissions::from_mode(wanted))
+                .with_context(|| format!("chmod {}", path.display()))?;
+        }
+        if meta.is_dir() {
+            if depth >= MAX_HANDBACK_DEPTH {
+                bail!(
+                    "{} is nested deeper than {MAX_HANDBACK_DEPTH} folders",
+                    path.display()
+                );
+            }
+            for entry in
+                fs::read_dir(&path).with_context(|| format!("listing {}", path.display()))?
+            {
+                pending.push((entry?.path(), depth + 1));
+            }
         }
     }
     Ok(())

@@ -1,4 +1,6 @@
-//! The compiled-module cache across engines (processes): miss, hit, and recovery from damage.
+//! The compiled-module cache across engines (processes): miss, hit, and recovery from damage —
+//! damage the checksum catches, and damage with a matching checksum that only wasmtime's own
+//! deserialisation can refuse.
 
 use std::path::Path;
 
@@ -91,6 +93,65 @@ fn a_corrupted_entry_is_a_miss_and_is_replaced() {
         CacheStatus::Hit,
         "the entry was replaced"
     );
+}
+
+/// Writes `bytes` as `entry` with a sidecar checksum that matches them, the way the cache seals
+/// the entries it writes (crc32 and length).
+fn seal(entry: &Path, bytes: &[u8]) {
+    std::fs::write(entry, bytes).unwrap();
+    let checksum = format!("{:08x}-{}", crc32fast::hash(bytes), bytes.len());
+    std::fs::write(entry.with_extension("cwasm.crc32"), checksum).unwrap();
+}
+
+#[test]
+fn an_entry_wasmtime_refuses_despite_a_matching_checksum_is_recompiled_and_replaced() {
+    let cache = tempfile::TempDir::new().unwrap();
+    assert_eq!(load_status(cache.path()), CacheStatus::Miss);
+    let entry = only_entry(cache.path());
+    let good = std::fs::read(&entry).unwrap();
+    // `seal` writes exactly the sidecar the cache wrote, so the damaged entries below pass the
+    // checksum and reach wasmtime's deserialisation.
+    let sidecar = entry.with_extension("cwasm.crc32");
+    let written = std::fs::read_to_string(&sidecar).unwrap();
+    seal(&entry, &good);
+    assert_eq!(std::fs::read_to_string(&sidecar).unwrap(), written);
+    assert_eq!(load_status(cache.path()), CacheStatus::Hit);
+
+    let mut not_elf = good.clone();
+    not_elf[..4].copy_from_slice(b"\0BAD");
+    for (damage, bytes) in [
+        ("not ELF", not_elf),
+        ("the first half", good[..good.len() / 2].to_vec()),
+        ("garbage", b"\x7fELF not really".to_vec()),
+    ] {
+        seal(&entry, &bytes);
+        // The same engine configuration as the one that wrote the entry: it looks up this very
+        // entry (another configuration would miss it by name).
+        let engine = fresh_engine(cache.path());
+        let component = engine
+            .load(Path::new(guests::EXIT_WITH), "exit_with")
+            .unwrap();
+        assert_eq!(component.cache_status(), CacheStatus::Recovered, "{damage}");
+        assert_eq!(only_entry(cache.path()), entry, "{damage}");
+        let dir = run_data_dir();
+        let request = berth_exec::ExecRequest {
+            data_dir: dir.path().to_path_buf(),
+            action: "run".into(),
+            env: vec![],
+            limits: berth_exec::Limits::for_action("run"),
+            stdout: berth_exec::StdoutMode::Capture,
+            cancel: None,
+            output_filter: None,
+        };
+        let result = component.execute(&request).unwrap();
+        assert_eq!(result.termination, berth_exec::Termination::Exited(0));
+        assert_ne!(std::fs::read(&entry).unwrap(), bytes, "{damage}: replaced");
+        assert_eq!(
+            load_status(cache.path()),
+            CacheStatus::Hit,
+            "{damage}: the replacement is a good entry"
+        );
+    }
 }
 
 #[test]

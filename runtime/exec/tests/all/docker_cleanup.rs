@@ -5,7 +5,8 @@
 use std::os::unix::net::UnixListener;
 use std::time::{Duration, Instant};
 
-use berth_exec::docker::{DockerExecutor, DockerOptions, is_cancellation};
+use berth_exec::docker::fixture::running_containers_labelled;
+use berth_exec::docker::{DockerExecutor, DockerOptions, LABEL_RUN_ID, is_cancellation};
 use berth_exec::{ExecError, Executor};
 
 use crate::docker_support::Case;
@@ -17,23 +18,34 @@ fn docker_cancel_stops_the_container() {
     };
     let executor = case.executor("spin_forever", case.options());
     let cancel = executor.cancel_handle();
-    let started = Instant::now();
+    // Cancel only once the daemon reports this case's container running.
+    let run_id = case.run_id.clone();
     let canceller = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1500));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let running = loop {
+            let running =
+                running_containers_labelled(LABEL_RUN_ID, &run_id).expect("listing containers");
+            if !running.is_empty() || Instant::now() >= deadline {
+                break running;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
         cancel.cancel();
+        running
     });
     let result = executor.execute(&case.request()).expect("container runs");
-    canceller.join().unwrap();
+    let running = canceller.join().unwrap();
+    assert_eq!(
+        running.len(),
+        1,
+        "the container was seen running before the cancel"
+    );
     assert!(
         is_cancellation(&result.termination),
         "{:?}",
         result.termination
     );
-    assert!(
-        started.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_eq!(result.stdout.text(), "spin_forever: started\n");
     case.assert_clean();
     // Cancelling is sticky: the job's executor starts nothing more.
     let again = executor.execute(&case.request()).expect("no run");

@@ -2,11 +2,13 @@
 //! the image's user (root) when the component asks for it, after which its files are handed back.
 //!
 //! Run as root (as CI does), the tests use a distinct uid:gid so that "owned by the invoking
-//! user" is not trivially root; otherwise they use the current user and the root case is skipped.
+//! user" is not trivially root; otherwise they use the current user, and the root case is skipped
+//! (or fails, with `BERTH_REQUIRE_DOCKER=1`: handing files back needs root).
 
 use std::os::unix::fs::MetadataExt;
 
 use berth_exec::Outcome;
+use berth_exec::docker::fixture::REQUIRE_DOCKER_VAR;
 use berth_exec::docker::{DockerOptions, HostUser};
 
 use crate::docker_support::{Case, chown_tree};
@@ -51,7 +53,11 @@ fn docker_root_component_files_are_handed_back() {
         return;
     };
     if HostUser::current().uid != 0 {
-        eprintln!("skipped docker_root_handback: handing files back needs berth to run as root");
+        let why = "handing files back needs berth to run as root";
+        if std::env::var(REQUIRE_DOCKER_VAR).as_deref() == Ok("1") {
+            panic!("docker_root_handback cannot run: {why} ({REQUIRE_DOCKER_VAR}=1)");
+        }
+        eprintln!("skipped docker_root_handback: {why}");
         return;
     }
     let options = DockerOptions {

@@ -1,6 +1,7 @@
 //! Parity of the two executors: the same program built for wasm32-wasip1 (run by the WASI
 //! executor) and as a static Linux binary in a FROM-scratch image (run by the Docker executor)
-//! writes byte-identical output and ends in identical outcomes for each exit class.
+//! writes byte-identical output and ends in identical outcomes for each exit class — and each
+//! case ends as it should, so that two executors failing the same way is not parity.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,26 +73,83 @@ fn multiplier_data(parameters: serde_json::Value) -> tempfile::TempDir {
     dir
 }
 
+/// The rows of a CSV file (no header handling: the header is the first row).
+fn rows(bytes: &[u8]) -> Vec<Vec<String>> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(bytes)
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+/// Output tables by path under `out/`, each as rows of cells.
+type Tables<'a> = Vec<(&'a str, Vec<Vec<String>>)>;
+
+fn table(rows: &[&[&str]]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
 #[test]
 fn docker_parity_multiplier_output_tables_are_byte_identical() {
     let Some(_case) = Case::new("docker_parity_multiplier") else {
         return;
     };
-    for parameters in [
-        serde_json::json!({"multiplier": 3, "column": "value"}),
-        serde_json::json!({"multiplier": 0.5}),
-        serde_json::json!({}),
-    ] {
+    // Each parameter set with the outcome and output tables it must give, on both executors.
+    let cases: [(serde_json::Value, Outcome, Tables<'_>); 3] = [
+        (
+            serde_json::json!({"multiplier": 3, "column": "value"}),
+            Outcome::Success,
+            vec![
+                (
+                    "tables/more",
+                    table(&[&["id", "value", "note"], &["7", "-12", "a, b"]]),
+                ),
+                (
+                    "tables/numbers.csv",
+                    table(&[&["id", "value"], &["1", "6"], &["2", "7.5"], &["3", ""]]),
+                ),
+            ],
+        ),
+        (
+            serde_json::json!({"multiplier": 0.5}),
+            Outcome::Success,
+            vec![
+                (
+                    "tables/more",
+                    table(&[&["id", "value", "note"], &["7", "-2", "a, b"]]),
+                ),
+                (
+                    "tables/numbers.csv",
+                    table(&[&["id", "value"], &["1", "1"], &["2", "1.25"], &["3", ""]]),
+                ),
+            ],
+        ),
+        (
+            serde_json::json!({}),
+            Outcome::UserError {
+                message: "Parameter \"multiplier\" is required: set \"parameters.multiplier\" to a number."
+                    .into(),
+            },
+            vec![],
+        ),
+    ];
+    for (parameters, expected, tables) in cases {
         let wasi_dir = multiplier_data(parameters.clone());
         let docker_dir = multiplier_data(parameters.clone());
         let (_, wasi) = Run::new(guests::MULTIPLIER, wasi_dir.path()).run();
         let docker = run_docker("multiplier", "multiplier", docker_dir.path(), &[]);
-        assert_eq!(wasi, docker, "outcomes differ for {parameters}");
+        assert_eq!(wasi, expected, "WASI outcome for {parameters}");
+        assert_eq!(docker, expected, "Docker outcome for {parameters}");
         let (wasi_out, docker_out) = (outputs(wasi_dir.path()), outputs(docker_dir.path()));
-        if wasi == Outcome::Success {
-            assert!(!wasi_out.is_empty(), "no output for {parameters}");
-        }
         assert_eq!(wasi_out, docker_out, "outputs differ for {parameters}");
+        let parsed: Tables<'_> = wasi_out
+            .iter()
+            .map(|(name, bytes)| (name.as_str(), rows(bytes)))
+            .collect();
+        assert_eq!(parsed, tables, "output tables for {parameters}");
     }
 }
 
@@ -102,6 +160,16 @@ fn docker_parity_exit_classes_give_identical_outcomes() {
     };
     for code in ["0", "1", "2", "3"] {
         let message = format!("parity: exiting with {code}");
+        let expected = match code {
+            "0" => Outcome::Success,
+            "1" => Outcome::UserError {
+                message: message.clone(),
+            },
+            _ => Outcome::ApplicationError {
+                exit_code: Some(code.parse().unwrap()),
+                message: format!("Component exit_with failed: ({code}) {message}"),
+            },
+        };
         let wasi_dir = data_dir(&serde_json::json!({"parameters": {}}));
         let docker_dir = data_dir(&serde_json::json!({"parameters": {}}));
         let (_, wasi) = Run::new(guests::EXIT_WITH, wasi_dir.path())
@@ -110,6 +178,7 @@ fn docker_parity_exit_classes_give_identical_outcomes() {
             .run();
         let env = [("CODE", code), ("MESSAGE", message.as_str())];
         let docker = run_docker("test-programs", "exit_with", docker_dir.path(), &env);
-        assert_eq!(wasi, docker, "exit {code}");
+        assert_eq!(wasi, expected, "WASI, exit {code}");
+        assert_eq!(docker, expected, "Docker, exit {code}");
     }
 }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use berth_exec::docker::fixture::{containers_labelled, docker_available, scratch_image};
 use berth_exec::docker::{DockerExecutor, DockerOptions, LABEL_RUN_ID};
+use berth_exec::testing::{WATCHDOG_MARGIN, within};
 use berth_exec::{
     ExecRequest, ExecResult, Executor, JobEnvironment, Limits, Outcome, StdoutMode, classify,
 };
@@ -98,13 +99,20 @@ impl Case {
         self.run_with(bin, self.options())
     }
 
-    /// Runs fixture `bin` with `options` and classifies the result.
+    /// Runs fixture `bin` with `options` and classifies the result. The run must return within
+    /// its timeout plus the watchdog's margin, or the test fails instead of hanging.
     pub(crate) fn run_with(&self, bin: &str, options: DockerOptions) -> (ExecResult, Outcome) {
         let executor = self.executor(bin, options);
-        let result = executor.execute(&self.request()).expect("container runs");
+        let name = executor.component_name().to_owned();
+        let request = self.request();
+        let deadline = self.limits.timeout.saturating_add(WATCHDOG_MARGIN);
+        let result = within(deadline, &format!("container {bin}"), move || {
+            executor.execute(&request)
+        })
+        .expect("container runs");
         let outcome = classify(
             &result,
-            executor.component_name(),
+            &name,
             self.limits.timeout,
             self.limits.memory_bytes,
         );

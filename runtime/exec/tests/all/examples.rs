@@ -6,7 +6,6 @@ use std::path::Path;
 
 use berth_exec::Outcome;
 use berth_exec::outcome::action_response;
-use berth_host_api::exit::ExitClass;
 use components_artifacts as guests;
 
 use berth_exec::testing::{Run, data_dir};
@@ -62,16 +61,23 @@ fn multiplier_reports_bad_parameters_as_user_errors() {
     let dir = data_dir(&serde_json::json!({"parameters": {}}));
     write_table(dir.path(), "numbers.csv", "id,value\n1,2\n");
     let (_, outcome) = Run::new(guests::MULTIPLIER, dir.path()).run();
-    assert_eq!(outcome.class(), ExitClass::UserError);
-    assert!(outcome.message().contains("multiplier"), "{outcome}");
+    assert_eq!(
+        outcome,
+        Outcome::UserError {
+            message:
+                r#"Parameter "multiplier" is required: set "parameters.multiplier" to a number."#
+                    .into()
+        }
+    );
 
     let dir = data_dir(&serde_json::json!({"parameters": {"multiplier": 2}}));
     write_table(dir.path(), "numbers.csv", "id,value\n1,abc\n");
     let (_, outcome) = Run::new(guests::MULTIPLIER, dir.path()).run();
-    assert_eq!(outcome.class(), ExitClass::UserError);
-    assert!(
-        outcome.message().contains("\"abc\" is not a number"),
-        "{outcome}"
+    assert_eq!(
+        outcome,
+        Outcome::UserError {
+            message: r#"Table "numbers.csv", row 1, column "value": "abc" is not a number."#.into()
+        }
     );
 }
 

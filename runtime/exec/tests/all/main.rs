@@ -1,7 +1,13 @@
 //! berth-exec's one integration-test binary; each module owns one area.
 
+// The test programs as WASI preview 1 modules, for `sandbox` (`components_p2` has the p2 ones).
+use components_artifacts as guests;
+
 // Exit classes, limits and sandbox promises, each driven by a test program.
 mod sandbox;
+// The same sandbox cases against the test programs built as WASI preview 2 components, and what
+// is particular to components: detection, the compiled cache, the memory sum.
+mod components_p2;
 // Stopping runs from outside: busy and waiting guests, containers, before the start.
 mod cancel;
 // The compiled-module cache: hits, misses, corrupt entries.

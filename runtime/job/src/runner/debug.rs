@@ -4,8 +4,11 @@
 //! main image is 0 until processors come), and as `stage_output.zip` after it instead of output
 //! mapping; the archives are stored as non-permanent Storage files tagged `debug`,
 //! `<componentId>`, `jobId:<id>` and `rowId:<row id or empty>`. Inside them, and in a data folder
-//! kept with `--keep-data`, `config.json` and the state files have every secret hidden. Symbolic
-//! links a component left are not followed (they could point at host files).
+//! kept with `--keep-data`, `config.json` and the state files have every secret hidden. What a
+//! component left is hostile input: symbolic links are not followed (they could point at host
+//! files), files are opened with `O_NOFOLLOW` and must still be regular files once open, and an
+//! archive holds at most the output budget's bytes and the `out/` entry budget's entries (a
+//! sparse terabyte in `/data/in` ends the archive with a user error, not the host's memory).
 
 use std::fs;
 use std::io::Write;
@@ -43,8 +46,17 @@ impl Job<'_> {
         let fail = |e: anyhow::Error| StagingError::app(stage, name, e);
         fs::create_dir_all(&dir)
             .map_err(|e| fail(anyhow::Error::from(e).context("creating the debug folder")))?;
-        zip_data_folder(&prepared.data.root, &path, self.secrets.redactor())
-            .map_err(|e| fail(e.context(format!("archiving the data folder as {name}"))))?;
+        let limits = prepared.settings.output_limits(&prepared.component);
+        let budget = ArchiveBudget {
+            bytes: limits.output_bytes,
+            entries: limits.out_entries,
+        };
+        zip_data_folder(&prepared.data.root, &path, self.secrets.redactor(), budget).map_err(
+            |e| match e.downcast::<ArchiveTooLarge>() {
+                Ok(too_large) => StagingError::user(stage, name, too_large.to_string()),
+                Err(e) => fail(e.context(format!("archiving the data folder as {name}"))),
+            },
+        )?;
         Ok(Archive {
             name: name.to_owned(),
             path,
@@ -87,9 +99,53 @@ impl Job<'_> {
     }
 }
 
+/// How much one debug archive may hold.
+#[derive(Debug, Clone, Copy)]
+struct ArchiveBudget {
+    bytes: u64,
+    entries: u64,
+}
+
+/// The data folder is larger than a debug archive may be.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "The data folder is too large for a debug archive: {what} exceeds the limit of {limit} (change \
+     it with the output budgets in settings.toml or the component definition)."
+)]
+struct ArchiveTooLarge {
+    what: String,
+    limit: u64,
+}
+
+/// Opens `path` for reading without following a final symbolic link, and checks it is still a
+/// regular file once open (the entry could have been swapped since it was listed).
+fn open_regular(path: &Path) -> anyhow::Result<Option<(fs::File, u64)>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match fs::OpenOptions::new()
+        .read(true)
+        // A FIFO planted in the folder must not block the open.
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(file) => file,
+        // It is a link now.
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let meta = file.metadata()?;
+    Ok(meta.is_file().then(|| (file, meta.len())))
+}
+
 /// Writes `data` (recursively, entries sorted, symbolic links skipped) to the zip file `target`,
-/// the files that hold decrypted values redacted.
-fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::Result<()> {
+/// the files that hold decrypted values redacted, within `budget`.
+fn zip_data_folder(
+    data: &Path,
+    target: &Path,
+    redactor: &Redactor,
+    budget: ArchiveBudget,
+) -> anyhow::Result<()> {
+    let mut bytes_left = budget.bytes;
+    let mut entries = 0u64;
     let file = fs::File::create(target)?;
     let mut zip = zip::ZipWriter::new(std::io::BufWriter::new(file));
     let options = SimpleFileOptions::default()
@@ -97,13 +153,21 @@ fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::R
         .unix_permissions(0o644);
     let mut stack = vec![PathBuf::new()];
     while let Some(relative) = stack.pop() {
-        let mut entries: Vec<_> = fs::read_dir(data.join(&relative))?
+        let mut listed: Vec<_> = fs::read_dir(data.join(&relative))?
             .collect::<Result<Vec<_>, _>>()?
             .into_iter()
             .map(|e| e.path())
             .collect();
-        entries.sort();
-        for path in entries.into_iter().rev() {
+        listed.sort();
+        for path in listed.into_iter().rev() {
+            entries += 1;
+            if entries > budget.entries {
+                return Err(ArchiveTooLarge {
+                    what: format!("{entries} entries"),
+                    limit: budget.entries,
+                }
+                .into());
+            }
             let name = relative.join(path.file_name().unwrap_or_default());
             let meta = fs::symlink_metadata(&path)?;
             let entry = name.to_string_lossy().into_owned();
@@ -111,12 +175,27 @@ fn zip_data_folder(data: &Path, target: &Path, redactor: &Redactor) -> anyhow::R
                 zip.add_directory(format!("{entry}/"), options)?;
                 stack.push(name);
             } else if meta.is_file() {
+                let Some((file, size)) = open_regular(&path)? else {
+                    tracing::debug!("not archiving {entry}: no longer a regular file");
+                    continue;
+                };
+                if size > bytes_left {
+                    return Err(ArchiveTooLarge {
+                        what: format!("{entry} ({size} bytes, with what came before it)"),
+                        limit: budget.bytes,
+                    }
+                    .into());
+                }
+                bytes_left -= size;
                 zip.start_file(entry.as_str(), options)?;
-                let bytes = fs::read(&path)?;
+                // Never more than the size checked, even if the file grows meanwhile.
+                let mut reader = std::io::Read::take(file, size);
                 if REDACTED_FILES.contains(&entry.as_str()) {
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut reader, &mut bytes)?;
                     zip.write_all(&redact_file(&bytes, redactor))?;
                 } else {
-                    zip.write_all(&bytes)?;
+                    std::io::copy(&mut reader, &mut zip)?;
                 }
             } else {
                 tracing::debug!("not archiving {entry}: not a regular file or folder");

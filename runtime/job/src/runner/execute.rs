@@ -13,8 +13,9 @@ use super::{Job, MAX_PROCESS_TIMEOUT_SECS, Prepared};
 impl Job<'_> {
     pub(super) fn execute(&mut self, prepared: &Prepared) -> Result<Outcome, StagingError> {
         let component = &prepared.component;
-        let launched =
-            executor_for(self.home, component, self.request.tag.as_deref()).map_err(|e| {
+        let job = (self.record.id.as_str(), self.ids.run_id.as_str());
+        let launched = executor_for(self.home, component, self.request.tag.as_deref(), job)
+            .map_err(|e| {
                 if e.is_user_error() {
                     StagingError::user(Stage::Execution, &component.id, e.to_string())
                 } else {

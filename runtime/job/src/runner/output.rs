@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 
 use crate::record::{FileMove, TableMove};
 use berth_staging::StagingError;
+use berth_staging::out_dir::OutDir;
 use berth_staging::output_files::{plan_output_files, remove_uploaded, upload};
 use berth_staging::output_tables::{
     OutputTablesConfig, check_against_storage, default_bucket, load_output_tables,
@@ -16,12 +17,17 @@ use super::{Job, Prepared};
 
 impl Job<'_> {
     /// One pass of the output mapping; `failed` loads only `write_always` tables and no files.
+    /// The planned output is checked against `limits.output_bytes` and the free space of the
+    /// Storage volume before anything is copied.
     pub(super) fn output(
         &mut self,
         storage: &mut Storage,
         prepared: &Prepared,
+        out: &OutDir,
         failed: bool,
     ) -> Result<(), StagingError> {
+        out.start_pass();
+        out.check_output_budget(storage.dir())?;
         let output = &prepared.config.config.storage.output;
         let bucket = default_bucket(
             output.default_bucket.as_deref(),
@@ -39,7 +45,7 @@ impl Job<'_> {
             scratch: &scratch,
             now: OffsetDateTime::now_utc(),
         };
-        let plan = plan_output_tables(&prepared.data, &cfg)?;
+        let plan = plan_output_tables(out, &cfg)?;
         for warning in &plan.warnings {
             if !self.record.warnings.contains(warning) {
                 self.record.warnings.push(warning.clone());
@@ -49,7 +55,7 @@ impl Job<'_> {
         let files = if failed {
             Vec::new()
         } else {
-            plan_output_files(&prepared.data, &output.files, &self.ids)?
+            plan_output_files(out, &output.files, &self.ids)?
         };
         let uploaded = upload(storage, &files)?;
         let progress = self.progress;

@@ -211,10 +211,18 @@ fn input_mapping_validation_errors_use_the_reference_texts() {
 fn unknown_component_configuration_row_and_table_are_user_errors() {
     let env = Env::new();
     let job = env.run_data("acme.missing", json!({}));
-    job.assert_error("user");
+    let message = job.assert_error("user");
+    assert!(
+        message.contains(r#"component "acme.missing" does not exist"#),
+        "{message}"
+    );
     env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}))
         .config("acme.writer", "cfg", json!({}));
-    env.run_stored("acme.writer", "nope").assert_error("user");
+    let message = env.run_stored("acme.writer", "nope").assert_error("user");
+    assert!(
+        message.contains(r#"configuration "nope" of component "acme.writer" does not exist"#),
+        "{message}"
+    );
     let mut request = JobRequest::new("acme.writer", ConfigSource::Stored("cfg".into()));
     request.row_ids = vec!["r9".into()];
     assert_eq!(
@@ -225,7 +233,11 @@ fn unknown_component_configuration_row_and_table_are_user_errors() {
         "acme.writer",
         json!({"storage": {"input": {"tables": [{"source": "in.c-main.nothing"}]}}}),
     );
-    job.assert_error("user");
+    let message = job.assert_error("user");
+    assert!(
+        message.contains(r#"table "in.c-main.nothing" does not exist"#),
+        "{message}"
+    );
     assert_eq!(job.record().result.error_stage, Some(Stage::InputMapping));
 }
 

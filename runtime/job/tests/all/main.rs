@@ -14,3 +14,5 @@ mod staging_output_files;
 mod secrets_jobs;
 mod secrets_redaction;
 mod secrets_scopes;
+// Python components: WASI/Docker parity of the Python example, the sandbox from Python.
+mod python;

@@ -232,3 +232,78 @@ fn the_docker_executor_hides_secrets_too() {
     assert_clean("the record", &record_text(&job));
     assert_clean("the kept config.json", &job.read("config.json"));
 }
+
+/// Runs `acme.writer` in debug mode with `write` as its `parameters.write`.
+fn debug_run_writing(env: &Env, write: serde_json::Value) -> Job {
+    env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
+    let mut request = JobRequest::new(
+        "acme.writer",
+        ConfigSource::Data(json!({"parameters": {"write": write}})),
+    );
+    request.mode = RunMode::Debug;
+    env.run(request)
+}
+
+#[test]
+fn a_debug_archive_never_follows_a_planted_link() {
+    let env = env();
+    let job = debug_run_writing(
+        &env,
+        json!([
+            {"path": "in/kept.txt", "text": "kept"},
+            {"path": "in/escape", "symlink": "../../../../../../../../../../etc/passwd"}
+        ]),
+    );
+    job.assert_success();
+    let archive = job
+        .record()
+        .debug_archives
+        .iter()
+        .find(|a| a.name == "stage_output.zip")
+        .expect("the output archive");
+    let storage = env.storage();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stage_output.zip");
+    storage
+        .download_file(berth_storage::FileId(archive.id), &path)
+        .unwrap();
+    let entries = unzip(&std::fs::read(&path).unwrap());
+    let names: Vec<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    assert!(names.contains(&"in/kept.txt"), "{names:?}");
+    assert!(
+        !names.contains(&"in/escape"),
+        "a link is archived: {names:?}"
+    );
+    assert!(
+        entries.iter().all(|(_, text)| !text.contains("root:")),
+        "a host file reached the archive"
+    );
+}
+
+#[test]
+fn a_debug_archive_stops_at_the_output_budget() {
+    let env = env();
+    // A terabyte that costs the component nothing, outside out/ (which the output budget walks).
+    let job = debug_run_writing(
+        &env,
+        json!([{"path": "in/huge.bin", "sparse_size": 1u64 << 40}]),
+    );
+    let message = job.assert_error("user");
+    assert!(
+        message.contains("too large for a debug archive")
+            && message.contains("in/huge.bin (1099511627776 bytes")
+            && message.contains("limit of 10737418240"),
+        "{message}"
+    );
+    let names: Vec<&str> = job
+        .record()
+        .debug_archives
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["stage_0.zip"],
+        "only the archive made before the run"
+    );
+}

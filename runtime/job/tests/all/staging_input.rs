@@ -4,8 +4,10 @@
 //! runs with the data folder kept, so the tests read `in/` as the component saw it.
 
 use berth_job::{ConfigSource, JobRequest};
+use berth_storage::Clock;
 use components_artifacts as guests;
 use serde_json::{Value, json};
+use time::macros::datetime;
 
 use berth_job::testing::{Env, csv};
 
@@ -121,7 +123,16 @@ fn an_unparsable_changed_since_is_a_user_error() {
 
 #[test]
 fn adaptive_input_exports_only_rows_changed_since_the_last_job() {
-    let env = env();
+    // The table's rows are written at chosen times, so the test needs no sleep between loads.
+    let first = datetime!(2024-03-01 10:00 UTC);
+    let env = Env::new();
+    env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}))
+        .import_at(
+            SOURCE,
+            "id,name,status\n1,a,open\n2,b,closed\n3,c,open\n",
+            Default::default(),
+            Clock::Fixed(first),
+        );
     env.config(
         "acme.writer",
         "cfg",
@@ -130,23 +141,28 @@ fn adaptive_input_exports_only_rows_changed_since_the_last_job() {
             json!([]),
         ),
     );
-    let first = env.run_stored("acme.writer", "cfg");
-    first.assert_success();
+    let first_job = env.run_stored("acme.writer", "cfg");
+    first_job.assert_success();
     assert_eq!(
-        first.record().input.tables[0].rows,
+        first_job.record().input.tables[0].rows,
         3,
         "no state yet: the whole table"
     );
     let state = env.state("acme.writer", "cfg");
     assert_eq!(state["storage"]["input"]["tables"][0]["source"], SOURCE);
-    std::thread::sleep(std::time::Duration::from_millis(5));
-    env.import_with(
+    assert_eq!(
+        state["storage"]["input"]["tables"][0]["lastImportDate"],
+        "2024-03-01T10:00:00Z"
+    );
+    // One microsecond after the last import is already "since".
+    env.import_at(
         SOURCE,
         "id,name,status\n4,d,new\n",
         berth_storage::ImportOptions {
             incremental: true,
             ..Default::default()
         },
+        Clock::Fixed(first + time::Duration::MICROSECOND),
     );
     let second = env.run_stored("acme.writer", "cfg");
     second.assert_success();

@@ -118,6 +118,6 @@ fn a_missing_mapped_file_and_an_orphaned_manifest_fail() {
 fn files_are_never_uploaded_when_the_component_fails() {
     let env = env();
     let job = env.run_data("acme.writer", writes(&[("out/files/f", "x")], 1, json!({})));
-    job.assert_error("user");
+    assert_eq!(job.assert_error("user"), "component failed on purpose");
     assert!(files(&env).is_empty());
 }

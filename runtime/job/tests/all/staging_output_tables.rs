@@ -378,7 +378,10 @@ fn an_output_mapping_error_still_loads_write_always_tables_and_keeps_the_origina
     // The write_always source itself missing: the job fails and no table is created.
     let storage = json!({"output": {"tables": [{"source": "gone.csv", "destination": "out.c-main.gone", "write_always": true}]}});
     let job = env.run_data("acme.writer", writes(&[], 0, storage));
-    job.assert_error("user");
+    assert_eq!(
+        job.assert_error("user"),
+        r#"Table sources not found: "gone.csv""#
+    );
     assert!(env.table("out.c-main.gone").is_none());
 }
 
@@ -730,8 +733,8 @@ fn symbolic_links_never_carry_host_files_into_storage() {
     );
     assert_eq!(
         job.assert_error("user"),
-        r#"Table sources not found: "leak.csv""#,
-        "a link is not a source"
+        r#""out/tables/leak.csv" is a symbolic link; components must write regular files and folders."#,
+        "a link is refused, naming it"
     );
     let job = env.run_data(
         "acme.writer",

@@ -13,22 +13,29 @@
 //!
 //! The destination is resolved separately (`destination`).
 
-use std::fs;
-
 use berth_host_api::Operator;
 use berth_host_api::config::{MetadataItem, OutputTable};
 use berth_host_api::manifest::OutputTableManifest;
 
 use super::sources::Source;
+use crate::out_dir::Folder;
 use crate::{Stage, StagingError};
 
-/// Reads a source's manifest strictly (`Failed to parse manifest file "..." as "json": ...`).
-pub(super) fn read_manifest(source: &Source) -> Result<Option<OutputTableManifest>, StagingError> {
-    let Some(path) = &source.manifest else {
+/// Reads a source's manifest strictly (`Failed to parse manifest file "..." as "json": ...`),
+/// refusing one larger than `limit` bytes (`limits.manifest_bytes`).
+pub(super) fn read_manifest(
+    folder: &Folder,
+    source: &Source,
+    limit: u64,
+) -> Result<Option<OutputTableManifest>, StagingError> {
+    if !source.manifest {
+        return Ok(None);
+    }
+    let shown = source.manifest_display();
+    let Some(file) = folder.open_file(&source.manifest_name(), Stage::OutputMapping)? else {
         return Ok(None);
     };
-    let shown = source.manifest_display();
-    let text = fs::read(path).map_err(|e| StagingError::app(Stage::OutputMapping, &shown, e))?;
+    let text = file.read_limited(limit, "manifest_bytes", Stage::OutputMapping)?;
     let text = String::from_utf8_lossy(&text);
     OutputTableManifest::from_json(&shown, &text)
         .map(Some)

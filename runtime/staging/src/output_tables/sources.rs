@@ -2,13 +2,15 @@
 //! `*.manifest` is a source — a CSV file (any name, `.gz` allowed) or a directory of slices —
 //! paired with `<entry>.manifest` when there is one. A manifest without its entry is an error:
 //! `Found orphaned table manifest: "x.manifest"`.
+//!
+//! The listing comes from [`crate::out_dir::Folder::entries`]: links, FIFOs, sockets, devices and
+//! names that are not UTF-8 are refused there, before anything is read.
 
-use std::fs;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
 
-use berth_host_api::DataDir;
 use berth_host_api::paths::{MANIFEST_SUFFIX, OUT_TABLES};
 
+use crate::out_dir::{EntryKind, Folder, OutDir};
 use crate::{Stage, StagingError};
 
 /// One entry of `out/tables`.
@@ -16,12 +18,12 @@ use crate::{Stage, StagingError};
 pub struct Source {
     /// The entry's name, e.g. `data.csv`.
     pub name: String,
-    /// Its host path.
-    pub path: PathBuf,
     /// A directory of slices rather than one file.
     pub sliced: bool,
-    /// Its manifest's host path, when it has one.
-    pub manifest: Option<PathBuf>,
+    /// Its size in bytes (0 for a directory of slices).
+    pub size: u64,
+    /// Whether `<name>.manifest` exists.
+    pub manifest: bool,
 }
 
 impl Source {
@@ -29,57 +31,54 @@ impl Source {
     pub fn manifest_display(&self) -> String {
         format!("{OUT_TABLES}/{}{MANIFEST_SUFFIX}", self.name)
     }
+
+    /// The manifest's file name inside `out/tables`.
+    pub fn manifest_name(&self) -> String {
+        format!("{}{MANIFEST_SUFFIX}", self.name)
+    }
 }
 
-/// Lists the sources of `out/tables`, sorted by name; fails on an orphaned manifest.
-pub fn scan(data: &DataDir) -> Result<Vec<Source>, StagingError> {
-    crate::reject_symlinks(&data.root, OUT_TABLES, Stage::OutputMapping)?;
-    let dir = data.out_tables();
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(StagingError::app(Stage::OutputMapping, OUT_TABLES, e)),
+/// `out/tables` opened, with its sources sorted by name; fails on an orphaned manifest or an
+/// entry that is not a regular file or folder. `None` when there is no `out/tables`.
+pub fn scan(out: &OutDir) -> Result<Option<(Folder, Vec<Source>)>, StagingError> {
+    let stage = Stage::OutputMapping;
+    let Some(folder) = out.folder("tables", stage)? else {
+        return Ok(None);
     };
-    let mut names = Vec::new();
+    let mut sources = Vec::new();
     let mut manifests = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| StagingError::app(Stage::OutputMapping, OUT_TABLES, e))?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let kind = entry
-            .file_type()
-            .map_err(|e| StagingError::app(Stage::OutputMapping, &name, e))?;
-        if name.ends_with(MANIFEST_SUFFIX) && kind.is_file() {
-            manifests.push(name);
-        } else if kind.is_file() || kind.is_dir() {
-            names.push((name, kind.is_dir()));
+    for entry in folder.entries(stage)? {
+        match entry.kind {
+            EntryKind::File(_) if entry.name.ends_with(MANIFEST_SUFFIX) => {
+                manifests.push(entry.name);
+            }
+            EntryKind::File(size) => sources.push((entry.name, false, size)),
+            EntryKind::Folder => sources.push((entry.name, true, 0)),
         }
     }
-    manifests.sort();
-    names.sort();
+    let names: BTreeSet<&str> = sources.iter().map(|(n, _, _)| n.as_str()).collect();
     for manifest in &manifests {
         let data_name = &manifest[..manifest.len() - MANIFEST_SUFFIX.len()];
-        if !names.iter().any(|(n, _)| n == data_name) {
+        if !names.contains(data_name) {
             return Err(StagingError::user(
-                Stage::OutputMapping,
+                stage,
                 format!("{OUT_TABLES}/{manifest}"),
                 format!("Found orphaned table manifest: \"{manifest}\""),
             ));
         }
     }
-    Ok(names
+    let manifests: BTreeSet<String> = manifests.into_iter().collect();
+    let sources = sources
         .into_iter()
-        .map(|(name, sliced)| {
-            let path = dir.join(&name);
-            let manifest_name = format!("{name}{MANIFEST_SUFFIX}");
-            let manifest = manifests
-                .contains(&manifest_name)
-                .then(|| dir.join(&manifest_name));
+        .map(|(name, sliced, size)| {
+            let manifest = manifests.contains(&format!("{name}{MANIFEST_SUFFIX}"));
             Source {
                 name,
-                path,
                 sliced,
+                size,
                 manifest,
             }
         })
-        .collect())
+        .collect();
+    Ok(Some((folder, sources)))
 }

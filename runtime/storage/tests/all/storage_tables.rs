@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use berth_storage::{
-    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableId,
+    Clock, CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableId,
     WhereFilter, WhereOperator,
 };
 use tempfile::TempDir;
+use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
 fn storage() -> (TempDir, Storage) {
@@ -438,39 +439,52 @@ fn export_filters() {
 fn changed_since_selects_recently_written_rows() {
     let (dir, mut storage) = storage();
     let t = id("in.c-main.changes");
+    // Rows written at chosen times: no sleeping, and the bounds can be tested exactly.
+    let first = datetime!(2024-03-01 10:00:00.000001 UTC);
+    let second = first + Duration::minutes(2);
+    storage.set_clock(Clock::Fixed(first));
     import(
         &mut storage,
         &t,
         &write(&dir, "1.csv", "id\n1\n2\n"),
         &ImportOptions::default(),
     );
-    std::thread::sleep(std::time::Duration::from_millis(20));
-    let between = OffsetDateTime::now_utc();
-    std::thread::sleep(std::time::Duration::from_millis(20));
+    storage.set_clock(Clock::Fixed(second));
     let inc = ImportOptions {
         incremental: true,
         primary_key: vec!["id".into()],
         ..ImportOptions::default()
     };
     import(&mut storage, &t, &write(&dir, "2.csv", "id\n2\n3\n"), &inc);
-    let since = ExportOptions {
-        changed_since: Some(between),
+    let info = storage.table(&t).unwrap();
+    assert_eq!((info.created, info.last_import_date), (first, second));
+
+    let rows = |options: ExportOptions| -> Vec<String> {
+        let out = export(&storage, &t, &options);
+        let mut lines: Vec<String> = out.lines().skip(1).map(str::to_owned).collect();
+        lines.sort();
+        lines
+    };
+    let since = |at| ExportOptions {
+        changed_since: Some(at),
         ..ExportOptions::default()
     };
-    let out = export(&storage, &t, &since);
-    let mut lines: Vec<&str> = out.lines().skip(1).collect();
-    lines.sort();
-    assert_eq!(lines, ["\"2\"", "\"3\""]);
-    let until = ExportOptions {
-        changed_until: Some(between),
+    let until = |at| ExportOptions {
+        changed_until: Some(at),
         ..ExportOptions::default()
     };
-    assert_eq!(export(&storage, &t, &until), "\"id\"\n\"1\"\n");
-    let future = ExportOptions {
-        changed_since: Some(OffsetDateTime::now_utc() + Duration::days(1)),
-        ..ExportOptions::default()
-    };
-    assert_eq!(export(&storage, &t, &future), "\"id\"\n");
+    let between = first + Duration::minutes(1);
+    assert_eq!(rows(since(between)), ["\"2\"", "\"3\""]);
+    assert_eq!(rows(until(between)), ["\"1\""]);
+    // changed_since includes its instant, changed_until excludes it.
+    assert_eq!(rows(since(second)), ["\"2\"", "\"3\""]);
+    assert_eq!(
+        rows(since(second + Duration::MICROSECOND)),
+        Vec::<String>::new()
+    );
+    assert_eq!(rows(until(second)), ["\"1\""]);
+    assert_eq!(rows(until(first)), Vec::<String>::new());
+    assert_eq!(rows(until(first + Duration::MICROSECOND)), ["\"1\""]);
 }
 
 #[test]
