@@ -116,7 +116,10 @@ pub enum StorageError {
         id: String,
     },
     /// A file query does not parse.
-    #[error("invalid file query \"{query}\" at character {position}: {message}")]
+    #[error(
+        "invalid file query \"{}\" at character {position}: {message}",
+        excerpt(query)
+    )]
     InvalidQuery {
         /// The query as given.
         query: String,
@@ -256,5 +259,48 @@ impl StorageError {
             path,
             source,
         }
+    }
+}
+
+/// The longest query an error message quotes whole; a longer one is cut (a configuration author
+/// can write a query of megabytes, and the message is printed and stored).
+const QUOTED_QUERY_CHARS: usize = 120;
+
+/// `query`, or its start and its length when it is longer than [`QUOTED_QUERY_CHARS`].
+fn excerpt(query: &str) -> String {
+    let length = query.chars().count();
+    if length <= QUOTED_QUERY_CHARS {
+        return query.to_owned();
+    }
+    let start: String = query.chars().take(QUOTED_QUERY_CHARS).collect();
+    format!("{start}… ({length} characters)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_query_is_quoted_cut() {
+        let short = StorageError::InvalidQuery {
+            query: "tags:(a".into(),
+            position: 8,
+            message: "expected \")\"".into(),
+        };
+        assert_eq!(
+            short.to_string(),
+            "invalid file query \"tags:(a\" at character 8: expected \")\""
+        );
+        let long = StorageError::InvalidQuery {
+            query: "(".repeat(200_000),
+            position: 65,
+            message: "nests deeper than 64 levels".into(),
+        };
+        let text = long.to_string();
+        assert!(text.len() < 300, "{}", text.len());
+        assert!(
+            text.ends_with("… (200000 characters)\" at character 65: nests deeper than 64 levels"),
+            "{text}"
+        );
     }
 }
