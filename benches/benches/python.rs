@@ -121,6 +121,12 @@ fn main() {
             berth_image::python::COMPONENTIZE_PY_VERSION
         ))
         .join("bin/python");
+    // componentize-py's environment when a build installed it here, else the host's python3.
+    let python = if python.is_file() {
+        python
+    } else {
+        "python3".into()
+    };
     let status = Command::new(&python)
         .args([
             "-m",
