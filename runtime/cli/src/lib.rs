@@ -28,7 +28,8 @@ use berth_job::home::Home;
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about, long_about = None)]
 pub struct Cli {
-    /// The berth home directory (Storage, images, compiled cache). Default: ./.berth
+    /// The berth home directory (Storage, images, compiled cache). Default: $XDG_DATA_HOME/berth,
+    /// else ~/.local/share/berth
     #[arg(long, global = true, env = "BERTH_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
 
@@ -106,8 +107,10 @@ impl UserError {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let home = Home::resolve(cli.home.as_deref());
-    if !matches!(cli.command, Command::Serve(_) | Command::Exec(_))
-        && let Some(server) = berth_server::lock::held_by(home.root())
+    if !matches!(
+        cli.command,
+        Command::Serve(_) | Command::Exec(_) | Command::Info
+    ) && let Some(server) = berth_server::lock::held_by(home.root())
     {
         // DuckDB lets one process open Storage: say who has it instead of a lock error.
         return Err(UserError::new(format!(

@@ -87,7 +87,52 @@ pub fn info(home: &Home) -> Result<ExitCode> {
         )?,
         Err(e) => writeln!(out, "master key:  {}: {e}", files.current().display())?,
     }
+    writeln!(
+        out,
+        "storage:     {} ({})",
+        home.storage().display(),
+        human_bytes(tree_size(&home.storage()))
+    )?;
+    match berth_server::lock::held_by(home.root()) {
+        Some(server) => writeln!(
+            out,
+            "server:      {} (pid {}, since {})",
+            server.url, server.pid, server.started
+        )?,
+        None => writeln!(out, "server:      none")?,
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The bytes of the regular files under `dir` (links not followed; 0 when it does not exist).
+fn tree_size(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|entry| match entry.metadata() {
+            Ok(meta) if meta.is_dir() => tree_size(&entry.path()),
+            Ok(meta) if meta.is_file() => meta.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
+/// `n` bytes in the largest binary unit that keeps it at least 1.
+fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["bytes", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = n as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// Runs `berth encrypt`.
@@ -147,4 +192,17 @@ pub fn key(home: &Home, command: KeyCommand) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_bytes;
+
+    #[test]
+    fn sizes_read_in_binary_units() {
+        assert_eq!(human_bytes(0), "0 bytes");
+        assert_eq!(human_bytes(1023), "1023 bytes");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(10 * 1024 * 1024 * 1024), "10.0 GiB");
+    }
 }

@@ -1,7 +1,8 @@
 //! The berth home: one directory holding everything berth keeps between runs.
 //!
-//! `./.berth` by default, `--home DIR` or `BERTH_HOME` to override. Each subsystem owns one
-//! subdirectory and creates it on first use.
+//! `$XDG_DATA_HOME/berth` (else `~/.local/share/berth`) by default, so every command of a user
+//! sees one Storage wherever it runs; `--home DIR` or `BERTH_HOME` to override. Each subsystem
+//! owns one subdirectory and creates it on first use.
 
 use std::path::{Path, PathBuf};
 
@@ -13,8 +14,29 @@ pub const HOME_ENV: &str = "BERTH_HOME";
 /// The environment variable that moves the build tools out of the home (see [`Home::tools`]).
 pub const TOOLS_ENV: &str = "BERTH_TOOLS";
 
-/// The home directory used when neither `--home` nor `BERTH_HOME` is given.
+/// The home directory berth used by default before it followed the XDG base directories (and
+/// still uses when neither `XDG_DATA_HOME` nor `HOME` is set), relative to the current directory.
 pub const DEFAULT_HOME: &str = ".berth";
+
+/// The home used when neither `--home` nor `BERTH_HOME` is given.
+pub fn default_root() -> PathBuf {
+    default_root_from(std::env::var_os("XDG_DATA_HOME"), std::env::var_os("HOME"))
+}
+
+/// `XDG_DATA_HOME/berth` when that is an absolute path (the XDG spec ignores a relative one),
+/// else `HOME/.local/share/berth`, else `./.berth`.
+fn default_root_from(
+    xdg_data_home: Option<std::ffi::OsString>,
+    home: Option<std::ffi::OsString>,
+) -> PathBuf {
+    if let Some(xdg) = xdg_data_home.map(PathBuf::from).filter(|p| p.is_absolute()) {
+        return xdg.join("berth");
+    }
+    match home.filter(|h| !h.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/berth"),
+        None => PathBuf::from(DEFAULT_HOME),
+    }
+}
 
 /// A resolved berth home directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +50,25 @@ impl Home {
         Self { root: root.into() }
     }
 
-    /// `explicit` if given, else `BERTH_HOME`, else `./.berth`.
+    /// `explicit` if given, else `BERTH_HOME`, else [`default_root`]. A `./.berth` left in the
+    /// current directory by an older berth is not used silently: a warning names it.
     pub fn resolve(explicit: Option<&Path>) -> Self {
         match explicit {
             Some(path) => Self::new(path),
             None => match std::env::var_os(HOME_ENV) {
                 Some(value) if !value.is_empty() => Self::new(PathBuf::from(value)),
-                _ => Self::new(DEFAULT_HOME),
+                _ => {
+                    let root = default_root();
+                    let local = Path::new(DEFAULT_HOME);
+                    if root != local && local.join("storage").is_dir() {
+                        tracing::warn!(
+                            "using the berth home {}; the ./{DEFAULT_HOME} here is not used \
+                             (pass --home {DEFAULT_HOME} or set BERTH_HOME to use it)",
+                            root.display()
+                        );
+                    }
+                    Self::new(root)
+                }
             },
         }
     }
@@ -95,5 +129,30 @@ impl Home {
     /// The local image store, precompiling pulled modules into this home's compiled cache.
     pub fn image_store(&self) -> Result<ImageStore, ImageError> {
         ImageStore::open(&self.images(), &self.compiled_cache())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_home_follows_the_xdg_base_directories() {
+        let some = |s: &str| Some(std::ffi::OsString::from(s));
+        assert_eq!(
+            default_root_from(some("/data/xdg"), some("/home/u")),
+            PathBuf::from("/data/xdg/berth")
+        );
+        // A relative XDG_DATA_HOME is ignored, as the specification says.
+        assert_eq!(
+            default_root_from(some("relative"), some("/home/u")),
+            PathBuf::from("/home/u/.local/share/berth")
+        );
+        assert_eq!(
+            default_root_from(None, some("/home/u")),
+            PathBuf::from("/home/u/.local/share/berth")
+        );
+        assert_eq!(default_root_from(None, None), PathBuf::from(".berth"));
+        assert_eq!(default_root_from(None, some("")), PathBuf::from(".berth"));
     }
 }

@@ -58,6 +58,11 @@ fn info_shows_the_home_project_stack_and_key() {
     assert!(out.contains("project id:  321"), "{out}");
     assert!(out.contains("stack id:    stack.example"), "{out}");
     assert!(out.contains("(not created yet)"), "{out}");
+    assert!(out.contains("server:      none"), "{out}");
+    assert!(
+        out.contains(&format!("storage:     {}", env.home.storage().display())),
+        "{out}"
+    );
     ok(&berth_in(&env, &["encrypt", "--component", "c", "x"]));
     let out = ok(&berth_in(&env, &["info"]));
     assert!(out.contains("keys/master.key (key "), "{out}");

@@ -119,6 +119,18 @@ fn a_served_home_refuses_other_commands_and_sigterm_stops_the_server() {
         stderr.contains("is served by `berth serve` at") && stderr.contains(&served.url),
         "{stderr}"
     );
+    // `berth info` reads no Storage: it still answers, and names the server.
+    let info = berth()
+        .env("BERTH_HOME", env.root())
+        .arg("info")
+        .output()
+        .unwrap();
+    assert_eq!(info.status.code(), Some(0));
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.contains(&format!("server:      {} (pid ", served.url)),
+        "{info}"
+    );
     // A second server on the same home is refused.
     let second = berth()
         .env("BERTH_HOME", env.root())
