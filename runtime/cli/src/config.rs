@@ -1,5 +1,5 @@
-//! `berth config …`: create, list and show configurations and print their stored state. `#`
-//! values are encrypted as a configuration is stored (`KBC::ProjectSecure::`).
+//! `berth config …`: create, change, remove, list and show configurations and print their
+//! stored state. `#` values are encrypted as a configuration is stored (`KBC::ProjectSecure::`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,13 +10,17 @@ use clap::{Args, Subcommand};
 use super::UserError;
 use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
-use berth_storage::{NewConfig, StorageError};
+use berth_storage::{ConfigUpdate, NewConfig, StorageError};
 
 /// `berth config` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Create a configuration; prints its id.
     Create(CreateArgs),
+    /// Change a configuration's document, name or description (rows and state are kept).
+    Update(UpdateArgs),
+    /// Remove a configuration with its rows and state.
+    Rm(RemoveArgs),
     /// List a component's configurations.
     Ls(ListArgs),
     /// Print a configuration (with rows and state) as JSON.
@@ -41,6 +45,33 @@ pub struct CreateArgs {
     pub name: String,
 }
 
+/// Arguments of `berth config update`.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Component id.
+    pub component: String,
+    /// Configuration id.
+    pub config: String,
+    /// A new configuration document (JSON).
+    #[arg(long, value_name = "CONFIG.json")]
+    pub file: Option<PathBuf>,
+    /// A new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new description.
+    #[arg(long)]
+    pub description: Option<String>,
+}
+
+/// Arguments of `berth config rm`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Component id.
+    pub component: String,
+    /// Configuration id.
+    pub config: String,
+}
+
 /// Arguments of `berth config ls`.
 #[derive(Debug, Args)]
 pub struct ListArgs {
@@ -58,6 +89,9 @@ pub struct ShowArgs {
     pub component: String,
     /// Configuration id.
     pub config: String,
+    /// Print JSON (the only form `show` prints; accepted like every command's `--json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `berth config state`.
@@ -76,19 +110,7 @@ pub struct StateArgs {
 pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Create(args) => {
-            let text = std::fs::read_to_string(&args.file).map_err(|source| {
-                storage_error(StorageError::ReadInput {
-                    what: "configuration",
-                    path: args.file.clone(),
-                    source,
-                })
-            })?;
-            let configuration: serde_json::Value = serde_json::from_str(&text).map_err(|err| {
-                UserError::new(format!(
-                    "configuration {} is not valid JSON: {err}",
-                    args.file.display()
-                ))
-            })?;
+            let configuration = read_document(&args.file)?;
             let new = NewConfig {
                 id: args.id,
                 name: args.name,
@@ -99,6 +121,37 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 berth_job::secrets::create_config(home, &mut open(home)?, &args.component, new)
                     .map_err(store_error)?;
             println!("{id}");
+        }
+        ConfigCommand::Update(args) => {
+            if args.file.is_none() && args.name.is_none() && args.description.is_none() {
+                return Err(UserError::new(
+                    "config update: nothing to change (give --file, --name or --description)",
+                )
+                .into());
+            }
+            let update = ConfigUpdate {
+                name: args.name,
+                description: args.description,
+                configuration: args.file.as_deref().map(read_document).transpose()?,
+            };
+            let config = berth_job::secrets::update_config(
+                home,
+                &mut open(home)?,
+                &args.component,
+                &args.config,
+                update,
+            )
+            .map_err(store_error)?;
+            println!(
+                "Updated configuration {}/{} (version {})",
+                config.component_id, config.id, config.version
+            );
+        }
+        ConfigCommand::Rm(args) => {
+            open(home)?
+                .delete_config(&args.component, &args.config)
+                .map_err(storage_error)?;
+            println!("Removed configuration {}/{}", args.component, args.config);
         }
         ConfigCommand::Ls(args) => {
             let configs = open(home)?
@@ -127,4 +180,21 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A configuration document read from `path` (a JSON file).
+fn read_document(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        storage_error(StorageError::ReadInput {
+            what: "configuration",
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    Ok(serde_json::from_str(&text).map_err(|err| {
+        UserError::new(format!(
+            "configuration {} is not valid JSON: {err}",
+            path.display()
+        ))
+    })?)
 }

@@ -119,6 +119,21 @@ pub fn create_config(
     Ok(storage.create_config(component_id, &new)?)
 }
 
+/// Changes a stored configuration, a new document's `#` values encrypted as at creation.
+pub fn update_config(
+    home: &Home,
+    storage: &mut Storage,
+    component_id: &str,
+    config_id: &str,
+    mut update: berth_storage::ConfigUpdate,
+) -> Result<berth_storage::Config, StoreError> {
+    if let Some(configuration) = &mut update.configuration {
+        let scope = project_scope(home, component_id)?;
+        encrypt_if_needed(home, configuration, &scope)?;
+    }
+    Ok(storage.update_config(component_id, config_id, &update)?)
+}
+
 /// Encrypts the `#` values of a component's image and stack parameters
 /// (`KBC::ComponentSecure::`).
 pub fn encrypt_component(

@@ -47,6 +47,17 @@ pub struct NewConfigRow {
     pub is_disabled: bool,
 }
 
+/// What [`Storage::update_config`] changes; `None` keeps a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigUpdate {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// A new configuration document (a JSON object, validated as at creation).
+    pub configuration: Option<Value>,
+}
+
 /// A stored configuration.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Config {
@@ -159,6 +170,13 @@ fn to_text<T: Serialize>(value: &T) -> String {
     serde_json::to_string(value).unwrap_or_else(|_| "null".into())
 }
 
+fn not_found(component: &str, config: &str) -> StorageError {
+    StorageError::ConfigNotFound {
+        component: component.to_owned(),
+        config: config.to_owned(),
+    }
+}
+
 fn config_exists(conn: &Connection, component: &str, config: &str) -> Result<bool, StorageError> {
     conn.query_row(
         "SELECT count(*) > 0 FROM berth_configs WHERE component_id = ? AND id = ?",
@@ -253,6 +271,73 @@ impl Storage {
         tx.commit()
             .map_err(StorageError::db("committing the configuration", &subject))?;
         Ok(id)
+    }
+
+    /// Changes a configuration's name, description or document (the fields `update` sets) in
+    /// one transaction and increments its version; returns the configuration as stored. The
+    /// document is validated as at creation; rows and state are kept.
+    pub fn update_config(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        update: &ConfigUpdate,
+    ) -> Result<Config, StorageError> {
+        let subject = format!("{component_id}/{config_id}");
+        if let Some(configuration) = &update.configuration {
+            validate_configuration("configuration", component_id, config_id, configuration)?;
+        }
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", &subject))?;
+        if !config_exists(&tx, component_id, config_id)? {
+            return Err(not_found(component_id, config_id));
+        }
+        tx.execute(
+            "UPDATE berth_configs SET name = coalesce(?, name), description = coalesce(?, description), configuration = coalesce(?, configuration), version = version + 1 WHERE component_id = ? AND id = ?",
+            params![
+                update.name,
+                update.description,
+                update.configuration.as_ref().map(to_text),
+                component_id,
+                config_id
+            ],
+        )
+        .map_err(StorageError::db("updating the configuration", &subject))?;
+        tx.commit()
+            .map_err(StorageError::db("committing the configuration", &subject))?;
+        self.config(component_id, config_id)
+    }
+
+    /// Deletes a configuration with its rows and their state.
+    pub fn delete_config(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+    ) -> Result<(), StorageError> {
+        let subject = format!("{component_id}/{config_id}");
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", &subject))?;
+        if !config_exists(&tx, component_id, config_id)? {
+            return Err(not_found(component_id, config_id));
+        }
+        tx.execute(
+            "DELETE FROM berth_config_rows WHERE component_id = ? AND config_id = ?",
+            params![component_id, config_id],
+        )
+        .map_err(StorageError::db(
+            "deleting the configuration's rows",
+            &subject,
+        ))?;
+        tx.execute(
+            "DELETE FROM berth_configs WHERE component_id = ? AND id = ?",
+            params![component_id, config_id],
+        )
+        .map_err(StorageError::db("deleting the configuration", &subject))?;
+        tx.commit()
+            .map_err(StorageError::db("committing the deletion", &subject))
     }
 
     /// A configuration with its rows and state.

@@ -158,6 +158,82 @@ fn config_create_stores_ciphers() {
     assert!(!shown.contains("cli-secret-1"), "{shown}");
 }
 
+#[test]
+fn config_update_encrypts_and_rm_removes() {
+    let env = Env::new();
+    env.component("acme.echo", guests::SECRETS_ECHO, json!({}));
+    let file = env.root().join("config.json");
+    std::fs::write(&file, r#"{"parameters": {"a": 1}}"#).unwrap();
+    let path = file.to_str().unwrap();
+    ok(&berth_in(
+        &env,
+        &[
+            "config",
+            "create",
+            "acme.echo",
+            "--id",
+            "c1",
+            "--file",
+            path,
+        ],
+    ));
+    std::fs::write(&file, r##"{"parameters": {"#password": "cli-secret-2"}}"##).unwrap();
+    let updated = ok(&berth_in(
+        &env,
+        &[
+            "config",
+            "update",
+            "acme.echo",
+            "c1",
+            "--file",
+            path,
+            "--name",
+            "New",
+        ],
+    ));
+    assert!(updated.contains("(version 2)"), "{updated}");
+    let shown = ok(&berth_in(
+        &env,
+        &["config", "show", "acme.echo", "c1", "--json"],
+    ));
+    assert!(shown.contains("KBC::ProjectSecure::"), "{shown}");
+    assert!(!shown.contains("cli-secret-2"), "{shown}");
+    assert!(shown.contains("\"name\": \"New\""), "{shown}");
+
+    // Nothing to change, a bad document, an unknown configuration: user errors, nothing changed.
+    for args in [
+        &["config", "update", "acme.echo", "c1"][..],
+        &["config", "update", "acme.echo", "nope", "--name", "x"],
+        &["config", "rm", "acme.echo", "nope"],
+    ] {
+        assert_eq!(berth_in(&env, args).status.code(), Some(1), "{args:?}");
+    }
+    std::fs::write(&file, "[1, 2]").unwrap();
+    let refused = berth_in(
+        &env,
+        &["config", "update", "acme.echo", "c1", "--file", path],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("must be a JSON object"),
+        "{}",
+        text(&refused.stderr)
+    );
+    assert_eq!(
+        ok(&berth_in(&env, &["config", "show", "acme.echo", "c1"])),
+        shown,
+        "a refused update changed the configuration"
+    );
+
+    ok(&berth_in(&env, &["config", "rm", "acme.echo", "c1"]));
+    assert_eq!(
+        berth_in(&env, &["config", "show", "acme.echo", "c1"])
+            .status
+            .code(),
+        Some(1)
+    );
+}
+
 /// Every form of `secret` absent from `text`.
 fn leaks(secret: &str, text: &[u8]) -> Option<String> {
     forms(secret).into_iter().find(|form| {

@@ -2,8 +2,8 @@
 //! configurations with rows, and the stored state document's exact shape.
 
 use berth_storage::{
-    ComponentDefinition, FileState, NewConfig, NewConfigRow, SourceTag, State, Storage,
-    StorageError, TableState, TagMatch,
+    ComponentDefinition, ConfigUpdate, FileState, NewConfig, NewConfigRow, SourceTag, State,
+    Storage, StorageError, TableState, TagMatch,
 };
 use serde_json::json;
 use tempfile::TempDir;
@@ -323,4 +323,86 @@ fn configuration_errors() {
     );
     // The failed creations stored nothing.
     assert_eq!(storage.list_configs("ex").unwrap().len(), 1);
+}
+
+#[test]
+fn configurations_are_updated_and_deleted_whole() {
+    let (_dir, mut storage) = storage();
+    storage.add_component(&definition("ex")).unwrap();
+    let new = NewConfig {
+        id: Some("c1".into()),
+        name: "first".into(),
+        configuration: json!({"parameters": {"a": 1}}),
+        rows: vec![NewConfigRow {
+            id: Some("r1".into()),
+            configuration: json!({"parameters": {"b": 2}}),
+            ..NewConfigRow::default()
+        }],
+        ..NewConfig::default()
+    };
+    storage.create_config("ex", &new).unwrap();
+    let before = storage.config("ex", "c1").unwrap();
+
+    let updated = storage
+        .update_config(
+            "ex",
+            "c1",
+            &ConfigUpdate {
+                configuration: Some(json!({"parameters": {"a": 3}})),
+                ..ConfigUpdate::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(updated.configuration, json!({"parameters": {"a": 3}}));
+    assert_eq!(updated.name, "first", "fields not given are kept");
+    assert_eq!(updated.version, before.version + 1);
+    assert_eq!(updated.rows, before.rows, "rows are kept");
+
+    // A document the runner would refuse changes nothing.
+    let refused = storage
+        .update_config(
+            "ex",
+            "c1",
+            &ConfigUpdate {
+                name: Some("second".into()),
+                configuration: Some(json!({"storage": {"nope": 1}})),
+                ..ConfigUpdate::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        refused.to_string().contains("Unrecognized option \"nope\""),
+        "{refused}"
+    );
+    assert_eq!(storage.config("ex", "c1").unwrap(), updated);
+
+    for err in [
+        storage
+            .update_config("ex", "c2", &ConfigUpdate::default())
+            .unwrap_err(),
+        storage.delete_config("ex", "c2").unwrap_err(),
+    ] {
+        assert!(matches!(err, StorageError::ConfigNotFound { .. }), "{err}");
+    }
+
+    storage.delete_config("ex", "c1").unwrap();
+    assert!(matches!(
+        storage.config("ex", "c1").unwrap_err(),
+        StorageError::ConfigNotFound { .. }
+    ));
+    assert!(matches!(
+        storage.state("ex", "c1", Some("r1")).unwrap_err(),
+        StorageError::ConfigNotFound { .. } | StorageError::ConfigRowNotFound { .. }
+    ));
+    // The id can be used again, with no row left behind.
+    storage
+        .create_config(
+            "ex",
+            &NewConfig {
+                rows: vec![],
+                ..new
+            },
+        )
+        .unwrap();
+    assert!(storage.config("ex", "c1").unwrap().rows.is_empty());
 }
