@@ -13,3 +13,5 @@ mod legacy;
 mod meta;
 // POST /encrypt and POST /{component}/debug.
 mod secrets;
+// The jobs page, in a headless chromium.
+mod page;
