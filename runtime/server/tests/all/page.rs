@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use crate::support::Server;
 
 /// Text the component prints that a browser would run if the page parsed it as HTML.
-const HOSTILE: &str = "<script>document.title='pwned'</script><img src=x onerror=alert(1)>";
+const HOSTILE: &str =
+    "<script>document.title='pwned'</script><img src=x onerror=\"document.body.dataset.pwned=1\">";
 
 /// The chromium binary, or `None` (the test skips) when it is missing and not required.
 fn chromium(test: &str) -> Option<PathBuf> {
@@ -207,12 +208,14 @@ fn a_queued_job_appears_on_the_page_turns_to_success_and_shows_its_output_as_tex
     assert!(dom.contains("hello from the component"), "{dom}");
     assert!(
         dom.contains(
-            "&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+            "&lt;script&gt;document.title='pwned'&lt;/script&gt;\
+             &lt;img src=x onerror=\"document.body.dataset.pwned=1\"&gt;"
         ),
         "{dom}"
     );
     assert!(!dom.contains("<script>document.title"), "{dom}");
     assert!(!dom.contains("<img src=\"x\""), "{dom}");
+    assert!(!dom.contains("data-pwned"), "{dom}");
     assert!(dom.contains("<title>berth job</title>"), "{dom}");
     assert!(dom.contains("<td>out.c-main.t</td>"), "{dom}");
     assert!(
