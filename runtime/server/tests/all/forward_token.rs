@@ -101,3 +101,46 @@ fn without_forward_token_there_is_no_token_and_no_url() {
             .any(|e| e.starts_with("KBC_TOKEN"))
     );
 }
+
+#[test]
+fn the_job_token_is_valid_while_the_job_runs_and_revoked_when_it_is_killed() {
+    let server = Server::start(1, |env| {
+        env.component(
+            "acme.forward",
+            guests::WRITE_OUTPUTS,
+            json!({"forward_token": true}),
+        );
+    });
+    let id = server.queue(json!({
+        "component": "acme.forward",
+        "configData": {"parameters": {"print_env": true, "sleep_ms": 600_000}}
+    }));
+    // The component has printed its environment and sleeps: its token exists and is usable.
+    server.wait_for(&id, |j| j["status"] == "processing");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !server.events(&id).iter().any(|e| e == "KBC_TOKEN=[hidden]") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the component never printed its environment"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let tokens = server.env.storage().job_tokens(&id).unwrap();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert!(
+        tokens[0].revoked.is_none() && tokens[0].expires.is_none(),
+        "{tokens:?}"
+    );
+    assert_eq!(
+        tokens[0].component_access,
+        Some(vec!["acme.forward".to_owned()])
+    );
+    // A killed job ends too: its token is revoked.
+    assert_eq!(
+        server.post(&format!("/jobs/{id}/kill"), json!({})).status(),
+        202
+    );
+    assert_eq!(server.wait(&id)["status"], "terminated");
+    let tokens = server.env.storage().job_tokens(&id).unwrap();
+    assert!(tokens[0].revoked.is_some(), "{tokens:?}");
+}
