@@ -9,9 +9,9 @@
 //!   replaced by 0..N);
 //! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded), or with a path
 //!   instead of `true` to that path (e.g. `out/files/env.json`, uploaded);
-//! - `print_env`: print the `KBC_*` environment to stdout and stderr, `NAME=value` a line;
+//! - `print_env`: print the `KBC_*` environment to stdout and stderr, `NAME=value` a line, first;
 //! - `copy_config`: write config.json and in/state.json as seen to `out/seen/` (not uploaded);
-//! - `print`: printed to stdout, line by line, first;
+//! - `print`: printed to stdout, line by line, before anything else but `print_env`;
 //! - `sleep_ms`: wait that long (in a host call) before writing;
 //! - `message`: printed to stderr; `exit_code`: the exit code (default 0).
 use std::fs;
@@ -23,14 +23,14 @@ fn main() {
     let config = fs::read_to_string(data.join("config.json")).expect("config.json");
     let config: serde_json::Value = serde_json::from_str(&config).expect("config.json is JSON");
     let params = &config["parameters"];
-    for line in params["print"].as_array().into_iter().flatten() {
-        println!("{}", line.as_str().unwrap_or_default());
-    }
     if params["print_env"].as_bool() == Some(true) {
         for (name, value) in std::env::vars().filter(|(k, _)| k.starts_with("KBC_")) {
             println!("{name}={value}");
             eprintln!("{name}={value}");
         }
+    }
+    for line in params["print"].as_array().into_iter().flatten() {
+        println!("{}", line.as_str().unwrap_or_default());
     }
     if let Some(ms) = params["sleep_ms"].as_u64() {
         std::thread::sleep(std::time::Duration::from_millis(ms));

@@ -113,18 +113,29 @@ fn the_job_token_is_valid_while_the_job_runs_and_revoked_when_it_is_killed() {
     });
     let id = server.queue(json!({
         "component": "acme.forward",
-        "configData": {"parameters": {"print_env": true, "sleep_ms": 600_000}}
+        "configData": {"parameters": {
+            "print_env": true, "print": ["environment printed"], "sleep_ms": 600_000
+        }}
     }));
     // The component has printed its environment and sleeps: its token exists and is usable.
     server.wait_for(&id, |j| j["status"] == "processing");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while !server.events(&id).iter().any(|e| e == "KBC_TOKEN=[hidden]") {
+    while !server
+        .events(&id)
+        .iter()
+        .any(|e| e == "environment printed")
+    {
         assert!(
             std::time::Instant::now() < deadline,
             "the component never printed its environment"
         );
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
+    let events = server.events(&id);
+    assert!(
+        events.iter().any(|e| e == "KBC_TOKEN=[hidden]"),
+        "{events:#?}"
+    );
     let tokens = server.env.storage().job_tokens(&id).unwrap();
     assert_eq!(tokens.len(), 1, "{tokens:?}");
     assert!(
