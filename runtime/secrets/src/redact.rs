@@ -235,11 +235,7 @@ impl Redactor {
             return;
         }
         match value {
-            Value::String(s) => {
-                if self.finds(s.as_bytes()) {
-                    *s = self.redact(s);
-                }
-            }
+            Value::String(s) if self.finds(s.as_bytes()) => *s = self.redact(s),
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_json(v)),
             Value::Object(map) => {
                 let entries = std::mem::take(map);

@@ -374,7 +374,7 @@ fn rotate_and_kill(env: &Env, point: &str) {
 #[track_caller]
 fn assert_readable(env: &Env) {
     let out = berth_in(
-        &env,
+        env,
         &["run", "acme.writer", "--config", "cfg", "--keep-data"],
     );
     let stdout = ok(&out);

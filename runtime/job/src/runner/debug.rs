@@ -133,7 +133,7 @@ fn open_regular(path: &Path) -> anyhow::Result<Option<(fs::File, u64)>> {
         Err(e) => return Err(e.into()),
     };
     let meta = file.metadata()?;
-    Ok(meta.is_file().then(|| (file, meta.len())))
+    Ok(meta.is_file().then_some((file, meta.len())))
 }
 
 /// Writes `data` (recursively, entries sorted, symbolic links skipped) to the zip file `target`,

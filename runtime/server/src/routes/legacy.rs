@@ -63,7 +63,6 @@ fn queued_job(
         tag,
         variable_values_data: body.get("variableValuesData").cloned(),
         mode,
-        ..QueuedJob::default()
     })
 }
 
