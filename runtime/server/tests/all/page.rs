@@ -171,6 +171,23 @@ fn a_queued_job_appears_on_the_page_turns_to_success_and_shows_its_output_as_tex
     );
     assert!(dom.find(&format!("data-job=\"{id}\"")) < dom.find(&format!("data-job=\"{blocker}\"")));
 
+    // A running job's page offers the kill button.
+    let dom = browse(
+        &chromium,
+        &profile,
+        &format!("{}/ui/jobs/{blocker}?token={}", server.url, server.token),
+        Duration::from_secs(3),
+    )
+    .dom();
+    assert!(
+        dom.contains("id=\"status\" data-status=\"processing\">processing<"),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("<button id=\"kill\" type=\"button\">"),
+        "{dom}"
+    );
+
     // The job's page, opened while the job waits, follows it to its end: the blocker is killed
     // only once the browser has asked for the job.
     let before = requests(&server);
