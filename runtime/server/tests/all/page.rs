@@ -38,6 +38,12 @@ fn chromium(test: &str) -> Option<PathBuf> {
 /// Starts chromium loading `url` headless; it prints the DOM once `budget` of virtual time has
 /// passed with nothing left to fetch (timers run in virtual time, fetches in real time).
 fn browse(chromium: &PathBuf, profile: &tempfile::TempDir, url: &str, budget: Duration) -> Browser {
+    let budget = format!("--virtual-time-budget={}", budget.as_millis());
+    launch(chromium, profile, &[budget.as_str(), "--dump-dom"], url)
+}
+
+/// Starts headless chromium with `args` on `url` (stopped when the [`Browser`] is dropped).
+fn launch(chromium: &PathBuf, profile: &tempfile::TempDir, args: &[&str], url: &str) -> Browser {
     // Files, not pipes: a page larger than a pipe's buffer never blocks chromium.
     let out = tempfile::NamedTempFile::new().unwrap();
     let err = tempfile::NamedTempFile::new().unwrap();
@@ -50,10 +56,9 @@ fn browse(chromium: &PathBuf, profile: &tempfile::TempDir, url: &str, budget: Du
             "--disable-extensions",
             "--disable-background-networking",
             &format!("--user-data-dir={}", profile.path().display()),
-            &format!("--virtual-time-budget={}", budget.as_millis()),
-            "--dump-dom",
-            url,
         ])
+        .args(args)
+        .arg(url)
         .stdout(Stdio::from(out.reopen().unwrap()))
         .stderr(Stdio::from(err.reopen().unwrap()))
         .spawn()
@@ -258,6 +263,75 @@ fn a_queued_job_appears_on_the_page_turns_to_success_and_shows_its_output_as_tex
         row(&dom, &blocker).contains("data-status=\"terminated\">terminated<"),
         "{dom}"
     );
+}
+
+#[test]
+fn the_open_jobs_list_follows_the_jobs_without_a_reload() {
+    let Some(chromium) = chromium("live jobs list") else {
+        return;
+    };
+    let server = Server::start(1, |env| {
+        env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
+    });
+    let profile = tempfile::tempdir().unwrap();
+    let blocker = server.queue(json!({
+        "component": "acme.writer", "config": "cfg",
+        "configData": {"parameters": {"sleep_ms": 600_000}}
+    }));
+    server.wait_for(&blocker, |j| j["status"] == "processing");
+    let id = server.queue(json!({
+        "component": "acme.writer", "config": "cfg", "configData": {"parameters": {}}
+    }));
+    // The page's title counts the jobs not finished; chromium's DevTools endpoint reports it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let debugging = format!("--remote-debugging-port={port}");
+    let _browser = launch(
+        &chromium,
+        &profile,
+        &[debugging.as_str()],
+        &format!("{}/?token={}", server.url, server.token),
+    );
+    let client = reqwest::blocking::Client::new();
+    let title = || -> Option<String> {
+        let targets: Value = client
+            .get(format!("http://127.0.0.1:{port}/json/list"))
+            .send()
+            .ok()?
+            .json()
+            .ok()?;
+        targets.as_array()?.iter().find_map(|t| {
+            (t["type"] == "page" && t["url"] == format!("{}/", server.url))
+                .then(|| t["title"].as_str().map(str::to_owned))?
+        })
+    };
+    let wait_for_title = |expected: &str| {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let seen = title();
+            if seen.as_deref() == Some(expected) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the page's title stayed {seen:?}, not {expected:?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    wait_for_title("berth jobs (2 active)");
+    assert_eq!(
+        server
+            .post(&format!("/jobs/{blocker}/kill"), json!({}))
+            .status(),
+        202
+    );
+    // The same page, never reloaded, sees both jobs end.
+    wait_for_title("berth jobs");
+    assert_eq!(server.job(&id)["status"], "success");
 }
 
 #[test]
