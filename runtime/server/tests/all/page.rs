@@ -1,5 +1,6 @@
-//! The jobs page in a real headless browser (Debian's chromium, `--dump-dom`): a job queued over
-//! the API appears on the page, its page follows it live from waiting to success and shows the
+//! The jobs page in a real headless browser (Debian's chromium, `--dump-dom`, and its DevTools
+//! endpoint for the open list's title): a job queued over the API appears on the page, the open
+//! list follows it without a reload, its page follows it live from waiting to success and shows the
 //! component's output — hostile output as text, never as markup — and its output tables; the
 //! token reaches the browser only as an HttpOnly, SameSite=Strict cookie and is never written
 //! into a page. Without chromium the browser tests skip, unless `BERTH_REQUIRE_BROWSER=1`
