@@ -30,6 +30,10 @@ pub struct JobEnvironment {
     pub run_mode: String,
     /// `KBC_DATA_TYPE_SUPPORT`, only when set.
     pub data_type_support: Option<String>,
+    /// `KBC_TOKEN`: a forwarded token, only for a component with `forward_token` run by a server.
+    pub token: Option<String>,
+    /// `KBC_URL`: the server's URL, with `token`.
+    pub url: Option<String>,
 }
 
 /// The stack id berth reports when none is configured.
@@ -53,6 +57,8 @@ impl JobEnvironment {
             feature_gates: vec!["queuev2".to_owned()],
             run_mode: "run".to_owned(),
             data_type_support: None,
+            token: None,
+            url: None,
         }
     }
 
@@ -84,6 +90,12 @@ impl JobEnvironment {
         if let Some(support) = &self.data_type_support {
             vars.push((env::KBC_DATA_TYPE_SUPPORT, support.clone()));
         }
+        if let Some(token) = &self.token {
+            vars.push((env::KBC_TOKEN, token.clone()));
+        }
+        if let Some(url) = &self.url {
+            vars.push((env::KBC_URL, url.clone()));
+        }
         vars.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 }
@@ -114,5 +126,13 @@ mod tests {
         assert!(get("KBC_RUNID").is_some_and(|r| r.len() > 10));
         assert!(get("KBC_STACKID").is_some_and(|s| !s.is_empty()));
         assert!(get("KBC_CONFIGROWID").is_none());
+        assert!(get("KBC_TOKEN").is_none() && get("KBC_URL").is_none());
+        let mut forwarded = JobEnvironment::local("demo", "123");
+        forwarded.token = Some("7-secret".into());
+        forwarded.url = Some("http://127.0.0.1:8080".into());
+        let vars = forwarded.to_vars();
+        let get = |k: &str| vars.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("KBC_TOKEN"), Some("7-secret"));
+        assert_eq!(get("KBC_URL"), Some("http://127.0.0.1:8080"));
     }
 }

@@ -84,6 +84,11 @@ pub struct JobRequest {
     /// `run`, or `debug` (reference §9.3): the data folder archived before and after the
     /// component instead of output mapping; nothing written to tables, files or state.
     pub mode: RunMode,
+    /// The URL of the server running the job (`berth serve`). A component with
+    /// `forward_token` then gets it as `KBC_URL`, and as `KBC_TOKEN` a token created for this
+    /// job, limited to the component and revoked when the job ends. `None` (`berth run`):
+    /// neither variable is set.
+    pub server_url: Option<String>,
 }
 
 /// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
@@ -131,6 +136,7 @@ impl JobRequest {
             live_output: None,
             cancel: None,
             mode: RunMode::Run,
+            server_url: None,
         }
     }
 }

@@ -278,6 +278,10 @@ pub fn recover(home: &Home) -> Result<Vec<String>> {
         }
         store_record(&mut storage, &mirror, &record)
             .with_context(|| format!("recovering job {}", job.id))?;
+        // A token forwarded to the interrupted component ends with its job.
+        storage
+            .revoke_job_tokens(&job.id)
+            .with_context(|| format!("revoking the tokens of job {}", job.id))?;
         changed.push(job.id);
     }
     Ok(changed)

@@ -109,6 +109,7 @@ pub fn run_recorded(
         ids,
         per_row: false,
         secrets: job_secrets,
+        forwarded_token: false,
     };
     let mut result = rows_to_run(home, request);
     if let Ok(rows) = &result {
@@ -135,6 +136,9 @@ pub fn run_recorded(
     if result.is_ok() && !job.cancelled() {
         result = job.persist_states(pending);
         completed = true;
+    }
+    if job.forwarded_token {
+        job.revoke_forwarded_token();
     }
     let per_row = job.per_row;
     let terminated = job.cancelled() && !(completed && result.is_ok());
@@ -194,6 +198,8 @@ struct Job<'a> {
     per_row: bool,
     /// What the job decrypted, and hides.
     secrets: JobSecrets,
+    /// A token was created for this job (`forward_token`): it is revoked when the job ends.
+    forwarded_token: bool,
 }
 
 /// A state to store once the whole job succeeded.

@@ -82,13 +82,24 @@ impl FromRequestParts<Arc<AppState>> for Caller {
                 "Access token must be set (the X-StorageApi-Token header).",
             ));
         };
-        let storage_dir = state.home.storage();
-        let check = blocking(move || Ok(Storage::open(storage_dir)?.check_token(&secret)?)).await?;
-        match check {
-            TokenCheck::Valid(token) => Ok(Self(token)),
-            TokenCheck::Unknown => Err(ApiError::unauthorized("Invalid access token.")),
-            TokenCheck::Revoked(_) => Err(ApiError::unauthorized("The access token was revoked.")),
-            TokenCheck::Expired(_) => Err(ApiError::unauthorized("The access token expired.")),
-        }
+        check(state, &secret).await
+    }
+}
+
+/// Checks the token `secret`: the caller it names, or why it is refused.
+pub(crate) async fn check(state: &Arc<AppState>, secret: &str) -> Result<Caller, ApiError> {
+    if secret.is_empty() {
+        return Err(ApiError::unauthorized(
+            "Access token must be set (the X-StorageApi-Token header).",
+        ));
+    }
+    let storage_dir = state.home.storage();
+    let secret = secret.to_owned();
+    let check = blocking(move || Ok(Storage::open(storage_dir)?.check_token(&secret)?)).await?;
+    match check {
+        TokenCheck::Valid(token) => Ok(Caller(token)),
+        TokenCheck::Unknown => Err(ApiError::unauthorized("Invalid access token.")),
+        TokenCheck::Revoked(_) => Err(ApiError::unauthorized("The access token was revoked.")),
+        TokenCheck::Expired(_) => Err(ApiError::unauthorized("The access token expired.")),
     }
 }

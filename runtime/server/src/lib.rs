@@ -12,7 +12,8 @@
 //!   order; synchronous actions bypass the queue;
 //! - every route but `/health` needs a token (`X-StorageApi-Token`); tokens are stored hashed,
 //!   may be read-only, limited to components, expiring; the component never sees the caller's
-//!   token;
+//!   token (a component with `forward_token` gets `KBC_URL` and, as `KBC_TOKEN`, a token of its
+//!   own job, limited to it, hidden in every log and revoked when the job ends);
 //! - each job's log (the component's output line by line, stages, tables, the end) is stored
 //!   with it as it happens (`GET /jobs/{id}/events?since=N`);
 //! - SIGTERM/SIGINT: stop taking jobs, let running ones finish for a grace period, then stop
@@ -129,7 +130,7 @@ async fn run(
     };
     let metrics = state::Metrics::default();
     let events = events::EventWriter::start(&home);
-    let workers = workers::Workers::start(&home, options.workers, &events, &metrics);
+    let workers = workers::Workers::start(&home, &url, options.workers, &events, &metrics);
     let state = Arc::new(state::AppState {
         home: home.clone(),
         url: url.clone(),

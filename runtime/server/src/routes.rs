@@ -4,12 +4,14 @@
 //! - [`legacy`]: the Docker Runner routes (`/{component}/run`, `/run/tag/{tag}`, actions);
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
 //! - [`encrypt`]: `POST /encrypt`;
-//! - [`meta`]: `/health` and `/metrics`.
+//! - [`meta`]: `/health` and `/metrics`;
+//! - [`page`]: the jobs page (`/`, `/ui/...`).
 
 mod encrypt;
 mod jobs;
 mod legacy;
 mod meta;
+mod page;
 mod tokens;
 
 use std::sync::Arc;
@@ -30,6 +32,10 @@ const MAX_JSON_BODY: usize = 16 * 1024 * 1024;
 /// Every route of the server.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     Router::new()
+        .route("/", get(page::index))
+        .route("/ui/jobs/{id}", get(page::job))
+        .route("/ui/login", post(page::sign_in_form))
+        .route("/ui/logout", post(page::sign_out))
         .route("/health", get(meta::health))
         .route("/metrics", get(meta::metrics))
         .route("/jobs", post(jobs::create).get(jobs::list))

@@ -32,6 +32,8 @@ pub(crate) struct Workers {
 #[derive(Debug)]
 struct Inner {
     home: Home,
+    /// The server's URL (`KBC_URL` of components with `forward_token`).
+    url: String,
     size: usize,
     events: EventWriter,
     /// Running jobs by id; the lock also orders claims against kills.
@@ -46,6 +48,7 @@ impl Workers {
     /// Starts the dispatcher with `size` workers.
     pub(crate) fn start(
         home: &Home,
+        url: &str,
         size: usize,
         events: &EventWriter,
         metrics: &crate::state::Metrics,
@@ -53,6 +56,7 @@ impl Workers {
         let workers = Self {
             inner: Arc::new(Inner {
                 home: home.clone(),
+                url: url.to_owned(),
                 size: size.max(1),
                 events: events.clone(),
                 running: Mutex::new(HashMap::new()),
@@ -159,6 +163,7 @@ impl Workers {
         let mut request = claimed.job.to_request();
         request.cancel = Some(cancel);
         request.live_output = Some(log.clone());
+        request.server_url = Some(self.inner.url.clone());
         let started = Instant::now();
         let id = claimed.record.id.clone();
         match run_recorded(&self.inner.home, claimed.record, &request, log.as_ref()) {

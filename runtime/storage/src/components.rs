@@ -136,11 +136,22 @@ fn default_staging() -> String {
 impl ComponentDefinition {
     /// Parses and validates a definition file's text.
     pub fn from_json(text: &str) -> Result<Self, StorageError> {
-        let definition: Self =
-            serde_json::from_str(text).map_err(|err| StorageError::InvalidComponent {
-                id: None,
-                message: err.to_string(),
-            })?;
+        // The key a wrong value is under is named (`key "forward_token": invalid type: …`).
+        let invalid = |message: String| StorageError::InvalidComponent { id: None, message };
+        let mut json = serde_json::Deserializer::from_str(text);
+        let definition: Self = serde_path_to_error::deserialize(&mut json).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            // An unknown field's message names it already.
+            invalid(
+                if path == "." || inner.to_string().starts_with("unknown field") {
+                    inner.to_string()
+                } else {
+                    format!("key \"{path}\": {inner}")
+                },
+            )
+        })?;
+        json.end().map_err(|e| invalid(e.to_string()))?;
         definition.validate()?;
         Ok(definition)
     }

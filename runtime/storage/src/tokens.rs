@@ -176,6 +176,22 @@ impl Storage {
             .map_err(StorageError::db("listing tokens", "tokens"))
     }
 
+    /// The tokens scoped to job `job_id`, oldest first.
+    pub fn job_tokens(&self, job_id: &str) -> Result<Vec<TokenInfo>, StorageError> {
+        let mut statement = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM berth_tokens WHERE job_id = ? \
+                 ORDER BY CAST(id AS BIGINT)"
+            ))
+            .map_err(StorageError::db("listing a job's tokens", job_id))?;
+        statement
+            .query_map(params![job_id], token_from_row)
+            .map_err(StorageError::db("listing a job's tokens", job_id))?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(StorageError::db("listing a job's tokens", job_id))
+    }
+
     /// Whose secret this is, and whether it may be used now.
     pub fn check_token(&self, secret: &str) -> Result<TokenCheck, StorageError> {
         let found = self

@@ -7,9 +7,11 @@
 //!   `"sparse_size": N` (an empty file set to N bytes without writing them), `"copy_from":
 //!   "in/files/x"` (a copy of another file) and `"count": N` (N files, `{i}` in the path
 //!   replaced by 0..N);
-//! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded);
+//! - `dump_env`: write the `KBC_*` environment to `out/env.json` (not uploaded), or with a path
+//!   instead of `true` to that path (e.g. `out/files/env.json`, uploaded);
+//! - `print_env`: print the `KBC_*` environment to stdout and stderr, `NAME=value` a line, first;
 //! - `copy_config`: write config.json and in/state.json as seen to `out/seen/` (not uploaded);
-//! - `print`: printed to stdout, line by line, first;
+//! - `print`: printed to stdout, line by line, before anything else but `print_env`;
 //! - `sleep_ms`: wait that long (in a host call) before writing;
 //! - `message`: printed to stderr; `exit_code`: the exit code (default 0).
 use std::fs;
@@ -21,6 +23,12 @@ fn main() {
     let config = fs::read_to_string(data.join("config.json")).expect("config.json");
     let config: serde_json::Value = serde_json::from_str(&config).expect("config.json is JSON");
     let params = &config["parameters"];
+    if params["print_env"].as_bool() == Some(true) {
+        for (name, value) in std::env::vars().filter(|(k, _)| k.starts_with("KBC_")) {
+            println!("{name}={value}");
+            eprintln!("{name}={value}");
+        }
+    }
     for line in params["print"].as_array().into_iter().flatten() {
         println!("{}", line.as_str().unwrap_or_default());
     }
@@ -95,12 +103,21 @@ fn main() {
         };
         fs::write(&path, bytes).expect("writing a file");
     }
-    if params["dump_env"].as_bool() == Some(true) {
+    let dump_to = match &params["dump_env"] {
+        serde_json::Value::Bool(true) => Some("out/env.json"),
+        serde_json::Value::String(path) => Some(path.as_str()),
+        _ => None,
+    };
+    if let Some(path) = dump_to {
         let env: serde_json::Map<String, serde_json::Value> = std::env::vars()
             .filter(|(k, _)| k.starts_with("KBC_"))
             .map(|(k, v)| (k, serde_json::Value::String(v)))
             .collect();
-        fs::write(data.join("out/env.json"), serde_json::to_vec(&env).unwrap()).expect("env.json");
+        let path = data.join(path);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).expect("creating a parent directory");
+        }
+        fs::write(path, serde_json::to_vec(&env).unwrap()).expect("env.json");
     }
     if params["copy_config"].as_bool() == Some(true) {
         let seen = data.join("out/seen");

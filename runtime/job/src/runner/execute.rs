@@ -7,6 +7,7 @@ use crate::config;
 use crate::executor::executor_for;
 use berth_exec::{ExecRequest, Limits, Outcome, RUN_ACTION, StdoutMode, Termination, classify};
 use berth_staging::{Stage, StagingError};
+use berth_storage::{NewToken, Storage};
 
 use super::{Job, MAX_PROCESS_TIMEOUT_SECS, Prepared};
 
@@ -30,6 +31,12 @@ impl Job<'_> {
         env.run_id = self.ids.run_id.clone();
         env.config_row_id = self.ids.row_id.clone();
         env.run_mode = self.request.mode.as_str().to_owned();
+        if component.forward_token
+            && let Some(url) = &self.request.server_url
+        {
+            env.token = Some(self.forward_token(&component.id)?);
+            env.url = Some(url.clone());
+        }
         let vars = env.to_vars();
         if let Some((_, token)) = vars
             .iter()
@@ -82,5 +89,36 @@ impl Job<'_> {
             limits.timeout,
             limits.memory_bytes,
         ))
+    }
+}
+
+impl Job<'_> {
+    /// Creates the token a component with `forward_token` gets as `KBC_TOKEN`: scoped to this
+    /// job (revoked when it ends, [`Self::revoke_forwarded_token`]) and limited to the component.
+    fn forward_token(&mut self, component_id: &str) -> Result<String, StagingError> {
+        let mut storage = super::open_storage(self.home, Stage::Execution)?;
+        let (_, secret) = storage
+            .create_token(&NewToken {
+                description: format!("job {} of {component_id} (forward_token)", self.record.id),
+                component_access: Some(vec![component_id.to_owned()]),
+                job_id: Some(self.record.id.clone()),
+                ..NewToken::default()
+            })
+            .map_err(|e| StagingError::app(Stage::Execution, component_id, e))?;
+        self.forwarded_token = true;
+        Ok(secret)
+    }
+
+    /// Revokes the job's forwarded tokens; a failure is a warning of the job and an error in the
+    /// server's log (the token would stay usable until revoked by hand).
+    pub(super) fn revoke_forwarded_token(&mut self) {
+        let revoked = Storage::open(self.home.storage())
+            .and_then(|mut storage| storage.revoke_job_tokens(&self.record.id));
+        if let Err(e) = revoked {
+            tracing::error!("revoking the token of job {}: {e}", self.record.id);
+            self.record.warnings.push(format!(
+                "The job's forwarded token could not be revoked: {e}. Revoke it with berth token revoke."
+            ));
+        }
     }
 }

@@ -257,3 +257,22 @@ fn a_job_request_in_debug_mode_sets_the_run_mode() {
     let normal = env.run_data("acme.writer", json!({"parameters": {"dump_env": true}}));
     assert_eq!(normal.json("out/env.json")["KBC_COMPONENT_RUN_MODE"], "run");
 }
+
+#[test]
+fn forward_token_outside_a_server_sets_no_token_and_no_url() {
+    let env = env();
+    env.component(
+        "acme.forward",
+        guests::WRITE_OUTPUTS,
+        json!({"forward_token": true}),
+    );
+    let job = env.run_data("acme.forward", json!({"parameters": {"dump_env": true}}));
+    job.assert_success();
+    let seen = job.json("out/env.json");
+    assert_eq!(seen["KBC_COMPONENTID"], "acme.forward", "{seen}");
+    assert!(seen.get("KBC_TOKEN").is_none(), "{seen}");
+    assert!(seen.get("KBC_URL").is_none(), "{seen}");
+    // No token was created for the job either.
+    let tokens = env.storage().job_tokens(&job.record().id).unwrap();
+    assert!(tokens.is_empty(), "{tokens:?}");
+}

@@ -13,3 +13,7 @@ mod legacy;
 mod meta;
 // POST /encrypt and POST /{component}/debug.
 mod secrets;
+// KBC_TOKEN and KBC_URL for components with forward_token.
+mod forward_token;
+// The jobs page, in a headless chromium.
+mod page;

@@ -57,6 +57,27 @@ fn component_definitions_are_strict() {
         message(r#"{"id": "a", "image": "x", "default_bucket_stage": "sys"}"#)
             .contains("default_bucket_stage")
     );
+    // forward_token is a boolean; a string or a misspelling is refused, never taken as on or off.
+    assert_eq!(
+        message(r#"{"id": "a", "image": "x", "forward_token": "yes"}"#),
+        "invalid component definition: key \"forward_token\": invalid type: string \"yes\", \
+         expected a boolean at line 1 column 48"
+    );
+    for text in [
+        r#"{"id": "a", "image": "x", "forward_token": 1}"#,
+        r#"{"id": "a", "image": "x", "forward_token": null}"#,
+    ] {
+        let err = message(text);
+        assert!(
+            err.contains("key \"forward_token\"") && err.contains("expected a boolean"),
+            "{err}"
+        );
+    }
+    let err = message(r#"{"id": "a", "image": "x", "forwardToken": true}"#);
+    assert!(err.contains("unknown field `forwardToken`"), "{err}");
+    let on = ComponentDefinition::from_json(r#"{"id": "a", "image": "x", "forward_token": true}"#);
+    assert!(on.unwrap().forward_token);
+    assert!(!definition("a").forward_token, "off unless asked for");
 }
 
 #[test]

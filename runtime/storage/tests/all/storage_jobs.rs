@@ -294,9 +294,15 @@ fn tokens_are_hashed_checked_and_revoked() {
         ["admin", "limited", "old"],
         "job tokens are not listed"
     );
+    let scoped = storage.job_tokens("7").unwrap();
+    assert_eq!(scoped.len(), 1);
+    assert_eq!(scoped[0].description, "job 7");
+    assert!(scoped[0].revoked.is_none());
+    assert!(storage.job_tokens("8").unwrap().is_empty());
     storage.revoke_job_tokens("7").unwrap();
     assert!(matches!(
         storage.check_token(&job_secret).unwrap(),
         TokenCheck::Revoked(_)
     ));
+    assert!(storage.job_tokens("7").unwrap()[0].revoked.is_some());
 }
