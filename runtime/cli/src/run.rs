@@ -279,6 +279,10 @@ impl BarProgress {
 }
 
 impl Progress for BarProgress {
+    fn log_line(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
     fn stage(&self, stage: Stage) {
         self.bar.set_message(stage.as_str().to_owned());
         if stage == Stage::Execution {

@@ -23,6 +23,7 @@
 //! - [`record`]: job records on disk;
 //! - [`executor`]: which executor runs a component definition;
 //! - [`config`]: the configuration a job runs;
+//! - [`processors`]: the processors around the main component and the moves between images;
 //! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
@@ -30,6 +31,7 @@ pub mod config;
 pub mod executor;
 pub mod home;
 pub mod launch;
+pub mod processors;
 pub mod queue;
 pub mod record;
 pub mod runner;
@@ -162,6 +164,8 @@ pub trait Progress {
     /// The job is over; `record` is its final record, about to be stored (whatever the progress
     /// shows of it is in place before the job is seen as finished).
     fn finished(&self, _record: &JobRecord) {}
+    /// A line of the job's log (`Running processor <id>`).
+    fn log_line(&self, _line: &str) {}
     /// The job is over.
     fn finish(&self) {}
 }

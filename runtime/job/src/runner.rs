@@ -12,6 +12,7 @@
 
 mod debug;
 mod execute;
+mod images;
 mod output;
 
 use std::fs;
@@ -252,12 +253,9 @@ impl Job<'_> {
         let prepared = self.prepare()?;
         let debug = self.request.mode == RunMode::Debug;
         let mut archives = Vec::new();
-        if debug {
-            // Before each image, by its index (processors will take 0..n; the main image is 0).
-            archives.push(self.archive(&prepared, "stage_0.zip", Stage::Execution)?);
-        }
         self.enter(Stage::Execution);
-        let outcome = self.execute(&prepared)?;
+        // Processors and the main component; debug archives `stage_<n>.zip` before each image.
+        let (outcome, ran) = self.run_images(&prepared, &mut archives)?;
         if let Some(why) = berth_exec::shutdown::requested() {
             // berth is being stopped: nothing the component left is loaded or stored.
             return Err(StagingError::app(
@@ -266,7 +264,7 @@ impl Job<'_> {
                 anyhow::anyhow!("berth received {why}; the job was stopped and nothing was loaded"),
             ));
         }
-        let mut failure = outcome_error(&outcome, &prepared.component.id);
+        let mut failure = outcome_error(&outcome, &ran);
 
         // Everything below reads what the component left through one walk of out/.
         let limits = prepared.settings.output_limits(&prepared.component);

@@ -339,8 +339,19 @@ impl JobSecrets {
         &mut self,
         parameters: &mut Map<String, Value>,
     ) -> Result<(), SecretError> {
+        let component = self.component_id.clone();
+        self.decrypt_image_parameters_of(&component, parameters)
+    }
+
+    /// Decrypts the image parameters of another component of the job (a processor: each gets
+    /// its own component's, reference §1.3), for that component alone.
+    pub fn decrypt_image_parameters_of(
+        &mut self,
+        component_id: &str,
+        parameters: &mut Map<String, Value>,
+    ) -> Result<(), SecretError> {
         let context = Attributes {
-            component: Some(self.component_id.clone()),
+            component: Some(component_id.to_owned()),
             ..Attributes::default()
         };
         let mut value = Value::Object(std::mem::take(parameters));

@@ -16,3 +16,5 @@ mod secrets_redaction;
 mod secrets_scopes;
 // Python components: WASI/Docker parity of the Python example, the sandbox from Python.
 mod python;
+// Processors before and after the main component, on WASI and on Docker.
+mod processors;
