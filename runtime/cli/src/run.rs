@@ -82,6 +82,37 @@ pub struct RunArgs {
     /// files tagged `debug`) instead of output mapping; no table, file or state is written.
     #[arg(long)]
     pub debug: bool,
+
+    /// A value of the configuration's variables, `NAME=VALUE` (repeatable; together they are
+    /// the job's `variableValuesData`, the first value source).
+    #[arg(
+        long = "variable",
+        value_name = "NAME=VALUE",
+        conflicts_with = "variable_values_id"
+    )]
+    pub variables: Vec<String>,
+
+    /// The row of the configuration's variables configuration (`keboola.variables`) holding the
+    /// values (the job's `variableValuesId`).
+    #[arg(long, value_name = "ROW_ID")]
+    pub variable_values_id: Option<String>,
+}
+
+/// `--variable NAME=VALUE` items as `variableValuesData`.
+pub fn variable_values_data(items: &[String]) -> Result<Option<serde_json::Value>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let values = items
+        .iter()
+        .map(|item| {
+            let (name, value) = item.split_once('=').ok_or_else(|| {
+                UserError::new(format!("--variable {item}: expected NAME=VALUE."))
+            })?;
+            Ok(serde_json::json!({"name": name, "value": value}))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(serde_json::json!({ "values": values })))
 }
 
 /// The largest `--config-data` document (16 MiB): a configuration is a few KB of JSON, and
@@ -134,6 +165,8 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     request.row_ids = args.row.iter().cloned().collect();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();
+    request.variable_values_data = variable_values_data(&args.variables)?;
+    request.variable_values_id = args.variable_values_id.clone();
     if args.debug {
         request.mode = berth_job::RunMode::Debug;
     }

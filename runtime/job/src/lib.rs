@@ -24,6 +24,7 @@
 //! - [`executor`]: which executor runs a component definition;
 //! - [`config`]: the configuration a job runs;
 //! - [`processors`]: the processors around the main component and the moves between images;
+//! - [`variables`]: variables and shared code resolved in a configuration ([`mustache`]);
 //! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
@@ -31,6 +32,7 @@ pub mod config;
 pub mod executor;
 pub mod home;
 pub mod launch;
+pub mod mustache;
 pub mod processors;
 pub mod queue;
 pub mod record;
@@ -39,6 +41,7 @@ pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod variables;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -91,6 +94,11 @@ pub struct JobRequest {
     /// job, limited to the component and revoked when the job ends. `None` (`berth run`):
     /// neither variable is set.
     pub server_url: Option<String>,
+    /// `variableValuesData`: `{values: [{name, value}]}` for the configuration's variables
+    /// (reference §10; takes precedence over every other value source).
+    pub variable_values_data: Option<serde_json::Value>,
+    /// `variableValuesId`: a row of the configuration's variables configuration.
+    pub variable_values_id: Option<String>,
 }
 
 /// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
@@ -139,6 +147,8 @@ impl JobRequest {
             cancel: None,
             mode: RunMode::Run,
             server_url: None,
+            variable_values_data: None,
+            variable_values_id: None,
         }
     }
 }

@@ -157,6 +157,9 @@ pub struct JobRecord {
     /// The processors that ran around the component, in order (reference §10).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub processors: Vec<ProcessorRun>,
+    /// The variable values the configuration was rendered with (reference §9.2 `variables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<crate::variables::VariableValue>,
 }
 
 /// Where a processor runs.
@@ -212,6 +215,7 @@ impl JobRecord {
             mode: crate::RunMode::Run,
             debug_archives: Vec::new(),
             processors: Vec::new(),
+            variables: Vec::new(),
         }
     }
 

@@ -415,12 +415,22 @@ impl Job<'_> {
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;
-        let mut document = config::document(
+        let document = config::document(
             &storage,
             &component.id,
             &self.request.config,
             self.ids.row_id.as_deref(),
         )?;
+        let (mut document, variables) = crate::variables::resolve(
+            &storage,
+            document,
+            crate::variables::JobValues {
+                data: self.request.variable_values_data.as_ref(),
+                values_id: self.request.variable_values_id.as_deref(),
+            },
+            &component.id,
+        )?;
+        self.record.variables = variables;
         let settings = self
             .home
             .settings()

@@ -18,3 +18,5 @@ mod secrets_scopes;
 mod python;
 // Processors before and after the main component, on WASI and on Docker.
 mod processors;
+// Variables and shared code: value sources, error texts, rendering, splicing.
+mod variables;

@@ -318,3 +318,67 @@ fn killing_a_running_container_job_stops_and_removes_the_container() {
         "the container was left behind"
     );
 }
+
+#[test]
+fn post_jobs_takes_variable_values_and_reports_them_in_the_result() {
+    let server = Server::start(1, |env| {
+        writer(env);
+        env.component("keboola.variables", guests::WRITE_OUTPUTS, json!({}));
+    });
+    server.env.config_with_rows(
+        "keboola.variables",
+        "vars",
+        json!({"variables": [{"name": "city", "type": "string"}]}),
+        vec![(
+            "v1",
+            json!({"values": [{"name": "city", "value": "Prague"}]}),
+        )],
+    );
+    server.env.config(
+        "acme.writer",
+        "cfg",
+        json!({"variables_id": "vars",
+               "parameters": {"write": [{"path": "out/tables/out.c-main.t.csv", "text": "city\n{{city}}\n"}]}}),
+    );
+    let response = server.post(
+        "/jobs",
+        json!({"component": "acme.writer", "config": "cfg",
+               "variableValuesData": {"values": [{"name": "city", "value": "Brno"}]}}),
+    );
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().unwrap();
+    let job = server.wait(created["id"].as_str().unwrap());
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(
+        job["result"]["variables"],
+        json!([{"name": "city", "value": "Brno"}])
+    );
+    assert_eq!(
+        server.env.table("out.c-main.t").as_deref(),
+        Some("\"city\"\n\"Brno\"\n")
+    );
+
+    let response = server.post(
+        "/jobs",
+        json!({"component": "acme.writer", "config": "cfg", "variableValuesId": "v1"}),
+    );
+    let created: Value = response.json().unwrap();
+    let job = server.wait(created["id"].as_str().unwrap());
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(
+        server.env.table("out.c-main.t").as_deref(),
+        Some("\"city\"\n\"Prague\"\n")
+    );
+
+    assert_eq!(
+        error_of(
+            server.post(
+                "/jobs",
+                json!({"component": "acme.writer", "config": "cfg", "variableValuesId": "v1",
+                       "variableValuesData": {"values": []}})
+            ),
+            400
+        ),
+        "Only one of variableValuesId and variableValuesData can be entered."
+    );
+}
