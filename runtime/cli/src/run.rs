@@ -30,16 +30,13 @@ pub const PARENT_RUN_ID_ENV: &str = "BERTH_PARENT_RUN_ID";
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// A stored configuration of the component.
-    #[arg(
-        long,
-        value_name = "ID",
-        required_unless_present = "config_data",
-        conflicts_with = "config_data"
-    )]
+    /// With `--config-data` too, the document runs and this id names the default bucket and
+    /// the state (reference §9.1).
+    #[arg(long, value_name = "ID", required_unless_present = "config_data")]
     pub config: Option<String>,
 
     /// A configuration document (JSON file, `-` for stdin) instead of a stored configuration;
-    /// no state is read or stored.
+    /// without `--config` no state is read or stored.
     #[arg(long, value_name = "FILE")]
     pub config_data: Option<PathBuf>,
 }
@@ -162,6 +159,10 @@ pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
 /// Runs `berth run`.
 pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     let mut request = JobRequest::new(&args.component_id, args.source.source()?);
+    // `--config` with `--config-data`: the document runs, the id names the state and bucket.
+    if request.config_id.is_none() {
+        request.config_id = args.source.config.clone();
+    }
     request.row_ids = args.row.iter().cloned().collect();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();

@@ -25,6 +25,9 @@ pub struct ResolvedConfig {
     pub config: ConfigFile,
     /// `runtime.process_timeout`, when the configuration sets it.
     pub process_timeout: Option<u64>,
+    /// `runtime.image_tag`: the tag to run unless the job asks for another (reference §9.1:
+    /// request tag > configuration > component default).
+    pub image_tag: Option<String>,
     /// `processors` (removed from `config.json`; the runner runs them).
     pub processors: crate::processors::Processors,
 }
@@ -99,6 +102,12 @@ pub fn resolve(
         )
     })?;
     let process_timeout = config.runtime.as_ref().and_then(|r| r.process_timeout());
+    let image_tag = config
+        .runtime
+        .as_ref()
+        .and_then(|r| r.image_tag())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
     let processors = crate::processors::Processors::from_document(config.processors.as_ref())
         .map_err(|e| {
             StagingError::user(
@@ -114,6 +123,7 @@ pub fn resolve(
     Ok(ResolvedConfig {
         config,
         process_timeout,
+        image_tag,
         processors,
     })
 }

@@ -45,6 +45,10 @@ pub const MAX_PROCESS_TIMEOUT_SECS: u64 = 86_400;
 /// The message of a successful job (reference §9.2).
 pub const SUCCESS_MESSAGE: &str = "Component processing finished.";
 
+/// The message of a job that ran nothing: every row of its configuration is disabled
+/// (reference §9.2).
+pub const NO_CONFIGURATIONS_MESSAGE: &str = "No configurations executed.";
+
 /// The message of a terminated job.
 pub const TERMINATED_MESSAGE: &str = "The job was terminated.";
 
@@ -112,7 +116,8 @@ pub fn run_recorded(
         secrets: job_secrets,
         forwarded_token: false,
     };
-    let mut result = rows_to_run(home, request);
+    let mut result = rows_to_run(home, request, progress);
+    let nothing_to_run = matches!(&result, Ok(rows) if rows.is_empty());
     if let Ok(rows) = &result {
         job.per_row = rows.len() > 1;
     }
@@ -156,7 +161,12 @@ pub fn run_recorded(
         Ok(()) => {
             record.status = JobStatus::Success;
             record.stage = None;
-            record.result.message = SUCCESS_MESSAGE.to_owned();
+            record.result.message = if nothing_to_run {
+                NO_CONFIGURATIONS_MESSAGE
+            } else {
+                SUCCESS_MESSAGE
+            }
+            .to_owned();
             record.result.exit_code = Some(0);
         }
         Err(error) => {
@@ -535,9 +545,14 @@ impl Job<'_> {
 }
 
 /// The rows a job runs: the asked-for rows (even disabled ones; reference §9.2), else, for a
-/// stored configuration with rows, every enabled row in order (reference §10); else the
-/// configuration alone.
-fn rows_to_run(home: &Home, request: &JobRequest) -> Result<Vec<Option<String>>, StagingError> {
+/// stored configuration with rows, every enabled row in order (reference §10), each disabled one
+/// logged `Skipping disabled configuration: <id>, version: <v>, row: <r>` — none when all are
+/// disabled; else the configuration alone.
+fn rows_to_run(
+    home: &Home,
+    request: &JobRequest,
+    progress: &dyn Progress,
+) -> Result<Vec<Option<String>>, StagingError> {
     let ConfigSource::Stored(config_id) = &request.config else {
         return Ok(match request.row_ids.as_slice() {
             [] => vec![None],
@@ -568,16 +583,27 @@ fn rows_to_run(home: &Home, request: &JobRequest) -> Result<Vec<Option<String>>,
         }
         return Ok(request.row_ids.iter().cloned().map(Some).collect());
     }
-    let rows: Vec<Option<String>> = stored
-        .map(|c| {
-            c.rows
-                .into_iter()
-                .filter(|r| !r.is_disabled)
-                .map(|r| Some(r.id))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(if rows.is_empty() { vec![None] } else { rows })
+    let Ok(config) = stored else {
+        // A missing configuration fails in `prepare`, with its error.
+        return Ok(vec![None]);
+    };
+    if config.rows.is_empty() {
+        return Ok(vec![None]);
+    }
+    let mut rows = Vec::new();
+    for row in &config.rows {
+        if row.is_disabled {
+            let line = format!(
+                "Skipping disabled configuration: {}, version: {}, row: {}",
+                config.id, config.version, row.id
+            );
+            tracing::info!("{line}");
+            progress.log_line(&line);
+        } else {
+            rows.push(Some(row.id.clone()));
+        }
+    }
+    Ok(rows)
 }
 
 /// The job error of a component outcome, `None` for success.

@@ -111,3 +111,35 @@ fn berth_run_takes_variable_values_from_flags() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn berth_run_with_config_and_config_data_runs_the_data_under_the_configurations_state() {
+    let env = Env::new();
+    env.component("acme.main", guests::WRITE_OUTPUTS, json!({}));
+    env.config("acme.main", "cfg", json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("config.json");
+    std::fs::write(
+        &data,
+        json!({"parameters": {"write": [{"path": "out/state.json", "text": "{\"ran\": \"data\"}"}]}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = berth_in(
+        &env,
+        &[
+            "run",
+            "acme.main",
+            "--config",
+            "cfg",
+            "--config-data",
+            data.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        env.state("acme.main", "cfg")["component"],
+        json!({"ran": "data"})
+    );
+    assert_eq!(last_record(&env)["config_id"], "cfg");
+}

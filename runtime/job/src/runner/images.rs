@@ -112,7 +112,11 @@ impl Job<'_> {
         index += 1;
         let main = ImageRun {
             component: &prepared.component,
-            tag: self.request.tag.as_deref(),
+            tag: self
+                .request
+                .tag
+                .as_deref()
+                .or(prepared.config.image_tag.as_deref()),
             parameters: &prepared.config.config.parameters,
             process_timeout: prepared.config.process_timeout,
             processor: None,

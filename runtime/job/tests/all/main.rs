@@ -20,3 +20,5 @@ mod python;
 mod processors;
 // Variables and shared code: value sources, error texts, rendering, splicing.
 mod variables;
+// Rows run or skipped, config with configData, the image tag's precedence.
+mod rows_and_tags;
