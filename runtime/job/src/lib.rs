@@ -25,6 +25,7 @@
 //! - [`config`]: the configuration a job runs;
 //! - [`processors`]: the processors around the main component and the moves between images;
 //! - [`variables`]: variables and shared code resolved in a configuration ([`mustache`]);
+//! - [`oauth`]: OAuth credentials stored per component and injected into jobs;
 //! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
@@ -33,6 +34,7 @@ pub mod executor;
 pub mod home;
 pub mod launch;
 pub mod mustache;
+pub mod oauth;
 pub mod processors;
 pub mod queue;
 pub mod record;

@@ -460,6 +460,13 @@ impl Job<'_> {
         self.secrets
             .decrypt_config(&mut document)
             .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
+        // `authorization.oauth_api.id` → the stored credentials; only what the component may see.
+        crate::oauth::resolve_authorization(
+            self.home,
+            &component.id,
+            &mut document,
+            &mut self.secrets,
+        )?;
         let mut config =
             config::resolve(document, &component, &settings.project.stack_id, RUN_ACTION)?;
         self.secrets

@@ -94,6 +94,18 @@ fn project_scope(home: &Home, component_id: &str) -> Result<Scope, SettingsError
     Ok(Scope::project(component_id, &home.settings()?.project.id))
 }
 
+/// Encrypts the `#` values of OAuth credentials stored for `component_id`
+/// (`KBC::ProjectSecure::`, as configurations: any configuration of the component may use them).
+pub fn encrypt_oauth_credentials(
+    home: &Home,
+    component_id: &str,
+    credentials: &mut Value,
+) -> Result<(), StoreError> {
+    let scope = project_scope(home, component_id)?;
+    encrypt_if_needed(home, credentials, &scope)?;
+    Ok(())
+}
+
 /// Encrypts the `#` values of a configuration and its rows (`KBC::ProjectSecure::`).
 pub fn encrypt_config(
     home: &Home,

@@ -143,3 +143,69 @@ fn berth_run_with_config_and_config_data_runs_the_data_under_the_configurations_
     );
     assert_eq!(last_record(&env)["config_id"], "cfg");
 }
+
+#[test]
+fn berth_oauth_add_ls_rm_and_a_run_that_uses_the_credentials() {
+    let env = Env::new();
+    env.component("acme.main", guests::WRITE_OUTPUTS, json!({}));
+    let dir = tempfile::tempdir().unwrap();
+    let creds = dir.path().join("creds.json");
+    std::fs::write(&creds, json!({"#token": "oauth-secret-42"}).to_string()).unwrap();
+    let out = berth_in(
+        &env,
+        &[
+            "oauth",
+            "add",
+            "acme.main",
+            "--file",
+            creds.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let id = text(&out.stdout).trim().to_owned();
+    let ls = berth_in(&env, &["oauth", "ls", "--json"]);
+    let listed: Value = serde_json::from_slice(&ls.stdout).unwrap();
+    assert_eq!(listed, json!([{"component": "acme.main", "id": id}]));
+
+    env.config(
+        "acme.main",
+        "cfg",
+        json!({"parameters": {"copy_config": true}, "authorization": {"oauth_api": {"id": id}}}),
+    );
+    let out = berth_in(
+        &env,
+        &["run", "acme.main", "--config", "cfg", "--keep-data"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let kept = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("data folder kept: ").map(str::to_owned))
+        .unwrap();
+    let seen =
+        std::fs::read_to_string(std::path::Path::new(&kept).join("out/seen/config.json")).unwrap();
+    // The kept data folder is redacted; the component got the credentials (not the id).
+    assert!(seen.contains("\"credentials\""), "{seen}");
+    assert!(!seen.contains(&id), "{seen}");
+    let _ = std::fs::remove_dir_all(std::path::Path::new(&kept).parent().unwrap());
+
+    let out = berth_in(&env, &["oauth", "rm", "acme.main", &id]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = berth_in(&env, &["oauth", "rm", "acme.main", &id]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("were not found"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = berth_in(
+        &env,
+        &[
+            "oauth",
+            "add",
+            "acme.nope",
+            "--file",
+            creds.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}

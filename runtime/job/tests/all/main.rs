@@ -22,3 +22,5 @@ mod processors;
 mod variables;
 // Rows run or skipped, config with configData, the image tag's precedence.
 mod rows_and_tags;
+// OAuth credentials: stored encrypted, injected by id, hidden, narrowed to what the reference passes.
+mod oauth;
