@@ -12,6 +12,8 @@ use std::process::Command;
 const EXAMPLES: &[(&str, &str)] = &[
     ("multiplier", "multiplier"),
     ("incremental", "incremental_component"),
+    ("processor-move-files", "processor_move_files"),
+    ("processor-create-manifest", "processor_create_manifest"),
 ];
 
 /// Core modules (WASI preview 1): every guest.
@@ -142,7 +144,7 @@ fn write_consts<'a>(
         writeln!(
             generated,
             "/// The `{name}` guest, built for {target}.\npub const {}: &str = {:?};",
-            name.to_uppercase(),
+            name.to_uppercase().replace('-', "_"),
             wasm.display().to_string()
         )
         .unwrap();

@@ -10,6 +10,7 @@ pub mod exec;
 pub mod file;
 pub mod image;
 pub mod job;
+pub mod oauth;
 pub mod run;
 pub mod secrets;
 pub mod serve;
@@ -77,6 +78,9 @@ pub enum Command {
     /// The master key: rotate.
     #[command(subcommand)]
     Key(secrets::KeyCommand),
+    /// OAuth credentials of components: add, list, remove.
+    #[command(subcommand)]
+    Oauth(oauth::OauthCommand),
 }
 
 /// berth's stderr for text that may carry a component's bytes (messages, captured stderr):
@@ -137,6 +141,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Info => secrets::info(&home),
         Command::Encrypt(args) => secrets::encrypt(&home, args),
         Command::Key(cmd) => secrets::key(&home, cmd),
+        Command::Oauth(cmd) => oauth::run(&home, cmd),
     }
 }
 

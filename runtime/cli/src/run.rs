@@ -30,16 +30,13 @@ pub const PARENT_RUN_ID_ENV: &str = "BERTH_PARENT_RUN_ID";
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// A stored configuration of the component.
-    #[arg(
-        long,
-        value_name = "ID",
-        required_unless_present = "config_data",
-        conflicts_with = "config_data"
-    )]
+    /// With `--config-data` too, the document runs and this id names the default bucket and
+    /// the state (reference §9.1).
+    #[arg(long, value_name = "ID", required_unless_present = "config_data")]
     pub config: Option<String>,
 
     /// A configuration document (JSON file, `-` for stdin) instead of a stored configuration;
-    /// no state is read or stored.
+    /// without `--config` no state is read or stored.
     #[arg(long, value_name = "FILE")]
     pub config_data: Option<PathBuf>,
 }
@@ -82,6 +79,37 @@ pub struct RunArgs {
     /// files tagged `debug`) instead of output mapping; no table, file or state is written.
     #[arg(long)]
     pub debug: bool,
+
+    /// A value of the configuration's variables, `NAME=VALUE` (repeatable; together they are
+    /// the job's `variableValuesData`, the first value source).
+    #[arg(
+        long = "variable",
+        value_name = "NAME=VALUE",
+        conflicts_with = "variable_values_id"
+    )]
+    pub variables: Vec<String>,
+
+    /// The row of the configuration's variables configuration (`keboola.variables`) holding the
+    /// values (the job's `variableValuesId`).
+    #[arg(long, value_name = "ROW_ID")]
+    pub variable_values_id: Option<String>,
+}
+
+/// `--variable NAME=VALUE` items as `variableValuesData`.
+pub fn variable_values_data(items: &[String]) -> Result<Option<serde_json::Value>> {
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let values = items
+        .iter()
+        .map(|item| {
+            let (name, value) = item.split_once('=').ok_or_else(|| {
+                UserError::new(format!("--variable {item}: expected NAME=VALUE."))
+            })?;
+            Ok(serde_json::json!({"name": name, "value": value}))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Some(serde_json::json!({ "values": values })))
 }
 
 /// The largest `--config-data` document (16 MiB): a configuration is a few KB of JSON, and
@@ -131,9 +159,15 @@ pub fn read_config_data(path: &Path) -> Result<serde_json::Value> {
 /// Runs `berth run`.
 pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     let mut request = JobRequest::new(&args.component_id, args.source.source()?);
+    // `--config` with `--config-data`: the document runs, the id names the state and bucket.
+    if request.config_id.is_none() {
+        request.config_id = args.source.config.clone();
+    }
     request.row_ids = args.row.iter().cloned().collect();
     request.keep_data = args.keep_data;
     request.tag = args.tag.clone();
+    request.variable_values_data = variable_values_data(&args.variables)?;
+    request.variable_values_id = args.variable_values_id.clone();
     if args.debug {
         request.mode = berth_job::RunMode::Debug;
     }
@@ -279,6 +313,10 @@ impl BarProgress {
 }
 
 impl Progress for BarProgress {
+    fn log_line(&self, line: &str) {
+        self.bar.suspend(|| eprintln!("{line}"));
+    }
+
     fn stage(&self, stage: Stage) {
         self.bar.set_message(stage.as_str().to_owned());
         if stage == Stage::Execution {

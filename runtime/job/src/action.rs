@@ -94,6 +94,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
     secrets
         .decrypt_config(&mut document)
         .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
+    crate::oauth::resolve_authorization(home, &component.id, &mut document, &mut secrets)?;
     let mut resolved = config::resolve(
         document,
         &component,

@@ -25,6 +25,11 @@ pub struct ResolvedConfig {
     pub config: ConfigFile,
     /// `runtime.process_timeout`, when the configuration sets it.
     pub process_timeout: Option<u64>,
+    /// `runtime.image_tag`: the tag to run unless the job asks for another (reference §9.1:
+    /// request tag > configuration > component default).
+    pub image_tag: Option<String>,
+    /// `processors` (removed from `config.json`; the runner runs them).
+    pub processors: crate::processors::Processors,
 }
 
 /// Reads the configuration document of a job (stored, with the row merged over it, or given).
@@ -51,6 +56,7 @@ pub fn document(
                 format!("None of rows \"{row_id}\" was found."),
             ));
         };
+        crate::processors::check_one_place(&document, &row.configuration, &subject)?;
         merge_recursive(&mut document, &row.configuration);
     }
     Ok(document)
@@ -96,6 +102,20 @@ pub fn resolve(
         )
     })?;
     let process_timeout = config.runtime.as_ref().and_then(|r| r.process_timeout());
+    let image_tag = config
+        .runtime
+        .as_ref()
+        .and_then(|r| r.image_tag())
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned);
+    let processors = crate::processors::Processors::from_document(config.processors.as_ref())
+        .map_err(|e| {
+            StagingError::user(
+                Stage::Configuration,
+                &component.id,
+                format!("Error in configuration: {e}"),
+            )
+        })?;
     config.image_parameters = component.image_parameters_for_stack(stack);
     config.action = action.to_owned();
     config.runtime = None;
@@ -103,6 +123,8 @@ pub fn resolve(
     Ok(ResolvedConfig {
         config,
         process_timeout,
+        image_tag,
+        processors,
     })
 }
 

@@ -23,6 +23,9 @@
 //! - [`record`]: job records on disk;
 //! - [`executor`]: which executor runs a component definition;
 //! - [`config`]: the configuration a job runs;
+//! - [`processors`]: the processors around the main component and the moves between images;
+//! - [`variables`]: variables and shared code resolved in a configuration ([`mustache`]);
+//! - [`oauth`]: OAuth credentials stored per component and injected into jobs;
 //! - [`secrets`]: `#` values encrypted on the way in, decrypted for the job, hidden everywhere.
 
 pub mod action;
@@ -30,6 +33,9 @@ pub mod config;
 pub mod executor;
 pub mod home;
 pub mod launch;
+pub mod mustache;
+pub mod oauth;
+pub mod processors;
 pub mod queue;
 pub mod record;
 pub mod runner;
@@ -37,6 +43,7 @@ pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod variables;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -89,6 +96,11 @@ pub struct JobRequest {
     /// job, limited to the component and revoked when the job ends. `None` (`berth run`):
     /// neither variable is set.
     pub server_url: Option<String>,
+    /// `variableValuesData`: `{values: [{name, value}]}` for the configuration's variables
+    /// (reference §10; takes precedence over every other value source).
+    pub variable_values_data: Option<serde_json::Value>,
+    /// `variableValuesId`: a row of the configuration's variables configuration.
+    pub variable_values_id: Option<String>,
 }
 
 /// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
@@ -137,6 +149,8 @@ impl JobRequest {
             cancel: None,
             mode: RunMode::Run,
             server_url: None,
+            variable_values_data: None,
+            variable_values_id: None,
         }
     }
 }
@@ -162,6 +176,8 @@ pub trait Progress {
     /// The job is over; `record` is its final record, about to be stored (whatever the progress
     /// shows of it is in place before the job is seen as finished).
     fn finished(&self, _record: &JobRecord) {}
+    /// A line of the job's log (`Running processor <id>`).
+    fn log_line(&self, _line: &str) {}
     /// The job is over.
     fn finish(&self) {}
 }

@@ -58,6 +58,9 @@ pub struct QueuedJob {
     /// Values of the configuration's variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variable_values_data: Option<Value>,
+    /// A row of the configuration's variables configuration holding the values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variable_values_id: Option<String>,
 }
 
 /// Why a job cannot be queued (user errors: the request is at fault).
@@ -89,6 +92,11 @@ impl QueuedJob {
                 "'configData' must be a JSON object.".to_owned(),
             ));
         }
+        crate::variables::check_job_values(crate::variables::JobValues {
+            data: self.variable_values_data.as_ref(),
+            values_id: self.variable_values_id.as_deref(),
+        })
+        .map_err(SubmitError::Invalid)?;
         if !self.config_row_ids.is_empty() && self.config.is_none() {
             return Err(SubmitError::Invalid(
                 "Specify both 'row' and 'config'.".to_owned(),
@@ -130,6 +138,8 @@ impl QueuedJob {
         request.config_id = self.config.clone();
         request.row_ids = self.config_row_ids.clone();
         request.tag = self.tag.clone();
+        request.variable_values_data = self.variable_values_data.clone();
+        request.variable_values_id = self.variable_values_id.clone();
         if self.mode == JobMode::Debug {
             request.mode = crate::RunMode::Debug;
         }

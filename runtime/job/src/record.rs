@@ -154,6 +154,38 @@ pub struct JobRecord {
     /// Storage files.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub debug_archives: Vec<FileMove>,
+    /// The processors that ran around the component, in order (reference §10).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processors: Vec<ProcessorRun>,
+    /// The variable values the configuration was rendered with (reference §9.2 `variables`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub variables: Vec<crate::variables::VariableValue>,
+}
+
+/// Where a processor runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProcessorPosition {
+    /// `processors.before`.
+    Before,
+    /// `processors.after`.
+    After,
+}
+
+/// One processor that ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessorRun {
+    /// The processor's component id.
+    pub component_id: String,
+    /// Before or after the main component.
+    pub position: ProcessorPosition,
+    /// The image as resolved (as [`JobRecord::image`]).
+    pub image: String,
+    /// The digest, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_digest: Option<String>,
+    /// Which executor ran it.
+    pub executor: crate::launch::ExecutorKind,
 }
 
 impl JobRecord {
@@ -182,6 +214,8 @@ impl JobRecord {
             warnings: Vec::new(),
             mode: crate::RunMode::Run,
             debug_archives: Vec::new(),
+            processors: Vec::new(),
+            variables: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@
 
 mod debug;
 mod execute;
+mod images;
 mod output;
 
 use std::fs;
@@ -43,6 +44,10 @@ pub const MAX_PROCESS_TIMEOUT_SECS: u64 = 86_400;
 
 /// The message of a successful job (reference §9.2).
 pub const SUCCESS_MESSAGE: &str = "Component processing finished.";
+
+/// The message of a job that ran nothing: every row of its configuration is disabled
+/// (reference §9.2).
+pub const NO_CONFIGURATIONS_MESSAGE: &str = "No configurations executed.";
 
 /// The message of a terminated job.
 pub const TERMINATED_MESSAGE: &str = "The job was terminated.";
@@ -111,7 +116,8 @@ pub fn run_recorded(
         secrets: job_secrets,
         forwarded_token: false,
     };
-    let mut result = rows_to_run(home, request);
+    let mut result = rows_to_run(home, request, progress);
+    let nothing_to_run = matches!(&result, Ok(rows) if rows.is_empty());
     if let Ok(rows) = &result {
         job.per_row = rows.len() > 1;
     }
@@ -155,7 +161,12 @@ pub fn run_recorded(
         Ok(()) => {
             record.status = JobStatus::Success;
             record.stage = None;
-            record.result.message = SUCCESS_MESSAGE.to_owned();
+            record.result.message = if nothing_to_run {
+                NO_CONFIGURATIONS_MESSAGE
+            } else {
+                SUCCESS_MESSAGE
+            }
+            .to_owned();
             record.result.exit_code = Some(0);
         }
         Err(error) => {
@@ -252,12 +263,9 @@ impl Job<'_> {
         let prepared = self.prepare()?;
         let debug = self.request.mode == RunMode::Debug;
         let mut archives = Vec::new();
-        if debug {
-            // Before each image, by its index (processors will take 0..n; the main image is 0).
-            archives.push(self.archive(&prepared, "stage_0.zip", Stage::Execution)?);
-        }
         self.enter(Stage::Execution);
-        let outcome = self.execute(&prepared)?;
+        // Processors and the main component; debug archives `stage_<n>.zip` before each image.
+        let (outcome, ran) = self.run_images(&prepared, &mut archives)?;
         if let Some(why) = berth_exec::shutdown::requested() {
             // berth is being stopped: nothing the component left is loaded or stored.
             return Err(StagingError::app(
@@ -266,7 +274,7 @@ impl Job<'_> {
                 anyhow::anyhow!("berth received {why}; the job was stopped and nothing was loaded"),
             ));
         }
-        let mut failure = outcome_error(&outcome, &prepared.component.id);
+        let mut failure = outcome_error(&outcome, &ran);
 
         // Everything below reads what the component left through one walk of out/.
         let limits = prepared.settings.output_limits(&prepared.component);
@@ -417,12 +425,22 @@ impl Job<'_> {
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;
-        let mut document = config::document(
+        let document = config::document(
             &storage,
             &component.id,
             &self.request.config,
             self.ids.row_id.as_deref(),
         )?;
+        let (mut document, variables) = crate::variables::resolve(
+            &storage,
+            document,
+            crate::variables::JobValues {
+                data: self.request.variable_values_data.as_ref(),
+                values_id: self.request.variable_values_id.as_deref(),
+            },
+            &component.id,
+        )?;
+        self.record.variables = variables;
         let settings = self
             .home
             .settings()
@@ -442,6 +460,13 @@ impl Job<'_> {
         self.secrets
             .decrypt_config(&mut document)
             .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
+        // `authorization.oauth_api.id` → the stored credentials; only what the component may see.
+        crate::oauth::resolve_authorization(
+            self.home,
+            &component.id,
+            &mut document,
+            &mut self.secrets,
+        )?;
         let mut config =
             config::resolve(document, &component, &settings.project.stack_id, RUN_ACTION)?;
         self.secrets
@@ -527,9 +552,14 @@ impl Job<'_> {
 }
 
 /// The rows a job runs: the asked-for rows (even disabled ones; reference §9.2), else, for a
-/// stored configuration with rows, every enabled row in order (reference §10); else the
-/// configuration alone.
-fn rows_to_run(home: &Home, request: &JobRequest) -> Result<Vec<Option<String>>, StagingError> {
+/// stored configuration with rows, every enabled row in order (reference §10), each disabled one
+/// logged `Skipping disabled configuration: <id>, version: <v>, row: <r>` — none when all are
+/// disabled; else the configuration alone.
+fn rows_to_run(
+    home: &Home,
+    request: &JobRequest,
+    progress: &dyn Progress,
+) -> Result<Vec<Option<String>>, StagingError> {
     let ConfigSource::Stored(config_id) = &request.config else {
         return Ok(match request.row_ids.as_slice() {
             [] => vec![None],
@@ -560,16 +590,27 @@ fn rows_to_run(home: &Home, request: &JobRequest) -> Result<Vec<Option<String>>,
         }
         return Ok(request.row_ids.iter().cloned().map(Some).collect());
     }
-    let rows: Vec<Option<String>> = stored
-        .map(|c| {
-            c.rows
-                .into_iter()
-                .filter(|r| !r.is_disabled)
-                .map(|r| Some(r.id))
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok(if rows.is_empty() { vec![None] } else { rows })
+    let Ok(config) = stored else {
+        // A missing configuration fails in `prepare`, with its error.
+        return Ok(vec![None]);
+    };
+    if config.rows.is_empty() {
+        return Ok(vec![None]);
+    }
+    let mut rows = Vec::new();
+    for row in &config.rows {
+        if row.is_disabled {
+            let line = format!(
+                "Skipping disabled configuration: {}, version: {}, row: {}",
+                config.id, config.version, row.id
+            );
+            tracing::info!("{line}");
+            progress.log_line(&line);
+        } else {
+            rows.push(Some(row.id.clone()));
+        }
+    }
+    Ok(rows)
 }
 
 /// The job error of a component outcome, `None` for success.

@@ -94,6 +94,18 @@ fn project_scope(home: &Home, component_id: &str) -> Result<Scope, SettingsError
     Ok(Scope::project(component_id, &home.settings()?.project.id))
 }
 
+/// Encrypts the `#` values of OAuth credentials stored for `component_id`
+/// (`KBC::ProjectSecure::`, as configurations: any configuration of the component may use them).
+pub fn encrypt_oauth_credentials(
+    home: &Home,
+    component_id: &str,
+    credentials: &mut Value,
+) -> Result<(), StoreError> {
+    let scope = project_scope(home, component_id)?;
+    encrypt_if_needed(home, credentials, &scope)?;
+    Ok(())
+}
+
 /// Encrypts the `#` values of a configuration and its rows (`KBC::ProjectSecure::`).
 pub fn encrypt_config(
     home: &Home,
@@ -339,8 +351,19 @@ impl JobSecrets {
         &mut self,
         parameters: &mut Map<String, Value>,
     ) -> Result<(), SecretError> {
+        let component = self.component_id.clone();
+        self.decrypt_image_parameters_of(&component, parameters)
+    }
+
+    /// Decrypts the image parameters of another component of the job (a processor: each gets
+    /// its own component's, reference §1.3), for that component alone.
+    pub fn decrypt_image_parameters_of(
+        &mut self,
+        component_id: &str,
+        parameters: &mut Map<String, Value>,
+    ) -> Result<(), SecretError> {
         let context = Attributes {
-            component: Some(self.component_id.clone()),
+            component: Some(component_id.to_owned()),
             ..Attributes::default()
         };
         let mut value = Value::Object(std::mem::take(parameters));

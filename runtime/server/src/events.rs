@@ -224,6 +224,10 @@ impl LiveOutput for JobLog {
 }
 
 impl Progress for JobLog {
+    fn log_line(&self, line: &str) {
+        self.log("info", line.to_owned());
+    }
+
     fn stage(&self, stage: Stage) {
         self.log("info", format!("Stage: {stage}"));
     }

@@ -4,6 +4,7 @@
 //! - [`legacy`]: the Docker Runner routes (`/{component}/run`, `/run/tag/{tag}`, actions);
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
 //! - [`encrypt`]: `POST /encrypt`;
+//! - [`oauth`]: OAuth credentials (`/oauth/credentials/...`);
 //! - [`meta`]: `/health` and `/metrics`;
 //! - [`page`]: the jobs page (`/`, `/ui/...`).
 
@@ -11,6 +12,7 @@ mod encrypt;
 mod jobs;
 mod legacy;
 mod meta;
+mod oauth;
 mod page;
 mod tokens;
 
@@ -50,6 +52,15 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/{component}/run/tag/{tag}", post(legacy::run_with_tag))
         .route("/{component}/debug", post(legacy::debug))
         .route("/encrypt", post(encrypt::encrypt_route))
+        .route("/oauth/credentials", get(oauth::list_all))
+        .route(
+            "/oauth/credentials/{component}",
+            post(oauth::add).get(oauth::list),
+        )
+        .route(
+            "/oauth/credentials/{component}/{id}",
+            axum::routing::delete(oauth::remove),
+        )
         .route("/{component}/action/{action}", post(legacy::action))
         .route("/actions", post(legacy::actions_api))
         .layer(middleware::from_fn_with_state(

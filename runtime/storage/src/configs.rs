@@ -101,6 +101,10 @@ pub struct ConfigRow {
 /// `config.json` the way the runner reads it (unknown keys, wrong types and broken rules are
 /// errors naming the path); a row, merged over its configuration at run time, is read leniently
 /// here (types only).
+/// Components whose configurations are data for other jobs (variables, shared code), not
+/// `config.json` documents (reference §10).
+pub(crate) const CONFIG_ONLY_COMPONENTS: [&str; 2] = ["keboola.variables", "keboola.shared-code"];
+
 fn validate_configuration(
     what: &'static str,
     component: &str,
@@ -115,6 +119,11 @@ fn validate_configuration(
     };
     if !configuration.is_object() {
         return Err(invalid("the document must be a JSON object".into()));
+    }
+    if CONFIG_ONLY_COMPONENTS.contains(&component) {
+        // Variables and shared code are not run: their documents have their own shapes
+        // (`variables`, `values`, `code_content`), read when a job refers to them.
+        return Ok(());
     }
     let read = if what == "configuration" {
         ConfigFile::from_value_strict(configuration.clone())

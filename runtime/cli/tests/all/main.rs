@@ -34,3 +34,5 @@ mod python_cli;
 mod serve_cli;
 // Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.
 mod secrets_cli;
+// Issue 14's configuration features (variables, processors) through `berth run`.
+mod config_features_cli;

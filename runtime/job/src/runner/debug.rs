@@ -1,8 +1,8 @@
 //! Debug mode (reference §9.3) and the data folders a job leaves behind.
 //!
 //! In debug mode the whole data folder is zipped as `stage_<n>.zip` before image `n` runs (the
-//! main image is 0 until processors come), and as `stage_output.zip` after it instead of output
-//! mapping; the archives are stored as non-permanent Storage files tagged `debug`,
+//! before-processors, the main component, the after-processors, counted from 0; see
+//! `runner/images.rs`), and as `stage_output.zip` after the last instead of output mapping; the archives are stored as non-permanent Storage files tagged `debug`,
 //! `<componentId>`, `jobId:<id>` and `rowId:<row id or empty>`. Inside them, and in a data folder
 //! kept with `--keep-data`, `config.json` and the state files have every secret hidden. What a
 //! component left is hostile input: symbolic links are not followed (they could point at host

@@ -9,23 +9,28 @@ use berth_exec::{ExecRequest, Limits, Outcome, RUN_ACTION, StdoutMode, Terminati
 use berth_staging::{Stage, StagingError};
 use berth_storage::{NewToken, Storage};
 
+use super::images::ImageRun;
 use super::{Job, MAX_PROCESS_TIMEOUT_SECS, Prepared};
 
 impl Job<'_> {
-    pub(super) fn execute(&mut self, prepared: &Prepared) -> Result<Outcome, StagingError> {
-        let component = &prepared.component;
+    /// Runs one image of the job: the main component or a processor (`image`).
+    pub(super) fn execute(
+        &mut self,
+        prepared: &Prepared,
+        image: &ImageRun<'_>,
+    ) -> Result<Outcome, StagingError> {
+        let component = image.component;
         let job = (self.record.id.as_str(), self.ids.run_id.as_str());
-        let launched = executor_for(self.home, component, self.request.tag.as_deref(), job)
-            .map_err(|e| {
-                if e.is_user_error() {
-                    StagingError::user(Stage::Execution, &component.id, e.to_string())
-                } else {
-                    StagingError::app(Stage::Execution, &component.id, e)
-                }
-            })?;
+        let launched = executor_for(self.home, component, image.tag, job).map_err(|e| {
+            if e.is_user_error() {
+                StagingError::user(Stage::Execution, &component.id, e.to_string())
+            } else {
+                StagingError::app(Stage::Execution, &component.id, e)
+            }
+        })?;
         let config_id = match &self.ids.config_id {
             Some(id) => id.clone(),
-            None => config::parameters_digest(&prepared.config.config.parameters),
+            None => config::parameters_digest(image.parameters),
         };
         let mut env = prepared.settings.environment(&component.id, &config_id);
         env.run_id = self.ids.run_id.clone();
@@ -46,8 +51,7 @@ impl Job<'_> {
             self.secrets.add_token(token);
         }
         let mut limits = Limits::for_action(RUN_ACTION);
-        let timeout = prepared
-            .config
+        let timeout = image
             .process_timeout
             .unwrap_or(component.process_timeout)
             .min(MAX_PROCESS_TIMEOUT_SECS);
@@ -68,14 +72,26 @@ impl Job<'_> {
             },
             cancel: self.request.cancel.clone(),
         };
-        self.record.image = Some(launched.reference.clone());
-        self.record.image_digest = launched.digest.clone();
-        self.record.executor = Some(launched.kind);
+        if let Some(position) = image.processor {
+            self.record.processors.push(crate::record::ProcessorRun {
+                component_id: component.id.clone(),
+                position,
+                image: launched.reference.clone(),
+                image_digest: launched.digest.clone(),
+                executor: launched.kind,
+            });
+        } else {
+            self.record.image = Some(launched.reference.clone());
+            self.record.image_digest = launched.digest.clone();
+            self.record.executor = Some(launched.kind);
+        }
         let result = launched
             .executor
             .execute(&request)
             .map_err(|e| StagingError::app(Stage::Execution, &component.id, e))?;
-        if let Termination::Exited(code) = result.termination {
+        if let Termination::Exited(code) = result.termination
+            && image.processor.is_none()
+        {
             self.record.result.component_exit_code = Some(code);
         }
         // stderr of a successful run becomes a warning, filtered as every output message is.

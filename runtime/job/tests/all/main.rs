@@ -16,3 +16,11 @@ mod secrets_redaction;
 mod secrets_scopes;
 // Python components: WASI/Docker parity of the Python example, the sandbox from Python.
 mod python;
+// Processors before and after the main component, on WASI and on Docker.
+mod processors;
+// Variables and shared code: value sources, error texts, rendering, splicing.
+mod variables;
+// Rows run or skipped, config with configData, the image tag's precedence.
+mod rows_and_tags;
+// OAuth credentials: stored encrypted, injected by id, hidden, narrowed to what the reference passes.
+mod oauth;

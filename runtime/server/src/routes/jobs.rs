@@ -42,6 +42,9 @@ pub(crate) fn job_json(url: &str, job: &StoredJob) -> Value {
             "input": record.input,
             "output": record.output,
         });
+        if !record.variables.is_empty() {
+            result["variables"] = json!(record.variables);
+        }
         if let Some(kind) = &record.result.error_type {
             result["error"] = json!({"type": kind});
         }

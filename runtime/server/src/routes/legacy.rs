@@ -62,6 +62,7 @@ fn queued_job(
         config_row_ids: row.into_iter().collect(),
         tag,
         variable_values_data: body.get("variableValuesData").cloned(),
+        variable_values_id: text("variableValuesId")?,
         mode,
     })
 }

@@ -318,3 +318,120 @@ fn killing_a_running_container_job_stops_and_removes_the_container() {
         "the container was left behind"
     );
 }
+
+#[test]
+fn post_jobs_takes_variable_values_and_reports_them_in_the_result() {
+    let server = Server::start(1, |env| {
+        writer(env);
+        env.component("keboola.variables", guests::WRITE_OUTPUTS, json!({}));
+    });
+    server.env.config_with_rows(
+        "keboola.variables",
+        "vars",
+        json!({"variables": [{"name": "city", "type": "string"}]}),
+        vec![(
+            "v1",
+            json!({"values": [{"name": "city", "value": "Prague"}]}),
+        )],
+    );
+    server.env.config(
+        "acme.writer",
+        "cfg",
+        json!({"variables_id": "vars",
+               "parameters": {"write": [{"path": "out/tables/out.c-main.t.csv", "text": "city\n{{city}}\n"}]}}),
+    );
+    let response = server.post(
+        "/jobs",
+        json!({"component": "acme.writer", "config": "cfg",
+               "variableValuesData": {"values": [{"name": "city", "value": "Brno"}]}}),
+    );
+    assert_eq!(response.status(), 201);
+    let created: Value = response.json().unwrap();
+    let job = server.wait(created["id"].as_str().unwrap());
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(
+        job["result"]["variables"],
+        json!([{"name": "city", "value": "Brno"}])
+    );
+    assert_eq!(
+        server.env.table("out.c-main.t").as_deref(),
+        Some("\"city\"\n\"Brno\"\n")
+    );
+
+    let response = server.post(
+        "/jobs",
+        json!({"component": "acme.writer", "config": "cfg", "variableValuesId": "v1"}),
+    );
+    let created: Value = response.json().unwrap();
+    let job = server.wait(created["id"].as_str().unwrap());
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(
+        server.env.table("out.c-main.t").as_deref(),
+        Some("\"city\"\n\"Prague\"\n")
+    );
+
+    assert_eq!(
+        error_of(
+            server.post(
+                "/jobs",
+                json!({"component": "acme.writer", "config": "cfg", "variableValuesId": "v1",
+                       "variableValuesData": {"values": []}})
+            ),
+            400
+        ),
+        "Only one of variableValuesId and variableValuesData can be entered."
+    );
+}
+
+#[test]
+fn oauth_credentials_stored_over_http_reach_a_queued_job() {
+    let server = Server::start(1, writer);
+    let response = server.post(
+        "/oauth/credentials/acme.writer?id=creds1",
+        json!({"#token": "http-oauth-secret"}),
+    );
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.json::<Value>().unwrap(),
+        json!({"component": "acme.writer", "id": "creds1"})
+    );
+    let listed: Value = server.get("/oauth/credentials").json().unwrap();
+    assert_eq!(
+        listed,
+        json!([{"component": "acme.writer", "id": "creds1"}])
+    );
+    let stored =
+        std::fs::read_to_string(server.env.root().join("oauth/acme.writer/creds1.json")).unwrap();
+    assert!(!stored.contains("http-oauth-secret"), "{stored}");
+
+    server.env.config(
+        "acme.writer",
+        "cfg",
+        json!({"parameters": {"copy_config": true},
+               "authorization": {"oauth_api": {"id": "creds1"}}}),
+    );
+    let id = server.queue(json!({"component": "acme.writer", "config": "cfg"}));
+    let job = server.wait(&id);
+    assert_eq!(job["status"], "success", "{job}");
+
+    assert_eq!(
+        error_of(server.post("/oauth/credentials/acme.nope", json!({})), 400),
+        "Component \"acme.nope\" not found."
+    );
+    let deleted = server
+        .request(
+            reqwest::Method::DELETE,
+            "/oauth/credentials/acme.writer/creds1",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    let again = server
+        .request(
+            reqwest::Method::DELETE,
+            "/oauth/credentials/acme.writer/creds1",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(again.status(), 404);
+}
