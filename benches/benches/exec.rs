@@ -99,5 +99,33 @@ fn main() {
         println!("note: no Docker daemon answered; the docker_run row is skipped");
     }
     print_ratios("trivial synchronous action", "wasi_in_process", &rows);
+
+    // Scaling with cores: the same action from 1, 2 and 4 threads at once on one engine.
+    let per_thread = runs(2000);
+    let throughput = |threads: usize| {
+        let started = std::time::Instant::now();
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| (0..per_thread).for_each(|_| wasi_once()));
+            }
+        });
+        (threads * per_thread) as f64 / started.elapsed().as_secs_f64()
+    };
+    wasi_once();
+    let one = throughput(1);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("\nconcurrent trivial actions on one engine ({cores} cores):");
+    println!(
+        "{:>8} {:>12} {:>14}",
+        "threads", "actions/s", "x one thread"
+    );
+    for threads in [1, 2, 4] {
+        let rate = if threads == 1 {
+            one
+        } else {
+            throughput(threads)
+        };
+        println!("{threads:>8} {rate:>12.0} {:>14.2}", rate / one);
+    }
     criterion.final_summary();
 }

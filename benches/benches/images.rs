@@ -60,6 +60,32 @@ fn big_module(bytes: usize) -> Vec<u8> {
     wat::parse_str(text).expect("valid wat")
 }
 
+/// The first run of a never-seen module pays for Cranelift: its throughput with wasmtime's
+/// parallel compilation (berth's setting) against one thread, same module, same engine
+/// settings otherwise.
+fn compile_throughput(module: &[u8]) {
+    let compile_with = |parallel: bool| {
+        let mut config = wasmtime::Config::new();
+        config
+            .epoch_interruption(true)
+            .parallel_compilation(parallel);
+        let engine = wasmtime::Engine::new(&config).expect("an engine");
+        berth_benches::median_of(berth_benches::runs(5), || {
+            wasmtime::Module::new(&engine, module).expect("the module compiles");
+        })
+    };
+    let parallel = compile_with(true);
+    let single = compile_with(false);
+    let mib = berth_benches::mib(module.len() as u64);
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "compile (Cranelift): parallel {:.2} MiB/s, one thread {:.2} MiB/s: {:.2}x on {cores} cores",
+        mib / parallel.as_secs_f64(),
+        mib / single.as_secs_f64(),
+        single.as_secs_f64() / parallel.as_secs_f64()
+    );
+}
+
 /// A new engine on `home`'s compiled cache (its own row; built outside the other rows' clocks).
 fn new_engine(home: &Home) -> WasmEngine {
     WasmEngine::new(&EngineOptions::with_cache_dir(home.compiled_cache())).unwrap()
@@ -113,6 +139,7 @@ fn main() {
     let local = work.path().join("big.wasm");
     std::fs::write(&local, &module).unwrap();
     println!("module: {:.2} MiB", berth_benches::mib(module.len() as u64));
+    compile_throughput(&module);
 
     let options = PullOptions {
         settings: RegistrySettings {

@@ -106,24 +106,58 @@ impl CompiledCache {
         self.load_or_compile_as(engine, wasm, component_sha256)
     }
 
+    /// The module with digest `module_sha256` when the cache holds a usable entry for it; the
+    /// module's bytes are not needed (nor read) on this path.
+    pub fn load_cached(&self, engine: &Engine, module_sha256: &str) -> Lookup<Module> {
+        self.lookup(engine, module_sha256)
+    }
+
+    /// Like [`CompiledCache::load_cached`] for a component (WASI preview 2).
+    pub fn load_cached_component(
+        &self,
+        engine: &Engine,
+        component_sha256: &str,
+    ) -> Lookup<Component> {
+        self.lookup(engine, component_sha256)
+    }
+
+    fn lookup<T: Compiled>(&self, engine: &Engine, sha256: &str) -> Lookup<T> {
+        let entry = self.entry_path(engine, sha256);
+        if !entry.exists() {
+            return Lookup::Missing(CacheStatus::Miss);
+        }
+        match self.load_entry::<T>(engine, &entry) {
+            Ok(compiled) => Lookup::Found(compiled),
+            Err(error) => {
+                tracing::warn!(entry = %entry.display(), "unusable compiled-module cache entry, recompiling: {error:#}");
+                Lookup::Missing(CacheStatus::Recovered)
+            }
+        }
+    }
+
     fn load_or_compile_as<T: Compiled>(
         &self,
         engine: &Engine,
         wasm: &[u8],
         sha256: &str,
     ) -> Result<(T, CacheStatus)> {
-        let entry = self.entry_path(engine, sha256);
-        let status = if entry.exists() {
-            match self.load_entry::<T>(engine, &entry) {
-                Ok(compiled) => return Ok((compiled, CacheStatus::Hit)),
-                Err(error) => {
-                    tracing::warn!(entry = %entry.display(), "unusable compiled-module cache entry, recompiling: {error:#}");
-                    CacheStatus::Recovered
-                }
-            }
-        } else {
-            CacheStatus::Miss
+        let status = match self.lookup::<T>(engine, sha256) {
+            Lookup::Found(compiled) => return Ok((compiled, CacheStatus::Hit)),
+            Lookup::Missing(status) => status,
         };
+        self.compile_and_store(engine, wasm, sha256, status)
+    }
+
+    /// Compiles `wasm` (digest `sha256`), stores the result and loads it; `status` says why
+    /// the cache could not answer.
+    pub(crate) fn compile_and_store<T: Compiled>(
+        &self,
+        engine: &Engine,
+        wasm: &[u8],
+        sha256: &str,
+        status: CacheStatus,
+    ) -> Result<(T, CacheStatus)> {
+        let entry = self.entry_path(engine, sha256);
         let compiled = T::precompile(engine, wasm)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("compiling the {}", T::WHAT))?;
@@ -178,8 +212,16 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// What a cache lookup found.
+pub enum Lookup<T> {
+    /// A usable entry, loaded.
+    Found(T),
+    /// No usable entry: why ([`CacheStatus::Miss`] or [`CacheStatus::Recovered`]).
+    Missing(CacheStatus),
+}
+
 /// What the cache holds: a core module or a component, compiled and loaded the same way.
-trait Compiled: Sized {
+pub(crate) trait Compiled: Sized {
     /// Named in messages.
     const WHAT: &'static str;
     fn precompile(engine: &Engine, wasm: &[u8]) -> wasmtime::Result<Vec<u8>>;

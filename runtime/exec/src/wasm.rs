@@ -40,7 +40,7 @@ use wasmtime_wasi::p1::{self, WasiP1Ctx};
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
 
 use super::cancel::{Cancel, until_cancelled};
-use super::compiled_cache::{CacheStatus, CompiledCache, sha256_hex};
+use super::compiled_cache::{CacheStatus, CompiledCache, Lookup, sha256_hex};
 use super::output::{OutputCapture, captures};
 use super::{ExecError, ExecRequest, ExecResult, Executor, Termination};
 
@@ -304,7 +304,14 @@ impl WasmEngine {
             poll::shadow_poll_oneoff(&mut linker)?;
             let component_linker = component::linker(&engine)?;
             start_epoch_ticker(&engine);
-            let runtime = tokio::runtime::Builder::new_current_thread()
+            // Every run is driven by `block_on` on its caller's thread, so runs on several
+            // threads proceed in parallel. The one worker thread turns the timer and I/O
+            // drivers: with a current-thread runtime only the thread holding the scheduler's
+            // core turns them, so a guest busy in wasm code on one thread held back the
+            // timers (sleeps, timeouts) of every guest on the others.
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("berth-wasi-timers")
                 .enable_all()
                 .build()
                 .context("starting the executor's runtime")?;
@@ -360,17 +367,27 @@ impl WasmEngine {
 
     /// Loads the module or component at `path` as the component `name`: from the in-process
     /// table when this engine has seen the same bytes, else from the compiled cache, else by
-    /// compiling it.
+    /// compiling it. The file is read and hashed every time (it may have changed); see
+    /// [`WasmEngine::load_pinned`] for content-addressed files.
     pub fn load(&self, path: &Path, name: &str) -> Result<WasmComponent, ExecError> {
-        let component_error = |source: anyhow::Error| ExecError::Component {
-            component: name.to_owned(),
-            source,
-        };
         let wasm = std::fs::read(path)
             .with_context(|| format!("reading {}", path.display()))
-            .map_err(component_error)?;
+            .map_err(|source| component_error(name, source))?;
         let digest = sha256_hex(&wasm);
         self.load_bytes(&wasm, &digest, name)
+    }
+
+    /// Loads the module or component at `path` whose bytes have the sha256 `digest` (hex), as
+    /// an image store's verified blob does: when the in-process table or the compiled cache
+    /// knows `digest`, the file is not read (a Python component is tens of MiB); when it has to
+    /// be compiled, its bytes are checked against `digest` first.
+    pub fn load_pinned(
+        &self,
+        path: &Path,
+        digest: &str,
+        name: &str,
+    ) -> Result<WasmComponent, ExecError> {
+        self.load_with(digest, name, || self.prepare_pinned(path, digest))
     }
 
     /// Like [`WasmEngine::load`] for module or component bytes whose sha256 is `digest`.
@@ -380,20 +397,29 @@ impl WasmEngine {
         digest: &str,
         name: &str,
     ) -> Result<WasmComponent, ExecError> {
-        let component_error = |source: anyhow::Error| ExecError::Component {
-            component: name.to_owned(),
-            source,
-        };
-        let mut loaded = self
-            .inner
-            .loaded
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let (pre, cache_status) = match loaded.get(digest) {
-            Some(pre) => (pre.clone(), CacheStatus::Hit),
+        self.load_with(digest, name, || self.prepare(wasm, digest))
+    }
+
+    /// The component `name` for `digest`: from the in-process table, else from `prepare`.
+    fn load_with(
+        &self,
+        digest: &str,
+        name: &str,
+        prepare: impl FnOnce() -> Result<(Prepared, CacheStatus)>,
+    ) -> Result<WasmComponent, ExecError> {
+        let known = self.loaded().get(digest).cloned();
+        let (pre, cache_status) = match known {
+            Some(pre) => (pre, CacheStatus::Hit),
             None => {
-                let (pre, status) = self.prepare(wasm, digest).map_err(component_error)?;
-                loaded.insert(digest.to_owned(), pre.clone());
+                // Not under the table's lock: a compile takes seconds, and loads of other
+                // modules (or runs of loaded ones) must not wait behind it. Two threads meeting
+                // on a new module may both prepare it; the first to finish is kept.
+                let (pre, status) = prepare().map_err(|source| component_error(name, source))?;
+                let pre = self
+                    .loaded()
+                    .entry(digest.to_owned())
+                    .or_insert(pre)
+                    .clone();
                 (pre, status)
             }
         };
@@ -405,6 +431,21 @@ impl WasmEngine {
             pre,
             cache_status,
         })
+    }
+
+    fn loaded(&self) -> std::sync::MutexGuard<'_, HashMap<String, Prepared>> {
+        self.inner
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// The error of loading the component `name`.
+fn component_error(name: &str, source: anyhow::Error) -> ExecError {
+    ExecError::Component {
+        component: name.to_owned(),
+        source,
     }
 }
 
@@ -423,13 +464,60 @@ impl WasmEngine {
             return Ok((Prepared::Component(pre), status));
         }
         let (module, status) = inner.cache.load_or_compile(&inner.engine, wasm, digest)?;
-        let pre = inner
+        Ok((self.link_module(&module)?, status))
+    }
+
+    /// [`WasmEngine::prepare`] for the file `path` with the sha256 `digest`: from the compiled
+    /// cache without reading the file when it can, else from the verified bytes.
+    fn prepare_pinned(&self, path: &Path, digest: &str) -> Result<(Prepared, CacheStatus)> {
+        let inner = &self.inner;
+        let header = read_header(path)?;
+        let cached = if component::is_component(&header) {
+            match inner.cache.load_cached_component(&inner.engine, digest) {
+                Lookup::Found(compiled) => Some(Prepared::Component(component::link(
+                    &inner.component_linker,
+                    &compiled,
+                )?)),
+                Lookup::Missing(_) => None,
+            }
+        } else {
+            match inner.cache.load_cached(&inner.engine, digest) {
+                Lookup::Found(module) => Some(self.link_module(&module)?),
+                Lookup::Missing(_) => None,
+            }
+        };
+        if let Some(pre) = cached {
+            return Ok((pre, CacheStatus::Hit));
+        }
+        let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let actual = sha256_hex(&wasm);
+        anyhow::ensure!(
+            actual == digest,
+            "{} does not hold the module it was stored as: expected sha256:{digest}, found sha256:{actual}",
+            path.display()
+        );
+        self.prepare(&wasm, digest)
+    }
+
+    fn link_module(&self, module: &wasmtime::Module) -> Result<Prepared> {
+        let pre = self
+            .inner
             .linker
-            .instantiate_pre(&module)
+            .instantiate_pre(module)
             .map_err(anyhow::Error::from)
             .context("linking the module against WASI preview 1")?;
-        Ok((Prepared::Module(pre), status))
+        Ok(Prepared::Module(pre))
     }
+}
+
+/// The first bytes of a wasm file: enough to tell a component from a core module.
+fn read_header(path: &Path) -> Result<[u8; 8]> {
+    use std::io::Read;
+    let mut header = [0u8; 8];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut header))
+        .with_context(|| format!("reading the header of {}", path.display()))?;
+    Ok(header)
 }
 
 fn start_epoch_ticker(engine: &Engine) {

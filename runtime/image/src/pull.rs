@@ -27,7 +27,7 @@ pub(super) async fn pull(
     let session = Session::new(&options.settings, image)?;
 
     // 1. The manifest the reference names; verified against a pinned digest.
-    let (top_bytes, top_digest) = match fetch_manifest(&session, image.oci(), image.digest()).await
+    let (top_bytes, top_digest) = match fetch_manifest(&session, &image.oci(), image.digest()).await
     {
         Err(ImageError::ManifestNotFound {
             stage,
@@ -149,7 +149,7 @@ async fn explain_missing(
 ) -> ImageError {
     match session
         .client
-        .list_tags(session.image.oci(), &session.auth, Some(20), None)
+        .list_tags(&session.image.oci(), &session.auth, Some(20), None)
         .await
     {
         Ok(tags) => ImageError::ManifestNotFound {
@@ -239,7 +239,7 @@ async fn fetch_config(
             let mut sink = Bounded::new(Vec::new(), config.size, indicatif::ProgressBar::hidden());
             session
                 .client
-                .pull_blob(session.image.oci(), config.digest.as_str(), &mut sink)
+                .pull_blob(&session.image.oci(), config.digest.as_str(), &mut sink)
                 .await?;
             Ok(sink.into_inner())
         })
@@ -289,7 +289,7 @@ async fn fetch_layer(
             let mut sink = Bounded::new(file, layer.size, bar.clone());
             session
                 .client
-                .pull_blob(session.image.oci(), layer.digest.as_str(), &mut sink)
+                .pull_blob(&session.image.oci(), layer.digest.as_str(), &mut sink)
                 .await?;
             Ok(temp)
         })

@@ -302,7 +302,7 @@ async fn upload(
                     .await;
                 session
                     .client
-                    .blob_exists(target.oci(), descriptor.digest.as_str())
+                    .blob_exists(&target.oci(), descriptor.digest.as_str())
                     .await
             })
             .await?;
@@ -312,7 +312,7 @@ async fn upload(
                 .retry(Stage::Push, || async move {
                     session
                         .client
-                        .push_blob(target.oci(), data.clone(), descriptor.digest.as_str())
+                        .push_blob(&target.oci(), data.clone(), descriptor.digest.as_str())
                         .await
                 })
                 .await?;
@@ -326,7 +326,7 @@ async fn upload(
         .retry(Stage::Push, || async move {
             session
                 .client
-                .push_manifest_raw(target.oci(), body.clone(), content_type.clone())
+                .push_manifest_raw(&target.oci(), body.clone(), content_type.clone())
                 .await
         })
         .await?;

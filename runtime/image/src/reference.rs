@@ -13,6 +13,8 @@ use std::str::FromStr;
 use oci_client::Reference;
 
 use super::digest::Digest;
+
+mod grammar;
 use super::error::{ImageError, Stage};
 
 /// A parsed image reference.
@@ -29,7 +31,11 @@ pub enum ImageRef {
 /// `REGISTRY/REPO` with a tag, a digest or both (the digest wins when both are given).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegistryRef {
-    inner: Reference,
+    registry: String,
+    repository: String,
+    tag: Option<String>,
+    /// `ALGORITHM:HEX`, checked by [`Digest`]'s parser.
+    digest: Option<String>,
 }
 
 impl ImageRef {
@@ -56,12 +62,17 @@ impl ImageRef {
         if looks_like_path(text_trimmed) {
             return Ok(ImageRef::LocalWasm(PathBuf::from(text_trimmed)));
         }
-        let inner = Reference::try_from(text_trimmed)
+        let parts = grammar::parse(text_trimmed)
             .map_err(|e| invalid(format!("not an image reference: {e}")))?;
-        if let Some(digest) = inner.digest() {
+        if let Some(digest) = &parts.digest {
             digest.parse::<Digest>().map_err(invalid)?;
         }
-        Ok(ImageRef::Registry(RegistryRef { inner }))
+        Ok(ImageRef::Registry(RegistryRef {
+            registry: parts.registry,
+            repository: parts.repository,
+            tag: parts.tag,
+            digest: parts.digest,
+        }))
     }
 
     /// The same image with its tag replaced by `tag` (the `--tag` override); a digest is dropped,
@@ -114,22 +125,22 @@ impl fmt::Display for ImageRef {
 impl RegistryRef {
     /// The registry host (with port), e.g. `127.0.0.1:5000` or `docker.io`.
     pub fn registry(&self) -> &str {
-        self.inner.registry()
+        &self.registry
     }
 
     /// The repository path, e.g. `acme/extractor`.
     pub fn repository(&self) -> &str {
-        self.inner.repository()
+        &self.repository
     }
 
     /// The tag, unless the reference is pinned by digest alone.
     pub fn tag(&self) -> Option<&str> {
-        self.inner.tag()
+        self.tag.as_deref()
     }
 
     /// The digest the reference is pinned to, if any.
     pub fn digest(&self) -> Option<Digest> {
-        self.inner.digest().and_then(|d| d.parse().ok())
+        self.digest.as_deref().and_then(|d| d.parse().ok())
     }
 
     /// `REGISTRY/REPO` without tag or digest.
@@ -148,20 +159,31 @@ impl RegistryRef {
         is_loopback_host(self.registry())
     }
 
-    /// The oci-client reference.
-    pub(crate) fn oci(&self) -> &Reference {
-        &self.inner
+    /// The oci-client reference, for talking to the registry.
+    pub(crate) fn oci(&self) -> Reference {
+        let (registry, repository) = (self.registry.clone(), self.repository.clone());
+        match (&self.tag, &self.digest) {
+            (Some(tag), Some(digest)) => {
+                Reference::with_tag_and_digest(registry, repository, tag.clone(), digest.clone())
+            }
+            (None, Some(digest)) => Reference::with_digest(registry, repository, digest.clone()),
+            (tag, None) => Reference::with_tag(
+                registry,
+                repository,
+                tag.clone().unwrap_or_else(|| "latest".to_owned()),
+            ),
+        }
     }
 
     /// The same repository pinned to `digest`.
     pub(crate) fn oci_with_digest(&self, digest: &Digest) -> Reference {
-        self.inner.clone_with_digest(digest.to_string())
+        self.oci().clone_with_digest(digest.to_string())
     }
 }
 
 impl fmt::Display for RegistryRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.inner.digest(), self.inner.tag()) {
+        match (&self.digest, &self.tag) {
             (Some(digest), _) => write!(f, "{}@{digest}", self.name()),
             (None, Some(tag)) => write!(f, "{}:{tag}", self.name()),
             (None, None) => f.write_str(&self.name()),

@@ -137,18 +137,23 @@ pub fn launch(home: &Home, image: &str, options: &LaunchOptions) -> Result<Launc
             match resolved.kind {
                 ImageKind::Wasi {
                     module_path,
+                    module_digest,
                     entrypoint,
                     args,
-                    ..
                 } => {
                     let mut argv = entrypoint;
                     argv.extend(args);
                     if argv.is_empty() {
                         argv.push(options.name.clone());
                     }
-                    let component = wasm_engine(home)?
-                        .load(Path::new(&module_path), &options.name)?
-                        .with_args(argv);
+                    // The store's blob is content-addressed and was verified when pulled: a
+                    // warm run neither reads nor hashes it again.
+                    let engine = wasm_engine(home)?;
+                    let component = match module_digest.strip_prefix("sha256:") {
+                        Some(hex) => engine.load_pinned(&module_path, hex, &options.name)?,
+                        None => engine.load(&module_path, &options.name)?,
+                    }
+                    .with_args(argv);
                     Ok(Launched {
                         executor: Box::new(component),
                         kind: ExecutorKind::Wasi,

@@ -16,7 +16,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::component::{Component, Linker, ResourceTable};
 use wasmtime::{Engine, ResourceLimiter, Store};
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi::{I32Exit, WasiCtx, WasiCtxView, WasiView};
@@ -74,14 +74,21 @@ pub(super) fn prepare(
     digest: &str,
 ) -> Result<(CommandPre<ComponentHost>, CacheStatus)> {
     let (component, status) = cache.load_or_compile_component(engine, wasm, digest)?;
+    Ok((link(linker, &component)?, status))
+}
+
+/// Links a compiled component against WASI preview 2 and finds its `wasi:cli/run`.
+pub(super) fn link(
+    linker: &Linker<ComponentHost>,
+    component: &Component,
+) -> Result<CommandPre<ComponentHost>> {
     let pre = linker
-        .instantiate_pre(&component)
+        .instantiate_pre(component)
         .map_err(anyhow::Error::from)
         .context("linking the component against WASI preview 2")?;
-    let pre = CommandPre::new(pre)
+    CommandPre::new(pre)
         .map_err(anyhow::Error::from)
-        .context("the component does not export wasi:cli/run (not a wasi:cli/command)")?;
-    Ok((pre, status))
+        .context("the component does not export wasi:cli/run (not a wasi:cli/command)")
 }
 
 /// Compiles the component `wasm` into `cache` without linking it (precompile on pull).

@@ -179,3 +179,88 @@ fn garbage_in_place_of_an_entry_never_crashes() {
     let (_, outcome) = Run::new(guests::EXIT_WITH, dir.path()).run();
     assert_eq!(outcome, Outcome::Success);
 }
+
+mod pinned {
+    //! `load_pinned`: a content-addressed file (an image store's blob) is not read again when
+    //! the compiled cache knows its digest, and is checked against the digest when it must be
+    //! compiled.
+
+    use super::*;
+    use berth_exec::compiled_cache::sha256_hex;
+
+    fn copy_of_guest(dir: &Path) -> (std::path::PathBuf, String) {
+        let bytes = std::fs::read(guests::EXIT_WITH).unwrap();
+        let path = dir.join("module.wasm");
+        std::fs::write(&path, &bytes).unwrap();
+        (path, sha256_hex(&bytes))
+    }
+
+    #[test]
+    fn a_warm_cache_answers_without_reading_the_module() {
+        let cache = tempfile::TempDir::new().unwrap();
+        let files = tempfile::TempDir::new().unwrap();
+        let (path, digest) = copy_of_guest(files.path());
+        let first = fresh_engine(cache.path())
+            .load_pinned(&path, &digest, "exit_with")
+            .unwrap();
+        assert_eq!(first.cache_status(), CacheStatus::Miss);
+        // Only the header is read on the warm path: the rest of the file is not looked at.
+        let mut damaged = std::fs::read(&path).unwrap();
+        let len = damaged.len();
+        damaged[8..len].fill(0);
+        std::fs::write(&path, &damaged).unwrap();
+        let second = fresh_engine(cache.path())
+            .load_pinned(&path, &digest, "exit_with")
+            .unwrap();
+        assert_eq!(second.cache_status(), CacheStatus::Hit);
+        assert_eq!(second.digest(), digest);
+        let dir = run_data_dir();
+        let request = berth_exec::ExecRequest {
+            data_dir: dir.path().to_path_buf(),
+            action: "run".into(),
+            env: vec![],
+            limits: berth_exec::Limits::for_action("run"),
+            stdout: berth_exec::StdoutMode::Capture,
+            cancel: None,
+            output_filter: None,
+        };
+        let result = second.execute(&request).unwrap();
+        assert_eq!(result.termination, berth_exec::Termination::Exited(0));
+    }
+
+    #[test]
+    fn a_module_that_does_not_match_its_digest_is_refused_when_compiled() {
+        let cache = tempfile::TempDir::new().unwrap();
+        let files = tempfile::TempDir::new().unwrap();
+        let (path, _) = copy_of_guest(files.path());
+        let wrong = "0".repeat(64);
+        let error = fresh_engine(cache.path())
+            .load_pinned(&path, &wrong, "exit_with")
+            .unwrap_err();
+        let text = format!("{:#}", anyhow::Error::from(error));
+        assert!(
+            text.contains("does not hold the module it was stored as")
+                && text.contains(&format!("expected sha256:{wrong}")),
+            "{text}"
+        );
+        assert!(
+            std::fs::read_dir(cache.path())
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                || std::fs::read_dir(cache.path()).unwrap().next().is_none(),
+            "nothing compiled into the cache"
+        );
+    }
+
+    #[test]
+    fn a_file_too_short_to_be_a_module_is_a_clear_error() {
+        let cache = tempfile::TempDir::new().unwrap();
+        let files = tempfile::TempDir::new().unwrap();
+        let path = files.path().join("short.wasm");
+        std::fs::write(&path, b"\0asm").unwrap();
+        let error = fresh_engine(cache.path())
+            .load_pinned(&path, &"0".repeat(64), "short")
+            .unwrap_err();
+        let text = format!("{:#}", anyhow::Error::from(error));
+        assert!(text.contains("reading the header of"), "{text}");
+    }
+}

@@ -10,8 +10,10 @@ mod sandbox;
 mod components_p2;
 // Stopping runs from outside: busy and waiting guests, containers, before the start.
 mod cancel;
-// The compiled-module cache: hits, misses, corrupt entries.
+// The compiled-module cache: hits, misses, corrupt entries, content-addressed loads.
 mod compiled_cache;
+// Runs on several threads sharing one engine.
+mod concurrency;
 // Example components built on berth-guest-sdk: multiplier, incremental (state and usage).
 mod examples;
 // Docker executor support: fixture images from components/docker-fixtures, a case per test.
