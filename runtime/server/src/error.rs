@@ -4,6 +4,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use berth_job::secrets::StoreError;
 use berth_storage::StorageError;
 use serde_json::json;
 
@@ -56,9 +57,23 @@ impl From<StorageError> for ApiError {
             | StorageError::ComponentNotFound { .. }
             | StorageError::ConfigNotFound { .. }
             | StorageError::ConfigRowNotFound { .. } => Self::not_found(error.to_string()),
-            StorageError::ConfigExists { .. } => Self::new(StatusCode::CONFLICT, error.to_string()),
+            StorageError::ConfigExists { .. }
+            | StorageError::ConfigRowExists { .. }
+            | StorageError::ComponentInUse { .. } => {
+                Self::new(StatusCode::CONFLICT, error.to_string())
+            }
             _ if error.is_user_error() => Self::bad_request(error.to_string()),
             _ => Self::internal(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Storage(storage) => storage.into(),
+            other if other.is_user_error() => Self::bad_request(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }

@@ -5,14 +5,17 @@
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
 //! - [`encrypt`]: `POST /encrypt`;
 //! - [`meta`]: `/health` and `/metrics`;
-//! - [`page`]: the jobs page (`/`, `/ui/...`).
+//! - [`page`]: the jobs page (`/`, `/ui/...`);
+//! - [`storage_api`]: components, configurations, rows and state in Keboola Storage API's shape
+//!   (`/v2/storage/[branch/{branch}/]components/...`) and berth's own `/components`.
 
-mod encrypt;
-mod jobs;
-mod legacy;
-mod meta;
-mod page;
-mod tokens;
+pub(crate) mod encrypt;
+pub(crate) mod jobs;
+pub(crate) mod legacy;
+pub(crate) mod meta;
+pub(crate) mod page;
+pub(crate) mod storage_api;
+pub(crate) mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +55,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/encrypt", post(encrypt::encrypt_route))
         .route("/{component}/action/{action}", post(legacy::action))
         .route("/actions", post(legacy::actions_api))
+        .merge(storage_api::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

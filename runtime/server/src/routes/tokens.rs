@@ -81,23 +81,55 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape.
-pub(crate) async fn verify(caller: Caller) -> Json<Value> {
+/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape, with the `owner`
+/// (the home's project: `id`, `name`, `defaultBackend`, the default branch) that Keboola's
+/// clients read.
+pub(crate) async fn verify(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     let token = caller.0;
     let expires = token.expires.and_then(|t| {
         t.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
-    Json(json!({
+    let project = state
+        .home
+        .settings()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+        .project;
+    // Keboola's project ids are numbers; berth's is text (default "1").
+    let project_id = project
+        .id
+        .parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(project.id.clone()));
+    let component_access = token.component_access.clone();
+    Ok(Json(json!({
         "id": token.id,
         "description": token.description,
         "isMasterToken": token.admin,
+        "canManageBuckets": !token.read_only,
         "canManageTokens": token.admin,
         "canReadAllFileUploads": !token.read_only,
+        "canPurgeTrash": token.admin,
         "isExpired": false,
+        "isDisabled": false,
         "expires": expires,
-        "componentAccess": token.component_access,
+        "componentAccess": component_access,
+        "bucketPermissions": {},
         "admin": token.admin,
         "readOnly": token.read_only,
-    }))
+        "owner": {
+            "id": project_id,
+            "name": format!("berth project {}", project.id),
+            "type": "production",
+            "region": project.stack_id,
+            "defaultBackend": "duckdb",
+            "hasSynapse": false,
+            "hasSnowflake": false,
+            "features": [],
+            "defaultBranchId": crate::routes::storage_api::DEFAULT_BRANCH_ID,
+        },
+    })))
 }

@@ -17,3 +17,5 @@ mod secrets;
 mod forward_token;
 // The jobs page, in a headless chromium.
 mod page;
+// Keboola Storage API's shape for configurations, rows and state; berth's /components.
+mod storage_api;
