@@ -118,5 +118,5 @@ fn read_definition(path: &std::path::Path) -> anyhow::Result<ComponentDefinition
             source,
         })
     })?;
-    Ok(ComponentDefinition::from_json(&text).map_err(storage_error)?)
+    ComponentDefinition::from_json(&text).map_err(storage_error)
 }
