@@ -19,3 +19,5 @@ mod forward_token;
 mod page;
 // Keboola Storage API's shape for configurations, rows and state; berth's /components.
 mod storage_api;
+// Keboola's own Python client (kbcstorage from PyPI) against berth.
+mod kbcstorage_client;
