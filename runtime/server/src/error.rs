@@ -6,7 +6,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use berth_job::secrets::StoreError;
 use berth_storage::StorageError;
-use serde_json::json;
 
 /// A failed request: the HTTP status and the message the caller sees.
 #[derive(Debug)]
@@ -87,13 +86,24 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong, for a person.
+    error: String,
+    /// The HTTP status.
+    code: u16,
+    /// Always `error`.
+    status: &'static str,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": self.message,
-            "code": self.status.as_u16(),
-            "status": "error",
-        });
+        let body = ErrorBody {
+            error: self.message,
+            code: self.status.as_u16(),
+            status: "error",
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -4,7 +4,7 @@
 //! - [`legacy`]: the Docker Runner routes (`/{component}/run`, `/run/tag/{tag}`, actions);
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
 //! - [`encrypt`]: `POST /encrypt`;
-//! - [`meta`]: `/health` and `/metrics`;
+//! - [`meta`]: `/health` and `/metrics` (and `/openapi.json`, from [`crate::openapi`]);
 //! - [`page`]: the jobs page (`/`, `/ui/...`);
 //! - [`storage_api`]: components, configurations, rows and state in Keboola Storage API's shape
 //!   (`/v2/storage/[branch/{branch}/]components/...`) and berth's own `/components`.
@@ -41,6 +41,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/ui/logout", post(page::sign_out))
         .route("/health", get(meta::health))
         .route("/metrics", get(meta::metrics))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/jobs", post(jobs::create).get(jobs::list))
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/kill", post(jobs::kill))

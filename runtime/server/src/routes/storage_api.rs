@@ -322,7 +322,7 @@ fn refuse(fields: &[(&str, bool)]) -> Result<(), ApiError> {
 /// `GET /v2/storage/components`: every component the token may use, with its configurations.
 #[utoipa::path(get, path = "/v2/storage/components", tag = "storage-api",
     params(IncludeQuery),
-    responses((status = 200, body = [ApiComponent])))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = [ApiComponent])))]
 pub(crate) async fn list_components(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -384,7 +384,7 @@ pub(crate) async fn list_components(
 /// `GET …/components/{component}/configs`.
 #[utoipa::path(get, path = "/v2/storage/components/{component}/configs", tag = "storage-api",
     params(("component" = String, Path)),
-    responses((status = 200, body = [ApiConfiguration])))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = [ApiConfiguration])))]
 pub(crate) async fn list_configs(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -407,7 +407,7 @@ pub(crate) async fn list_configs(
 #[utoipa::path(post, path = "/v2/storage/components/{component}/configs", tag = "storage-api",
     params(("component" = String, Path)),
     request_body(content((ConfigurationBody = "application/json"), (ConfigurationBody = "application/x-www-form-urlencoded"))),
-    responses((status = 201, body = ApiConfiguration)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 201, body = ApiConfiguration)))]
 pub(crate) async fn create_config(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -457,7 +457,7 @@ pub(crate) async fn create_config(
 /// `GET …/configs/{config}`.
 #[utoipa::path(get, path = "/v2/storage/components/{component}/configs/{config}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
-    responses((status = 200, body = ApiConfiguration)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ApiConfiguration)))]
 pub(crate) async fn show_config(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -476,7 +476,7 @@ pub(crate) async fn show_config(
 #[utoipa::path(put, path = "/v2/storage/components/{component}/configs/{config}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
     request_body(content((ConfigurationBody = "application/json"), (ConfigurationBody = "application/x-www-form-urlencoded"))),
-    responses((status = 200, body = ApiConfiguration)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ApiConfiguration)))]
 pub(crate) async fn update_config(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -523,7 +523,7 @@ pub(crate) async fn update_config(
 /// `DELETE …/configs/{config}`: 204.
 #[utoipa::path(delete, path = "/v2/storage/components/{component}/configs/{config}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
-    responses((status = 204)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 204)))]
 pub(crate) async fn delete_config(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -543,7 +543,7 @@ pub(crate) async fn delete_config(
 #[utoipa::path(put, path = "/v2/storage/components/{component}/configs/{config}/state", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
     request_body(content((ConfigurationBody = "application/json"), (ConfigurationBody = "application/x-www-form-urlencoded"))),
-    responses((status = 200, body = ApiConfiguration)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ApiConfiguration)))]
 pub(crate) async fn put_state(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -574,7 +574,7 @@ pub(crate) async fn put_state(
 /// `GET …/configs/{config}/rows`.
 #[utoipa::path(get, path = "/v2/storage/components/{component}/configs/{config}/rows", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
-    responses((status = 200, body = [ApiRow])))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = [ApiRow])))]
 pub(crate) async fn list_rows(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -595,7 +595,7 @@ pub(crate) async fn list_rows(
 #[utoipa::path(post, path = "/v2/storage/components/{component}/configs/{config}/rows", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path)),
     request_body(content((ConfigurationBody = "application/json"), (ConfigurationBody = "application/x-www-form-urlencoded"))),
-    responses((status = 201, body = ApiRow)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 201, body = ApiRow)))]
 pub(crate) async fn create_row(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -655,7 +655,7 @@ pub(crate) async fn create_row(
 /// `GET …/configs/{config}/rows/{row}`.
 #[utoipa::path(get, path = "/v2/storage/components/{component}/configs/{config}/rows/{row}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path), ("row" = String, Path)),
-    responses((status = 200, body = ApiRow)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ApiRow)))]
 pub(crate) async fn show_row(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -680,7 +680,7 @@ pub(crate) async fn show_row(
 #[utoipa::path(put, path = "/v2/storage/components/{component}/configs/{config}/rows/{row}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path), ("row" = String, Path)),
     request_body(content((ConfigurationBody = "application/json"), (ConfigurationBody = "application/x-www-form-urlencoded"))),
-    responses((status = 200, body = ApiRow)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ApiRow)))]
 pub(crate) async fn update_row(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -742,7 +742,7 @@ pub(crate) async fn update_row(
 /// `DELETE …/configs/{config}/rows/{row}`: 204.
 #[utoipa::path(delete, path = "/v2/storage/components/{component}/configs/{config}/rows/{row}", tag = "storage-api",
     params(("component" = String, Path), ("config" = String, Path), ("row" = String, Path)),
-    responses((status = 204)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 204)))]
 pub(crate) async fn delete_row(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -779,7 +779,7 @@ fn definition_of(body: &[u8], path_id: Option<&str>) -> Result<ComponentDefiniti
 
 /// `GET /components`: the definitions the token may use.
 #[utoipa::path(get, path = "/components", tag = "components",
-    responses((status = 200, body = [Object])))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = [Object])))]
 pub(crate) async fn component_list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -796,7 +796,7 @@ pub(crate) async fn component_list(
 /// `POST /components` (admin): registers a new component; 409 when the id exists.
 #[utoipa::path(post, path = "/components", tag = "components",
     request_body(content = Object, description = "A component definition (berth component add's file)"),
-    responses((status = 201, body = Object), (status = 409)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 201, body = Object), (status = 409)))]
 pub(crate) async fn component_create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -824,7 +824,7 @@ pub(crate) async fn component_create(
 /// `GET /components/{id}`.
 #[utoipa::path(get, path = "/components/{id}", tag = "components",
     params(("id" = String, Path)),
-    responses((status = 200, body = Object), (status = 404)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = Object), (status = 404)))]
 pub(crate) async fn component_show(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -841,7 +841,7 @@ pub(crate) async fn component_show(
 #[utoipa::path(put, path = "/components/{id}", tag = "components",
     params(("id" = String, Path)),
     request_body(content = Object, description = "A component definition (berth component add's file)"),
-    responses((status = 200, body = Object), (status = 404)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = Object), (status = 404)))]
 pub(crate) async fn component_update(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -872,7 +872,7 @@ pub(crate) struct ComponentRemoved {
 /// `DELETE /components/{id}[?force=true]` (admin): 409 while configurations exist, unless forced.
 #[utoipa::path(delete, path = "/components/{id}", tag = "components",
     params(("id" = String, Path), ForceQuery),
-    responses((status = 200, body = ComponentRemoved), (status = 409)))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = ComponentRemoved), (status = 409)))]
 pub(crate) async fn component_delete(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -902,7 +902,7 @@ pub(crate) struct ApiBranch {
 
 /// `GET /v2/storage/dev-branches`: berth's one branch, the default (id [`DEFAULT_BRANCH_ID`]).
 #[utoipa::path(get, path = "/v2/storage/dev-branches", tag = "storage-api",
-    responses((status = 200, body = [ApiBranch])))]
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody), (status = 200, body = [ApiBranch])))]
 pub(crate) async fn list_branches(_caller: Caller) -> Json<Vec<ApiBranch>> {
     Json(vec![ApiBranch {
         id: DEFAULT_BRANCH_ID,
@@ -911,10 +911,12 @@ pub(crate) async fn list_branches(_caller: Caller) -> Json<Vec<ApiBranch>> {
     }])
 }
 
-/// The routes of this module (both the plain and the `branch/{branch}/` forms).
+/// The routes of this module: the Storage API's, plain and under `branch/{branch}/`, and
+/// berth's `/components`. (Written out, not built in a loop: `tests/all/openapi.rs` reads this
+/// list to check every route is in the OpenAPI document.)
 pub(crate) fn router() -> axum::Router<Arc<AppState>> {
-    use axum::routing::get;
-    let mut router = axum::Router::new()
+    use axum::routing::{get, put};
+    axum::Router::new()
         .route("/v2/storage/dev-branches", get(list_branches))
         .route("/components", get(component_list).post(component_create))
         .route(
@@ -922,30 +924,50 @@ pub(crate) fn router() -> axum::Router<Arc<AppState>> {
             get(component_show)
                 .put(component_update)
                 .delete(component_delete),
-        );
-    for prefix in ["/v2/storage", "/v2/storage/branch/{branch}"] {
-        router = router
-            .route(&format!("{prefix}/components"), get(list_components))
-            .route(
-                &format!("{prefix}/components/{{component}}/configs"),
-                get(list_configs).post(create_config),
-            )
-            .route(
-                &format!("{prefix}/components/{{component}}/configs/{{config}}"),
-                get(show_config).put(update_config).delete(delete_config),
-            )
-            .route(
-                &format!("{prefix}/components/{{component}}/configs/{{config}}/state"),
-                axum::routing::put(put_state),
-            )
-            .route(
-                &format!("{prefix}/components/{{component}}/configs/{{config}}/rows"),
-                get(list_rows).post(create_row),
-            )
-            .route(
-                &format!("{prefix}/components/{{component}}/configs/{{config}}/rows/{{row}}"),
-                get(show_row).put(update_row).delete(delete_row),
-            );
-    }
-    router
+        )
+        .route("/v2/storage/components", get(list_components))
+        .route(
+            "/v2/storage/branch/{branch}/components",
+            get(list_components),
+        )
+        .route(
+            "/v2/storage/components/{component}/configs",
+            get(list_configs).post(create_config),
+        )
+        .route(
+            "/v2/storage/branch/{branch}/components/{component}/configs",
+            get(list_configs).post(create_config),
+        )
+        .route(
+            "/v2/storage/components/{component}/configs/{config}",
+            get(show_config).put(update_config).delete(delete_config),
+        )
+        .route(
+            "/v2/storage/branch/{branch}/components/{component}/configs/{config}",
+            get(show_config).put(update_config).delete(delete_config),
+        )
+        .route(
+            "/v2/storage/components/{component}/configs/{config}/state",
+            put(put_state),
+        )
+        .route(
+            "/v2/storage/branch/{branch}/components/{component}/configs/{config}/state",
+            put(put_state),
+        )
+        .route(
+            "/v2/storage/components/{component}/configs/{config}/rows",
+            get(list_rows).post(create_row),
+        )
+        .route(
+            "/v2/storage/branch/{branch}/components/{component}/configs/{config}/rows",
+            get(list_rows).post(create_row),
+        )
+        .route(
+            "/v2/storage/components/{component}/configs/{config}/rows/{row}",
+            get(show_row).put(update_row).delete(delete_row),
+        )
+        .route(
+            "/v2/storage/branch/{branch}/components/{component}/configs/{config}/rows/{row}",
+            get(show_row).put(update_row).delete(delete_row),
+        )
 }

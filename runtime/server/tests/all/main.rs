@@ -21,3 +21,5 @@ mod page;
 mod storage_api;
 // Keboola's own Python client (kbcstorage from PyPI) against berth.
 mod kbcstorage_client;
+// GET /openapi.json: OpenAPI 3, every registered route in it.
+mod openapi;
