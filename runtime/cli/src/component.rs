@@ -1,4 +1,4 @@
-//! `berth component …`: register, list and show component definitions. `#` values of image
+//! `berth component …`: register, change, remove, list and show component definitions. `#` values of image
 //! and stack parameters are encrypted as a component is registered (`KBC::ComponentSecure::`).
 
 use std::io::Write;
@@ -16,6 +16,10 @@ use berth_storage::{ComponentDefinition, StorageError};
 pub enum ComponentCommand {
     /// Register (or replace) a component from its definition file.
     Add(AddArgs),
+    /// Replace an existing component's definition (an error when it is not registered).
+    Update(AddArgs),
+    /// Remove a component; refused while it has configurations unless `--force`.
+    Rm(RemoveArgs),
     /// List components.
     Ls(ListArgs),
     /// Print a component's definition as JSON.
@@ -28,6 +32,16 @@ pub struct AddArgs {
     /// The definition (JSON).
     #[arg(long, value_name = "DEFINITION.json")]
     pub file: PathBuf,
+}
+
+/// Arguments of `berth component rm`.
+#[derive(Debug, Args)]
+pub struct RemoveArgs {
+    /// Component id.
+    pub id: String,
+    /// Also delete the component's configurations (with their rows and state).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Arguments of `berth component ls`.
@@ -49,19 +63,32 @@ pub struct ShowArgs {
 pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ComponentCommand::Add(args) => {
-            let text = std::fs::read_to_string(&args.file).map_err(|source| {
-                storage_error(StorageError::ReadInput {
-                    what: "component definition",
-                    path: args.file.clone(),
-                    source,
-                })
-            })?;
-            let definition = ComponentDefinition::from_json(&text).map_err(storage_error)?;
+            let definition = read_definition(&args.file)?;
             let id = definition.id.clone();
             let replaced = berth_job::secrets::add_component(home, &mut open(home)?, definition)
                 .map_err(store_error)?;
             let verb = if replaced { "Updated" } else { "Added" };
             println!("{verb} component {id}");
+        }
+        ComponentCommand::Update(args) => {
+            let definition = read_definition(&args.file)?;
+            let id = definition.id.clone();
+            berth_job::secrets::update_component(home, &mut open(home)?, definition)
+                .map_err(store_error)?;
+            println!("Updated component {id}");
+        }
+        ComponentCommand::Rm(args) => {
+            let removed = open(home)?
+                .delete_component(&args.id, args.force)
+                .map_err(storage_error)?;
+            if removed > 0 {
+                println!(
+                    "Removed component {} and its {removed} configuration(s)",
+                    args.id
+                );
+            } else {
+                println!("Removed component {}", args.id);
+            }
         }
         ComponentCommand::Ls(args) => {
             let components = open(home)?.list_components().map_err(storage_error)?;
@@ -80,4 +107,16 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A definition file read and validated.
+fn read_definition(path: &std::path::Path) -> anyhow::Result<ComponentDefinition> {
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        storage_error(StorageError::ReadInput {
+            what: "component definition",
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    ComponentDefinition::from_json(&text).map_err(storage_error)
 }

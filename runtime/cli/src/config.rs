@@ -1,5 +1,5 @@
-//! `berth config …`: create, change, remove, list and show configurations and print their
-//! stored state. `#` values are encrypted as a configuration is stored (`KBC::ProjectSecure::`).
+//! `berth config …`: create, change, remove, list and show configurations, add, change and
+//! remove their rows, print or replace their stored state. `#` values are encrypted as a configuration is stored (`KBC::ProjectSecure::`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -10,7 +10,7 @@ use clap::{Args, Subcommand};
 use super::UserError;
 use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
-use berth_storage::{ConfigUpdate, NewConfig, StorageError};
+use berth_storage::{ConfigUpdate, NewConfig, NewConfigRow, RowUpdate, State, StorageError};
 
 /// `berth config` subcommands.
 #[derive(Debug, Subcommand)]
@@ -25,8 +25,80 @@ pub enum ConfigCommand {
     Ls(ListArgs),
     /// Print a configuration (with rows and state) as JSON.
     Show(ShowArgs),
-    /// Print the stored state document of a configuration (or `--row`).
+    /// Print the stored state document of a configuration (or `--row`); `--set` replaces it.
     State(StateArgs),
+    /// Add, change or remove a configuration's rows.
+    #[command(subcommand)]
+    Row(RowCommand),
+}
+
+/// `berth config row` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RowCommand {
+    /// Add a row after the configuration's last one; prints its id.
+    Add(RowAddArgs),
+    /// Change a row's document, name, description or whether it is disabled.
+    Update(RowUpdateArgs),
+    /// Remove a row with its state.
+    Rm(RowRemoveArgs),
+}
+
+/// Arguments of `berth config row add`.
+#[derive(Debug, Args)]
+pub struct RowAddArgs {
+    /// Component id.
+    pub component: String,
+    /// Configuration id.
+    pub config: String,
+    /// The row's configuration document (JSON), merged over the configuration's at run time.
+    #[arg(long, value_name = "ROW.json")]
+    pub file: PathBuf,
+    /// Use this id instead of a generated one.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Name.
+    #[arg(long, default_value = "")]
+    pub name: String,
+    /// Description.
+    #[arg(long, default_value = "")]
+    pub description: String,
+    /// Add the row disabled (jobs skip it unless it is listed in `configRowIds`).
+    #[arg(long)]
+    pub disabled: bool,
+}
+
+/// Arguments of `berth config row update`.
+#[derive(Debug, Args)]
+pub struct RowUpdateArgs {
+    /// Component id.
+    pub component: String,
+    /// Configuration id.
+    pub config: String,
+    /// Row id.
+    pub row: String,
+    /// A new row document (JSON).
+    #[arg(long, value_name = "ROW.json")]
+    pub file: Option<PathBuf>,
+    /// A new name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// A new description.
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Disable (`true`) or enable (`false`) the row.
+    #[arg(long, value_name = "true|false")]
+    pub disabled: Option<bool>,
+}
+
+/// Arguments of `berth config row rm`.
+#[derive(Debug, Args)]
+pub struct RowRemoveArgs {
+    /// Component id.
+    pub component: String,
+    /// Configuration id.
+    pub config: String,
+    /// Row id.
+    pub row: String,
 }
 
 /// Arguments of `berth config create`.
@@ -104,6 +176,10 @@ pub struct StateArgs {
     /// The state of this row instead of the configuration's.
     #[arg(long)]
     pub row: Option<String>,
+    /// Replace the stored state with this document (`{"component": {...}, "storage": {...}}`;
+    /// `#` values are encrypted).
+    #[arg(long, value_name = "STATE.json")]
+    pub set: Option<PathBuf>,
 }
 
 /// Runs a `berth config` subcommand.
@@ -133,6 +209,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 name: args.name,
                 description: args.description,
                 configuration: args.file.as_deref().map(read_document).transpose()?,
+                ..ConfigUpdate::default()
             };
             let config = berth_job::secrets::update_config(
                 home,
@@ -172,6 +249,30 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 .map_err(storage_error)?;
             print_json(&config)?;
         }
+        ConfigCommand::State(StateArgs {
+            component,
+            config,
+            row,
+            set: Some(file),
+        }) => {
+            let document = read_json("state", &file)?;
+            let state = State::from_value(document)
+                .map_err(|err| UserError::new(format!("state {}: {err}", file.display())))?;
+            berth_job::secrets::set_state(
+                home,
+                &mut open(home)?,
+                &component,
+                &config,
+                row.as_deref(),
+                state,
+            )
+            .map_err(store_error)?;
+            match row {
+                Some(row) => println!("Stored the state of row {component}/{config}/{row}"),
+                None => println!("Stored the state of configuration {component}/{config}"),
+            }
+        }
+        ConfigCommand::Row(cmd) => run_row(home, cmd)?,
         ConfigCommand::State(args) => {
             let state = open(home)?
                 .state(&args.component, &args.config, args.row.as_deref())
@@ -182,18 +283,91 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `berth config row …`.
+fn run_row(home: &Home, cmd: RowCommand) -> anyhow::Result<()> {
+    match cmd {
+        RowCommand::Add(args) => {
+            let row = NewConfigRow {
+                id: args.id,
+                name: args.name,
+                description: args.description,
+                configuration: read_json("row configuration", &args.file)?,
+                is_disabled: args.disabled,
+            };
+            let row = berth_job::secrets::add_row(
+                home,
+                &mut open(home)?,
+                &args.component,
+                &args.config,
+                row,
+            )
+            .map_err(store_error)?;
+            println!("{}", row.id);
+        }
+        RowCommand::Update(args) => {
+            let update = RowUpdate {
+                name: args.name,
+                description: args.description,
+                configuration: args
+                    .file
+                    .as_deref()
+                    .map(|f| read_json("row configuration", f))
+                    .transpose()?,
+                is_disabled: args.disabled,
+            };
+            if update.is_empty() {
+                return Err(UserError::new(
+                    "config row update: nothing to change (give --file, --name, --description or --disabled)",
+                )
+                .into());
+            }
+            let row = berth_job::secrets::update_row(
+                home,
+                &mut open(home)?,
+                &args.component,
+                &args.config,
+                &args.row,
+                update,
+            )
+            .map_err(store_error)?;
+            println!(
+                "Updated row {}/{}/{}{}",
+                args.component,
+                args.config,
+                row.id,
+                if row.is_disabled { " (disabled)" } else { "" }
+            );
+        }
+        RowCommand::Rm(args) => {
+            open(home)?
+                .delete_row(&args.component, &args.config, &args.row)
+                .map_err(storage_error)?;
+            println!(
+                "Removed row {}/{}/{}",
+                args.component, args.config, args.row
+            );
+        }
+    }
+    Ok(())
+}
+
 /// A configuration document read from `path` (a JSON file).
 fn read_document(path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    read_json("configuration", path)
+}
+
+/// A JSON document (`what`: configuration, row configuration, state) read from `path`.
+fn read_json(what: &'static str, path: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         storage_error(StorageError::ReadInput {
-            what: "configuration",
+            what,
             path: path.to_path_buf(),
             source,
         })
     })?;
     Ok(serde_json::from_str(&text).map_err(|err| {
         UserError::new(format!(
-            "configuration {} is not valid JSON: {err}",
+            "{what} {} is not valid JSON: {err}",
             path.display()
         ))
     })?)

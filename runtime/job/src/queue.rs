@@ -23,6 +23,7 @@ use crate::record::{JobRecord, JobStore, now_text, parse};
 
 /// How a queued job runs (reference §9.2 `mode`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub enum JobMode {
     /// A normal run.
@@ -36,6 +37,7 @@ pub enum JobMode {
 
 /// What a caller asked to run, as stored with the job.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct QueuedJob {
     /// The component.
@@ -45,6 +47,7 @@ pub struct QueuedJob {
     pub config: Option<String>,
     /// A whole configuration given with the request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config_data: Option<Value>,
     /// Rows to run (even disabled ones).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -57,6 +60,7 @@ pub struct QueuedJob {
     pub tag: Option<String>,
     /// Values of the configuration's variables.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub variable_values_data: Option<Value>,
     /// A row of the configuration's variables configuration holding the values.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,7 +2,8 @@
 //! `#` keys are encrypted on the way in, decrypted for a job, and hidden afterwards. The CLI and
 //! the server both come through here.
 //!
-//! On the way in ([`create_config`], [`add_component`], [`encrypt_config_data`]):
+//! On the way in ([`create_config`], [`update_config`], [`add_row`], [`update_row`],
+//! [`set_state`], [`add_component`], [`update_component`], [`encrypt_config_data`]):
 //! - configurations and rows: `KBC::ProjectSecure::` (component + the home's project), the
 //!   default for configurations;
 //! - `configData` of a job: the same, when the job is submitted (and decrypted again for the run);
@@ -144,6 +145,72 @@ pub fn update_config(
         encrypt_if_needed(home, configuration, &scope)?;
     }
     Ok(storage.update_config(component_id, config_id, &update)?)
+}
+
+/// Adds a row to a stored configuration, its `#` values encrypted as at creation.
+pub fn add_row(
+    home: &Home,
+    storage: &mut Storage,
+    component_id: &str,
+    config_id: &str,
+    mut row: berth_storage::NewConfigRow,
+) -> Result<berth_storage::ConfigRow, StoreError> {
+    let scope = project_scope(home, component_id)?;
+    encrypt_if_needed(home, &mut row.configuration, &scope)?;
+    Ok(storage.add_row(component_id, config_id, &row)?)
+}
+
+/// Changes a row, a new document's `#` values encrypted as at creation.
+pub fn update_row(
+    home: &Home,
+    storage: &mut Storage,
+    component_id: &str,
+    config_id: &str,
+    row_id: &str,
+    mut update: berth_storage::RowUpdate,
+) -> Result<berth_storage::ConfigRow, StoreError> {
+    if let Some(configuration) = &mut update.configuration {
+        let scope = project_scope(home, component_id)?;
+        encrypt_if_needed(home, configuration, &scope)?;
+    }
+    Ok(storage.update_row(component_id, config_id, row_id, &update)?)
+}
+
+/// Replaces the stored state of a configuration (or `row_id`), its `#` values encrypted
+/// (`KBC::ProjectSecure::`, as the state a job leaves).
+pub fn set_state(
+    home: &Home,
+    storage: &mut Storage,
+    component_id: &str,
+    config_id: &str,
+    row_id: Option<&str>,
+    state: berth_storage::State,
+) -> Result<(), StoreError> {
+    let scope = project_scope(home, component_id)?;
+    let mut value = serde_json::to_value(&state).map_err(|err| StorageError::Database {
+        stage: "serialising the state",
+        subject: format!("{component_id}/{config_id}"),
+        source: err.into(),
+    })?;
+    encrypt_if_needed(home, &mut value, &scope)?;
+    let state: berth_storage::State =
+        serde_json::from_value(value).map_err(|err| StorageError::Database {
+            stage: "serialising the state",
+            subject: format!("{component_id}/{config_id}"),
+            source: err.into(),
+        })?;
+    Ok(storage.set_state(component_id, config_id, row_id, &state)?)
+}
+
+/// Replaces an existing component's definition, its `#` parameters encrypted as at
+/// registration.
+pub fn update_component(
+    home: &Home,
+    storage: &mut Storage,
+    mut definition: ComponentDefinition,
+) -> Result<(), StoreError> {
+    encrypt_component(home, &mut definition)?;
+    Ok(storage.update_component(&definition)?)
 }
 
 /// Encrypts the `#` values of a component's image and stack parameters

@@ -100,9 +100,10 @@ impl Env {
                     id: Some(id.to_owned()),
                     name: id.to_owned(),
                     configuration,
-                    is_disabled: false,
+                    ..NewConfigRow::default()
                 })
                 .collect(),
+            ..NewConfig::default()
         };
         crate::secrets::create_config(&self.home, &mut self.storage(), component, new)
             .expect("config stored");

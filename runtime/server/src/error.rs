@@ -4,8 +4,8 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use berth_job::secrets::StoreError;
 use berth_storage::StorageError;
-use serde_json::json;
 
 /// A failed request: the HTTP status and the message the caller sees.
 #[derive(Debug)]
@@ -56,9 +56,23 @@ impl From<StorageError> for ApiError {
             | StorageError::ComponentNotFound { .. }
             | StorageError::ConfigNotFound { .. }
             | StorageError::ConfigRowNotFound { .. } => Self::not_found(error.to_string()),
-            StorageError::ConfigExists { .. } => Self::new(StatusCode::CONFLICT, error.to_string()),
+            StorageError::ConfigExists { .. }
+            | StorageError::ConfigRowExists { .. }
+            | StorageError::ComponentInUse { .. } => {
+                Self::new(StatusCode::CONFLICT, error.to_string())
+            }
             _ if error.is_user_error() => Self::bad_request(error.to_string()),
             _ => Self::internal(error),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Storage(storage) => storage.into(),
+            other if other.is_user_error() => Self::bad_request(other.to_string()),
+            other => Self::internal(other),
         }
     }
 }
@@ -72,13 +86,24 @@ impl From<anyhow::Error> for ApiError {
     }
 }
 
+/// The body of every error answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    /// What went wrong, for a person.
+    error: String,
+    /// The HTTP status.
+    code: u16,
+    /// Always `error`.
+    status: &'static str,
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
-            "error": self.message,
-            "code": self.status.as_u16(),
-            "status": "error",
-        });
+        let body = ErrorBody {
+            error: self.message,
+            code: self.status.as_u16(),
+            status: "error",
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -27,6 +27,7 @@ mod auth;
 mod error;
 mod events;
 pub mod lock;
+mod openapi;
 mod routes;
 mod state;
 mod workers;
@@ -41,6 +42,7 @@ use berth_job::home::Home;
 use berth_storage::{NewToken, Storage};
 
 pub use auth::TOKEN_HEADER;
+pub use openapi::document as openapi_document;
 
 /// How to run the server.
 #[derive(Debug, Clone)]

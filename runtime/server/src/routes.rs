@@ -5,16 +5,19 @@
 //! - [`tokens`]: token management and `/v2/storage/tokens/verify`;
 //! - [`encrypt`]: `POST /encrypt`;
 //! - [`oauth`]: OAuth credentials (`/oauth/credentials/...`);
-//! - [`meta`]: `/health` and `/metrics`;
-//! - [`page`]: the jobs page (`/`, `/ui/...`).
+//! - [`meta`]: `/health` and `/metrics` (and `/openapi.json`, from [`crate::openapi`]);
+//! - [`page`]: the jobs page (`/`, `/ui/...`);
+//! - [`storage_api`]: components, configurations, rows and state in Keboola Storage API's shape
+//!   (`/v2/storage/[branch/{branch}/]components/...`) and berth's own `/components`.
 
-mod encrypt;
-mod jobs;
-mod legacy;
-mod meta;
-mod oauth;
-mod page;
-mod tokens;
+pub(crate) mod encrypt;
+pub(crate) mod jobs;
+pub(crate) mod legacy;
+pub(crate) mod meta;
+pub(crate) mod oauth;
+pub(crate) mod page;
+pub(crate) mod storage_api;
+pub(crate) mod tokens;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +43,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/ui/logout", post(page::sign_out))
         .route("/health", get(meta::health))
         .route("/metrics", get(meta::metrics))
+        .route("/openapi.json", get(crate::openapi::serve))
         .route("/jobs", post(jobs::create).get(jobs::list))
         .route("/jobs/{id}", get(jobs::show))
         .route("/jobs/{id}/kill", post(jobs::kill))
@@ -63,6 +67,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         )
         .route("/{component}/action/{action}", post(legacy::action))
         .route("/actions", post(legacy::actions_api))
+        .merge(storage_api::router())
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

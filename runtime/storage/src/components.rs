@@ -1,6 +1,6 @@
 //! Component definitions: the strict JSON file people write to register a component (its image,
 //! limits, network, actions and image/stack parameters), validated on the way in and stored in
-//! the catalog.
+//! the catalog; changed and removed (with its configurations only when forced).
 
 use duckdb::{OptionalExt, params};
 use serde::{Deserialize, Serialize};
@@ -298,6 +298,43 @@ impl Storage {
         tx.commit()
             .map_err(StorageError::db("committing the component", &definition.id))?;
         Ok(existed)
+    }
+
+    /// Replaces the definition of an existing component (`ComponentNotFound` when there is
+    /// none; registering a new one is [`Storage::add_component`]).
+    pub fn update_component(
+        &mut self,
+        definition: &ComponentDefinition,
+    ) -> Result<(), StorageError> {
+        self.component(&definition.id)?;
+        self.add_component(definition).map(|_| ())
+    }
+
+    /// Removes a component. While it has configurations this is a `ComponentInUse` error
+    /// unless `force`, which deletes them (rows and state included) in the same transaction.
+    /// Returns how many configurations were deleted.
+    pub fn delete_component(&mut self, id: &str, force: bool) -> Result<usize, StorageError> {
+        self.component(id)?;
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(StorageError::db("starting a transaction", id))?;
+        let configs = super::configs::config_ids(&tx, id)?;
+        if !configs.is_empty() && !force {
+            return Err(StorageError::ComponentInUse {
+                id: id.to_owned(),
+                configs: configs.len(),
+                examples: configs.iter().take(5).cloned().collect(),
+            });
+        }
+        for config in &configs {
+            super::configs::delete_config_in(&tx, id, config, &format!("{id}/{config}"))?;
+        }
+        tx.execute("DELETE FROM berth_components WHERE id = ?", params![id])
+            .map_err(StorageError::db("deleting the component", id))?;
+        tx.commit()
+            .map_err(StorageError::db("committing the deletion", id))?;
+        Ok(configs.len())
     }
 
     /// A component's definition.

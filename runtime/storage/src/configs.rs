@@ -1,4 +1,8 @@
-//! Configurations of components, their rows, and the state stored with each of them.
+//! Configurations of components, their rows, and the state stored with each of them: the one
+//! model the CLI (`berth config …`) and the server (berth's routes and the Storage API shape)
+//! both change through. Every change of a configuration, its rows or its state runs in one
+//! transaction that first checks the component and the configuration exist
+//! ([`Storage::change_config`]) and increments the configuration's version.
 //!
 //! The state document has exactly the shape of reference §5:
 //! `{"component": {...}, "storage": {"input": {"tables": [...], "files": [...]}}}` (plus an
@@ -32,6 +36,9 @@ pub struct NewConfig {
     pub configuration: Value,
     /// Rows, run in this order.
     pub rows: Vec<NewConfigRow>,
+    /// Keboola's `isDisabled` of a configuration (stored and reported; berth runs it anyway
+    /// when asked to, as Keboola's queue does for a direct run).
+    pub is_disabled: bool,
 }
 
 /// A configuration row to create.
@@ -41,10 +48,35 @@ pub struct NewConfigRow {
     pub id: Option<String>,
     /// Name (may be empty).
     pub name: String,
+    /// Description (may be empty).
+    pub description: String,
     /// The row's configuration, merged over the configuration's when the row runs.
     pub configuration: Value,
     /// Disabled rows are skipped.
     pub is_disabled: bool,
+}
+
+/// What [`Storage::update_row`] changes; `None` keeps a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RowUpdate {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new description.
+    pub description: Option<String>,
+    /// A new row configuration (a JSON object, validated as at creation).
+    pub configuration: Option<Value>,
+    /// Disable or enable the row.
+    pub is_disabled: Option<bool>,
+}
+
+impl RowUpdate {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.configuration.is_none()
+            && self.is_disabled.is_none()
+    }
 }
 
 /// What [`Storage::update_config`] changes; `None` keeps a field as it is.
@@ -56,6 +88,18 @@ pub struct ConfigUpdate {
     pub description: Option<String>,
     /// A new configuration document (a JSON object, validated as at creation).
     pub configuration: Option<Value>,
+    /// Disable or enable the configuration.
+    pub is_disabled: Option<bool>,
+}
+
+impl ConfigUpdate {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.description.is_none()
+            && self.configuration.is_none()
+            && self.is_disabled.is_none()
+    }
 }
 
 /// A stored configuration.
@@ -80,6 +124,8 @@ pub struct Config {
     pub created: OffsetDateTime,
     /// Incremented by every change (state included).
     pub version: u64,
+    /// Keboola's `isDisabled`.
+    pub is_disabled: bool,
 }
 
 /// A stored configuration row.
@@ -89,6 +135,8 @@ pub struct ConfigRow {
     pub id: String,
     /// Name.
     pub name: String,
+    /// Description.
+    pub description: String,
     /// The row's configuration document.
     pub configuration: Value,
     /// Disabled rows are skipped.
@@ -198,6 +246,83 @@ fn config_exists(conn: &Connection, component: &str, config: &str) -> Result<boo
     ))
 }
 
+/// Inserts one row at `position`; the id is validated, generated when absent, and must be new.
+fn insert_row(
+    tx: &Connection,
+    component_id: &str,
+    config_id: &str,
+    position: i64,
+    row: &NewConfigRow,
+) -> Result<String, StorageError> {
+    let subject = format!("{component_id}/{config_id}");
+    let row_id = match &row.id {
+        Some(row_id) => {
+            validate_id("row id", component_id, config_id, row_id)?;
+            row_id.clone()
+        }
+        None => loop {
+            let id = next_id(tx, &subject)?;
+            if !row_exists(tx, component_id, config_id, &id)? {
+                break id;
+            }
+        },
+    };
+    if row_exists(tx, component_id, config_id, &row_id)? {
+        return Err(StorageError::ConfigRowExists {
+            component: component_id.to_owned(),
+            config: config_id.to_owned(),
+            row: row_id,
+        });
+    }
+    validate_configuration(
+        "row configuration",
+        component_id,
+        config_id,
+        &row.configuration,
+    )?;
+    tx.execute(
+        "INSERT INTO berth_config_rows (component_id, config_id, id, position, name, description, configuration, is_disabled, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            component_id,
+            config_id,
+            row_id,
+            position,
+            row.name,
+            row.description,
+            to_text(&row.configuration),
+            row.is_disabled,
+            to_text(&State::default())
+        ],
+    )
+    .map_err(StorageError::db("storing a configuration row", &subject))?;
+    Ok(row_id)
+}
+
+fn row_exists(
+    conn: &Connection,
+    component: &str,
+    config: &str,
+    row: &str,
+) -> Result<bool, StorageError> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM berth_config_rows WHERE component_id = ? AND config_id = ? AND id = ?",
+        params![component, config, row],
+        |r| r.get(0),
+    )
+    .map_err(StorageError::db(
+        "reading configuration rows",
+        format!("{component}/{config}"),
+    ))
+}
+
+fn row_not_found(component: &str, config: &str, row: &str) -> StorageError {
+    StorageError::ConfigRowNotFound {
+        component: component.to_owned(),
+        config: config.to_owned(),
+        row: row.to_owned(),
+    }
+}
+
 impl Storage {
     /// Creates a configuration (with its rows) and returns its id. The component must exist.
     pub fn create_config(
@@ -231,7 +356,7 @@ impl Storage {
         validate_configuration("configuration", component_id, &id, &new.configuration)?;
         let subject = format!("{component_id}/{id}");
         tx.execute(
-            "INSERT INTO berth_configs (component_id, id, name, description, configuration, state, created, version) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+            "INSERT INTO berth_configs (component_id, id, name, description, configuration, state, created, version, is_disabled) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?)",
             params![
                 component_id,
                 id,
@@ -239,62 +364,41 @@ impl Storage {
                 new.description,
                 to_text(&new.configuration),
                 to_text(&State::default()),
-                to_micros(self.clock.now())
+                to_micros(self.clock.now()),
+                new.is_disabled
             ],
         )
         .map_err(StorageError::db("storing the configuration", &subject))?;
-        let mut row_ids: Vec<String> = Vec::new();
         for (position, row) in new.rows.iter().enumerate() {
-            let row_id = match &row.id {
-                Some(row_id) => {
-                    validate_id("row id", component_id, &id, row_id)?;
-                    row_id.clone()
-                }
-                None => next_id(&tx, &subject)?,
-            };
-            if row_ids.contains(&row_id) {
-                return Err(StorageError::InvalidConfig {
-                    what: "row id",
-                    component: component_id.to_owned(),
-                    config: id.clone(),
-                    message: format!("row \"{row_id}\" appears more than once"),
+            if let Err(err) = insert_row(&tx, component_id, &id, position as i64, row) {
+                return Err(match err {
+                    StorageError::ConfigRowExists { row, .. } => StorageError::InvalidConfig {
+                        what: "row id",
+                        component: component_id.to_owned(),
+                        config: id.clone(),
+                        message: format!("row \"{row}\" appears more than once"),
+                    },
+                    other => other,
                 });
             }
-            validate_configuration("row configuration", component_id, &id, &row.configuration)?;
-            tx.execute(
-                "INSERT INTO berth_config_rows (component_id, config_id, id, position, name, configuration, is_disabled, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                params![
-                    component_id,
-                    id,
-                    row_id,
-                    position as i64,
-                    row.name,
-                    to_text(&row.configuration),
-                    row.is_disabled,
-                    to_text(&State::default())
-                ],
-            )
-            .map_err(StorageError::db("storing a configuration row", &subject))?;
-            row_ids.push(row_id);
         }
         tx.commit()
             .map_err(StorageError::db("committing the configuration", &subject))?;
         Ok(id)
     }
 
-    /// Changes a configuration's name, description or document (the fields `update` sets) in
-    /// one transaction and increments its version; returns the configuration as stored. The
-    /// document is validated as at creation; rows and state are kept.
-    pub fn update_config(
+    /// The one way a stored configuration changes: in one transaction, answers
+    /// `ComponentNotFound` / `ConfigNotFound` when either is missing, runs `change` (given the
+    /// transaction and `component/config` for error subjects), increments the configuration's
+    /// version and commits. Nothing is kept when `change` fails.
+    fn change_config<T>(
         &mut self,
         component_id: &str,
         config_id: &str,
-        update: &ConfigUpdate,
-    ) -> Result<Config, StorageError> {
+        change: impl FnOnce(&Connection, &str) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
         let subject = format!("{component_id}/{config_id}");
-        if let Some(configuration) = &update.configuration {
-            validate_configuration("configuration", component_id, config_id, configuration)?;
-        }
+        self.component(component_id)?;
         let tx = self
             .conn
             .transaction()
@@ -302,19 +406,43 @@ impl Storage {
         if !config_exists(&tx, component_id, config_id)? {
             return Err(not_found(component_id, config_id));
         }
+        let out = change(&tx, &subject)?;
         tx.execute(
-            "UPDATE berth_configs SET name = coalesce(?, name), description = coalesce(?, description), configuration = coalesce(?, configuration), version = version + 1 WHERE component_id = ? AND id = ?",
-            params![
-                update.name,
-                update.description,
-                update.configuration.as_ref().map(to_text),
-                component_id,
-                config_id
-            ],
+            "UPDATE berth_configs SET version = version + 1 WHERE component_id = ? AND id = ?",
+            params![component_id, config_id],
         )
-        .map_err(StorageError::db("updating the configuration", &subject))?;
+        .map_err(StorageError::db("counting the version", &subject))?;
         tx.commit()
-            .map_err(StorageError::db("committing the configuration", &subject))?;
+            .map_err(StorageError::db("committing the change", &subject))?;
+        Ok(out)
+    }
+
+    /// Changes a configuration's name, description, document or `isDisabled` (the fields
+    /// `update` sets) and increments its version; returns the configuration as stored. The
+    /// document is validated as at creation; rows and state are kept.
+    pub fn update_config(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        update: &ConfigUpdate,
+    ) -> Result<Config, StorageError> {
+        if let Some(configuration) = &update.configuration {
+            validate_configuration("configuration", component_id, config_id, configuration)?;
+        }
+        self.change_config(component_id, config_id, |tx, subject| {
+            tx.execute(
+                "UPDATE berth_configs SET name = coalesce(?, name), description = coalesce(?, description), configuration = coalesce(?, configuration), is_disabled = coalesce(?, is_disabled) WHERE component_id = ? AND id = ?",
+                params![
+                    update.name,
+                    update.description,
+                    update.configuration.as_ref().map(to_text),
+                    update.is_disabled,
+                    component_id,
+                    config_id
+                ],
+            )
+            .map_err(StorageError::db("updating the configuration", subject))
+        })?;
         self.config(component_id, config_id)
     }
 
@@ -324,29 +452,99 @@ impl Storage {
         component_id: &str,
         config_id: &str,
     ) -> Result<(), StorageError> {
-        let subject = format!("{component_id}/{config_id}");
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(StorageError::db("starting a transaction", &subject))?;
-        if !config_exists(&tx, component_id, config_id)? {
-            return Err(not_found(component_id, config_id));
+        self.change_config(component_id, config_id, |tx, subject| {
+            delete_config_in(tx, component_id, config_id, subject)
+        })
+    }
+
+    /// Adds a row after the configuration's last one and returns it as stored. The id is
+    /// generated when `row.id` is `None`; an existing id is a `ConfigRowExists` error.
+    pub fn add_row(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        row: &NewConfigRow,
+    ) -> Result<ConfigRow, StorageError> {
+        let row_id = self.change_config(component_id, config_id, |tx, subject| {
+            let position: i64 = tx
+                .query_row(
+                    "SELECT coalesce(max(position) + 1, 0) FROM berth_config_rows WHERE component_id = ? AND config_id = ?",
+                    params![component_id, config_id],
+                    |r| r.get(0),
+                )
+                .map_err(StorageError::db("reading configuration rows", subject))?;
+            insert_row(tx, component_id, config_id, position, row)
+        })?;
+        self.row(component_id, config_id, &row_id)
+    }
+
+    /// Changes a row's name, description, configuration or `isDisabled`; returns it as stored.
+    pub fn update_row(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        row_id: &str,
+        update: &RowUpdate,
+    ) -> Result<ConfigRow, StorageError> {
+        if let Some(configuration) = &update.configuration {
+            validate_configuration("row configuration", component_id, config_id, configuration)?;
         }
-        tx.execute(
-            "DELETE FROM berth_config_rows WHERE component_id = ? AND config_id = ?",
-            params![component_id, config_id],
-        )
-        .map_err(StorageError::db(
-            "deleting the configuration's rows",
-            &subject,
-        ))?;
-        tx.execute(
-            "DELETE FROM berth_configs WHERE component_id = ? AND id = ?",
-            params![component_id, config_id],
-        )
-        .map_err(StorageError::db("deleting the configuration", &subject))?;
-        tx.commit()
-            .map_err(StorageError::db("committing the deletion", &subject))
+        self.change_config(component_id, config_id, |tx, subject| {
+            let n = tx
+                .execute(
+                    "UPDATE berth_config_rows SET name = coalesce(?, name), description = coalesce(?, description), configuration = coalesce(?, configuration), is_disabled = coalesce(?, is_disabled) WHERE component_id = ? AND config_id = ? AND id = ?",
+                    params![
+                        update.name,
+                        update.description,
+                        update.configuration.as_ref().map(to_text),
+                        update.is_disabled,
+                        component_id,
+                        config_id,
+                        row_id
+                    ],
+                )
+                .map_err(StorageError::db("updating the row", subject))?;
+            if n == 0 {
+                return Err(row_not_found(component_id, config_id, row_id));
+            }
+            Ok(())
+        })?;
+        self.row(component_id, config_id, row_id)
+    }
+
+    /// Deletes a row with its state.
+    pub fn delete_row(
+        &mut self,
+        component_id: &str,
+        config_id: &str,
+        row_id: &str,
+    ) -> Result<(), StorageError> {
+        self.change_config(component_id, config_id, |tx, subject| {
+            let n = tx
+                .execute(
+                    "DELETE FROM berth_config_rows WHERE component_id = ? AND config_id = ? AND id = ?",
+                    params![component_id, config_id, row_id],
+                )
+                .map_err(StorageError::db("deleting the row", subject))?;
+            if n == 0 {
+                return Err(row_not_found(component_id, config_id, row_id));
+            }
+            Ok(())
+        })
+    }
+
+    /// One row of a configuration.
+    pub fn row(
+        &self,
+        component_id: &str,
+        config_id: &str,
+        row_id: &str,
+    ) -> Result<ConfigRow, StorageError> {
+        self.config(component_id, config_id)?
+            .rows
+            .into_iter()
+            .find(|r| r.id == row_id)
+            .ok_or_else(|| row_not_found(component_id, config_id, row_id))
     }
 
     /// A configuration with its rows and state.
@@ -355,7 +553,7 @@ impl Storage {
         let row = self
             .conn
             .query_row(
-                "SELECT name, description, configuration, state, created, version FROM berth_configs WHERE component_id = ? AND id = ?",
+                "SELECT name, description, configuration, state, created, version, coalesce(is_disabled, false) FROM berth_configs WHERE component_id = ? AND id = ?",
                 params![component_id, config_id],
                 |row| {
                     Ok((
@@ -365,21 +563,20 @@ impl Storage {
                         row.get::<_, String>(3)?,
                         row.get::<_, i64>(4)?,
                         row.get::<_, i64>(5)?,
+                        row.get::<_, bool>(6)?,
                     ))
                 },
             )
             .optional()
             .map_err(StorageError::db("reading the configuration", &subject))?;
-        let Some((name, description, configuration, state, created, version)) = row else {
+        let Some((name, description, configuration, state, created, version, is_disabled)) = row
+        else {
             if self.component(component_id).is_err() {
                 return Err(StorageError::ComponentNotFound {
                     id: component_id.to_owned(),
                 });
             }
-            return Err(StorageError::ConfigNotFound {
-                component: component_id.to_owned(),
-                config: config_id.to_owned(),
-            });
+            return Err(not_found(component_id, config_id));
         };
         Ok(Config {
             component_id: component_id.to_owned(),
@@ -391,6 +588,7 @@ impl Storage {
             state: parse_json("reading the state", &subject, &state)?,
             created: from_micros(created),
             version: u64::try_from(version).unwrap_or(0),
+            is_disabled,
         })
     }
 
@@ -399,7 +597,7 @@ impl Storage {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, name, configuration, is_disabled, state FROM berth_config_rows WHERE component_id = ? AND config_id = ? ORDER BY position",
+                "SELECT id, name, coalesce(description, ''), configuration, is_disabled, state FROM berth_config_rows WHERE component_id = ? AND config_id = ? ORDER BY position",
             )
             .map_err(StorageError::db("reading configuration rows", &subject))?;
         let rows = stmt
@@ -408,20 +606,22 @@ impl Storage {
                     row.get::<_, String>(0)?,
                     row.get::<_, String>(1)?,
                     row.get::<_, String>(2)?,
-                    row.get::<_, bool>(3)?,
-                    row.get::<_, String>(4)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, bool>(4)?,
+                    row.get::<_, String>(5)?,
                 ))
             })
             .map_err(StorageError::db("reading configuration rows", &subject))?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, name, configuration, is_disabled, state) =
+            let (id, name, description, configuration, is_disabled, state) =
                 row.map_err(StorageError::db("reading configuration rows", &subject))?;
             out.push(ConfigRow {
                 configuration: parse_json("reading a row", &subject, &configuration)?,
                 state: parse_json("reading a row state", &subject, &state)?,
                 id,
                 name,
+                description,
                 is_disabled,
             });
         }
@@ -431,18 +631,10 @@ impl Storage {
     /// Every configuration of a component, ordered by id.
     pub fn list_configs(&self, component_id: &str) -> Result<Vec<Config>, StorageError> {
         self.component(component_id)?;
-        let ids: Vec<String> = {
-            let mut stmt = self
-                .conn
-                .prepare("SELECT id FROM berth_configs WHERE component_id = ? ORDER BY id")
-                .map_err(StorageError::db("listing configurations", component_id))?;
-            let rows = stmt
-                .query_map(params![component_id], |row| row.get(0))
-                .map_err(StorageError::db("listing configurations", component_id))?;
-            rows.collect::<Result<_, _>>()
-                .map_err(StorageError::db("listing configurations", component_id))?
-        };
-        ids.iter().map(|id| self.config(component_id, id)).collect()
+        config_ids(&self.conn, component_id)?
+            .iter()
+            .map(|id| self.config(component_id, id))
+            .collect()
     }
 
     /// The stored state of a configuration, or of one of its rows.
@@ -460,11 +652,7 @@ impl Storage {
                 .into_iter()
                 .find(|r| r.id == row_id)
                 .map(|r| r.state)
-                .ok_or_else(|| StorageError::ConfigRowNotFound {
-                    component: component_id.to_owned(),
-                    config: config_id.to_owned(),
-                    row: row_id.to_owned(),
-                }),
+                .ok_or_else(|| row_not_found(component_id, config_id, row_id)),
         }
     }
 
@@ -476,48 +664,67 @@ impl Storage {
         row_id: Option<&str>,
         state: &State,
     ) -> Result<(), StorageError> {
-        let subject = format!("{component_id}/{config_id}");
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(StorageError::db("starting a transaction", &subject))?;
-        if !config_exists(&tx, component_id, config_id)? {
-            return Err(StorageError::ConfigNotFound {
-                component: component_id.to_owned(),
-                config: config_id.to_owned(),
-            });
-        }
         let text = to_text(state);
-        match row_id {
-            None => {
-                tx.execute(
-                    "UPDATE berth_configs SET state = ? WHERE component_id = ? AND id = ?",
-                    params![text, component_id, config_id],
-                )
-                .map_err(StorageError::db("storing the state", &subject))?;
-            }
-            Some(row_id) => {
-                let n = tx
-                    .execute(
-                        "UPDATE berth_config_rows SET state = ? WHERE component_id = ? AND config_id = ? AND id = ?",
-                        params![text, component_id, config_id, row_id],
+        self.change_config(component_id, config_id, |tx, subject| {
+            match row_id {
+                None => {
+                    tx.execute(
+                        "UPDATE berth_configs SET state = ? WHERE component_id = ? AND id = ?",
+                        params![text, component_id, config_id],
                     )
-                    .map_err(StorageError::db("storing the row state", &subject))?;
-                if n == 0 {
-                    return Err(StorageError::ConfigRowNotFound {
-                        component: component_id.to_owned(),
-                        config: config_id.to_owned(),
-                        row: row_id.to_owned(),
-                    });
+                    .map_err(StorageError::db("storing the state", subject))?;
+                }
+                Some(row_id) => {
+                    let n = tx
+                        .execute(
+                            "UPDATE berth_config_rows SET state = ? WHERE component_id = ? AND config_id = ? AND id = ?",
+                            params![text, component_id, config_id, row_id],
+                        )
+                        .map_err(StorageError::db("storing the row state", subject))?;
+                    if n == 0 {
+                        return Err(row_not_found(component_id, config_id, row_id));
+                    }
                 }
             }
-        }
-        tx.execute(
-            "UPDATE berth_configs SET version = version + 1 WHERE component_id = ? AND id = ?",
-            params![component_id, config_id],
-        )
-        .map_err(StorageError::db("storing the state", &subject))?;
-        tx.commit()
-            .map_err(StorageError::db("committing the state", &subject))
+            Ok(())
+        })
     }
+}
+
+/// The ids of a component's configurations, ordered.
+pub(crate) fn config_ids(
+    conn: &Connection,
+    component_id: &str,
+) -> Result<Vec<String>, StorageError> {
+    let mut stmt = conn
+        .prepare("SELECT id FROM berth_configs WHERE component_id = ? ORDER BY id")
+        .map_err(StorageError::db("listing configurations", component_id))?;
+    let rows = stmt
+        .query_map(params![component_id], |row| row.get(0))
+        .map_err(StorageError::db("listing configurations", component_id))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(StorageError::db("listing configurations", component_id))
+}
+
+/// Deletes a configuration and its rows inside the caller's transaction.
+pub(crate) fn delete_config_in(
+    tx: &Connection,
+    component_id: &str,
+    config_id: &str,
+    subject: &str,
+) -> Result<(), StorageError> {
+    tx.execute(
+        "DELETE FROM berth_config_rows WHERE component_id = ? AND config_id = ?",
+        params![component_id, config_id],
+    )
+    .map_err(StorageError::db(
+        "deleting the configuration's rows",
+        subject,
+    ))?;
+    tx.execute(
+        "DELETE FROM berth_configs WHERE component_id = ? AND id = ?",
+        params![component_id, config_id],
+    )
+    .map_err(StorageError::db("deleting the configuration", subject))?;
+    Ok(())
 }

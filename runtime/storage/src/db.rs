@@ -82,6 +82,10 @@ CREATE TABLE IF NOT EXISTS berth_config_rows (
     state VARCHAR NOT NULL,
     PRIMARY KEY (component_id, config_id, id)
 );
+-- Added with the Storage API shape (issue 17): a configuration's `isDisabled`, a row's
+-- `description`; older homes get them on open.
+ALTER TABLE berth_configs ADD COLUMN IF NOT EXISTS is_disabled BOOLEAN DEFAULT false;
+ALTER TABLE berth_config_rows ADD COLUMN IF NOT EXISTS description VARCHAR DEFAULT '';
 CREATE SEQUENCE IF NOT EXISTS berth_job_seq START 1;
 CREATE TABLE IF NOT EXISTS berth_jobs (
     id VARCHAR PRIMARY KEY,

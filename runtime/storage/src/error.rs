@@ -170,6 +170,31 @@ pub enum StorageError {
         /// The configuration id.
         config: String,
     },
+    /// A row with this id already exists in the configuration.
+    #[error(
+        "row \"{row}\" of configuration \"{config}\" of component \"{component}\" already exists"
+    )]
+    ConfigRowExists {
+        /// The component id.
+        component: String,
+        /// The configuration id.
+        config: String,
+        /// The row id.
+        row: String,
+    },
+    /// A component still has configurations and removing it was not forced.
+    #[error(
+        "component \"{id}\" has {configs} configuration(s) ({}); remove them first, or force the removal (`berth component rm --force`, `?force=true`) to delete them with it",
+        .examples.join(", ")
+    )]
+    ComponentInUse {
+        /// The component id.
+        id: String,
+        /// How many configurations it has.
+        configs: usize,
+        /// Some of their ids.
+        examples: Vec<String>,
+    },
     /// A configuration (or row, or state) document does not validate.
     #[error(
         "invalid {what} for configuration \"{config}\" of component \"{component}\": {message}"

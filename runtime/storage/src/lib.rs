@@ -54,8 +54,8 @@ pub use batch::{BatchError, TableLoad};
 pub use clock::Clock;
 pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
 pub use configs::{
-    Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, SourceTag, State,
-    StateInput, StateStorage, TableState, TagMatch,
+    Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
+    State, StateInput, StateStorage, TableState, TagMatch,
 };
 pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::CsvDialect;

@@ -32,6 +32,8 @@ mod hostile_config;
 mod python_cli;
 // `berth serve` through the binary: the home lock, SIGTERM, a restart after SIGKILL.
 mod serve_cli;
+// `berth config row …`, `config state --set`, `component update|rm`.
+mod config_rows_cli;
 // Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.
 mod secrets_cli;
 // Issue 14's configuration features (variables, processors) through `berth run`.

@@ -19,8 +19,9 @@ use crate::error::{ApiError, blocking};
 use crate::state::AppState;
 
 /// The query of `POST /encrypt`, in the reference's spelling.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(crate) struct EncryptQuery {
     component_id: Option<String>,
     project_id: Option<String>,
@@ -29,6 +30,9 @@ pub(crate) struct EncryptQuery {
 }
 
 /// `POST /encrypt`.
+#[utoipa::path(post, path = "/encrypt", tag = "runner", params(EncryptQuery),
+    request_body(content((String = "text/plain"), (Object = "application/json"))),
+    responses((status = 200, description = "The cipher (text) or the document with its `#` values encrypted (JSON)"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn encrypt_route(
     State(state): State<Arc<AppState>>,
     _caller: Caller,

@@ -113,6 +113,8 @@ pub(crate) async fn queue(
 }
 
 /// `POST /jobs`.
+#[utoipa::path(post, path = "/jobs", tag = "jobs", request_body = berth_job::queue::QueuedJob,
+    responses((status = 201, description = "The queued job", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -124,6 +126,8 @@ pub(crate) async fn create(
 }
 
 /// `GET /jobs/{id}`.
+#[utoipa::path(get, path = "/jobs/{id}", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 200, description = "The job", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn show(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -135,7 +139,7 @@ pub(crate) async fn show(
 }
 
 /// The query of `GET /jobs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct ListQuery {
     component: Option<String>,
     config: Option<String>,
@@ -147,6 +151,8 @@ pub(crate) struct ListQuery {
 }
 
 /// `GET /jobs`.
+#[utoipa::path(get, path = "/jobs", tag = "jobs", params(ListQuery),
+    responses((status = 200, description = "Jobs, newest first", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -183,6 +189,8 @@ pub(crate) async fn list(
 
 /// `POST /jobs/{id}/kill`: 202 with the job (`cancelled` or `terminating`); a job already over
 /// is a 400 saying its status.
+#[utoipa::path(post, path = "/jobs/{id}/kill", tag = "jobs", params(("id" = String, Path)),
+    responses((status = 202, description = "The job, cancelled or terminating", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn kill(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -208,7 +216,7 @@ pub(crate) async fn kill(
 }
 
 /// The query of `GET /jobs/{id}/events`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub(crate) struct EventsQuery {
     #[serde(default)]
     since: u64,
@@ -216,6 +224,8 @@ pub(crate) struct EventsQuery {
 }
 
 /// `GET /jobs/{id}/events`.
+#[utoipa::path(get, path = "/jobs/{id}/events", tag = "jobs", params(("id" = String, Path), EventsQuery),
+    responses((status = 200, description = "The job's events after `since`", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -84,6 +84,9 @@ async fn queue_legacy(
 }
 
 /// `POST /{component}/run`.
+#[utoipa::path(post, path = "/{component}/run", tag = "runner", params(("component" = String, Path)),
+    request_body(content = Object, description = "`{config | configData, row?, variableValuesData?}`"),
+    responses((status = 202, description = "`{id, url, status}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn run(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -94,6 +97,9 @@ pub(crate) async fn run(
 }
 
 /// `POST /{component}/run/tag/{tag}`.
+#[utoipa::path(post, path = "/{component}/run/tag/{tag}", tag = "runner", params(("component" = String, Path), ("tag" = String, Path)),
+    request_body(content = Object, description = "`{config | configData, row?, variableValuesData?}`"),
+    responses((status = 202, description = "`{id, url, status}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn run_with_tag(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -105,6 +111,9 @@ pub(crate) async fn run_with_tag(
 
 /// `POST /{component}/debug`: a run in debug mode (§9.3): the data folder is kept as
 /// `stage_<n>.zip` Storage files tagged `debug`, and nothing is loaded into Storage.
+#[utoipa::path(post, path = "/{component}/debug", tag = "runner", params(("component" = String, Path)),
+    request_body(content = Object, description = "`{config | configData, row?}`"),
+    responses((status = 202, description = "`{id, url, status}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn debug(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -115,6 +124,8 @@ pub(crate) async fn debug(
 }
 
 /// `POST /run`: the reference's hint.
+#[utoipa::path(post, path = "/run", tag = "runner",
+    responses((status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn run_without_component(_caller: Caller) -> ApiError {
     ApiError::bad_request(
         "This api call without component name is not supported, perhaps you wanted to call \
@@ -174,6 +185,9 @@ async fn action_response(
 }
 
 /// `POST /{component}/action/{action}` with `{configData}` or `{config}`.
+#[utoipa::path(post, path = "/{component}/action/{action}", tag = "runner", params(("component" = String, Path), ("action" = String, Path)),
+    request_body(content = Object, description = "`{configData}` or `{config}`"),
+    responses((status = 200, description = "The component's JSON answer", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn action(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -190,6 +204,9 @@ pub(crate) async fn action(
 }
 
 /// `POST /actions` (the sync-actions API): `{componentId, action, configData}`.
+#[utoipa::path(post, path = "/actions", tag = "runner",
+    request_body(content = Object, description = "`{componentId, action, configData}`"),
+    responses((status = 200, description = "The component's JSON answer", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn actions_api(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -15,6 +15,8 @@ use crate::error::{ApiError, blocking};
 use crate::state::AppState;
 
 /// `GET /health`.
+#[utoipa::path(get, path = "/health", tag = "meta", security(()),
+    responses((status = 200, description = "`{status, uptimeSeconds, runningJobs}`; no token needed", body = Object)))]
 pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
     Json(json!({
         "status": "ok",
@@ -24,6 +26,8 @@ pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
 }
 
 /// `GET /metrics`.
+#[utoipa::path(get, path = "/metrics", tag = "meta",
+    responses((status = 200, description = "Prometheus text", body = String, content_type = "text/plain"), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn metrics(
     State(state): State<Arc<AppState>>,
     _caller: Caller,

@@ -26,12 +26,17 @@ fn api_error(error: OauthError) -> ApiError {
 }
 
 /// The query of `POST /oauth/credentials/{component}`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AddQuery {
+    /// The credentials' id (generated when absent).
     id: Option<String>,
 }
 
 /// `POST /oauth/credentials/{component}`.
+#[utoipa::path(post, path = "/oauth/credentials/{component}", tag = "oauth",
+    params(("component" = String, Path), AddQuery), request_body = Object,
+    responses((status = 201, description = "`{component, id}`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn add(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -55,6 +60,8 @@ pub(crate) async fn add(
 }
 
 /// `GET /oauth/credentials`.
+#[utoipa::path(get, path = "/oauth/credentials", tag = "oauth",
+    responses((status = 200, description = "Every component's credential ids (never values)", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn list_all(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -65,6 +72,8 @@ pub(crate) async fn list_all(
 }
 
 /// `GET /oauth/credentials/{component}`.
+#[utoipa::path(get, path = "/oauth/credentials/{component}", tag = "oauth", params(("component" = String, Path)),
+    responses((status = 200, description = "The component's credential ids (never values)", body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
@@ -76,6 +85,9 @@ pub(crate) async fn list(
 }
 
 /// `DELETE /oauth/credentials/{component}/{id}`.
+#[utoipa::path(delete, path = "/oauth/credentials/{component}/{id}", tag = "oauth",
+    params(("component" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn remove(
     State(state): State<Arc<AppState>>,
     caller: Caller,

@@ -98,12 +98,15 @@ async fn sign_in(state: &Arc<AppState>, token: &str, back_to: &str) -> Response 
 }
 
 /// The query of the pages: `?token=T` signs in with `T` and comes back without it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
     token: Option<String>,
 }
 
 /// `GET /`: the jobs, or the token form; `/?token=T` signs in with `T` first.
+#[utoipa::path(get, path = "/", tag = "page", params(PageQuery),
+    responses((status = 200, description = "The jobs page", body = String, content_type = "text/html"), (status = 401, description = "The token form", body = String, content_type = "text/html")))]
 pub(crate) async fn index(
     State(state): State<Arc<AppState>>,
     caller: Result<Caller, ApiError>,
@@ -113,6 +116,8 @@ pub(crate) async fn index(
 }
 
 /// `GET /ui/jobs/{id}`: a job's page (its script reads the id from the address).
+#[utoipa::path(get, path = "/ui/jobs/{id}", tag = "page", params(("id" = String, Path), PageQuery),
+    responses((status = 200, description = "A job's page", body = String, content_type = "text/html"), (status = 401, description = "The token form", body = String, content_type = "text/html")))]
 pub(crate) async fn job(
     State(state): State<Arc<AppState>>,
     caller: Result<Caller, ApiError>,
@@ -139,12 +144,15 @@ async fn page(
 }
 
 /// The body of `POST /ui/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginForm {
     token: String,
 }
 
 /// `POST /ui/login`: the token form.
+#[utoipa::path(post, path = "/ui/login", tag = "page", security(()),
+    request_body(content = LoginForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 303, description = "Signed in: the cookie is set"), (status = 401, description = "The token form again", body = String, content_type = "text/html")))]
 pub(crate) async fn sign_in_form(
     State(state): State<Arc<AppState>>,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
@@ -156,6 +164,8 @@ pub(crate) async fn sign_in_form(
 }
 
 /// `POST /ui/logout`: forgets the cookie.
+#[utoipa::path(post, path = "/ui/logout", tag = "page", security(()),
+    responses((status = 303, description = "The cookie is cleared")))]
 pub(crate) async fn sign_out() -> Response {
     redirect_with_cookie("/", None)
 }

@@ -16,6 +16,8 @@ use crate::error::{ApiError, blocking};
 use crate::state::AppState;
 
 /// `GET /tokens`.
+#[utoipa::path(get, path = "/tokens", tag = "tokens",
+    responses((status = 200, body = [Object]), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -27,7 +29,7 @@ pub(crate) async fn list(
 }
 
 /// The body of `POST /tokens`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CreateToken {
     description: String,
@@ -43,6 +45,8 @@ pub(crate) struct CreateToken {
 }
 
 /// `POST /tokens`: 201 with the token and its `secret`.
+#[utoipa::path(post, path = "/tokens", tag = "tokens", request_body = CreateToken,
+    responses((status = 201, description = "The token with its `secret` (shown once)", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -70,6 +74,8 @@ pub(crate) async fn create(
 }
 
 /// `DELETE /tokens/{id}`: 204.
+#[utoipa::path(delete, path = "/tokens/{id}", tag = "tokens", params(("id" = String, Path)),
+    responses((status = 204), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub(crate) async fn revoke(
     State(state): State<Arc<AppState>>,
     caller: Caller,
@@ -81,23 +87,57 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape.
-pub(crate) async fn verify(caller: Caller) -> Json<Value> {
+/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape, with the `owner`
+/// (the home's project: `id`, `name`, `defaultBackend`, the default branch) that Keboola's
+/// clients read.
+#[utoipa::path(get, path = "/v2/storage/tokens/verify", tag = "storage-api",
+    responses((status = 200, description = "The caller's token in the Storage API's shape, with `owner`", body = Object), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub(crate) async fn verify(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
     let token = caller.0;
     let expires = token.expires.and_then(|t| {
         t.format(&time::format_description::well_known::Rfc3339)
             .ok()
     });
-    Json(json!({
+    let project = state
+        .home
+        .settings()
+        .map_err(|e| ApiError::internal(anyhow::anyhow!(e)))?
+        .project;
+    // Keboola's project ids are numbers; berth's is text (default "1").
+    let project_id = project
+        .id
+        .parse::<u64>()
+        .map(Value::from)
+        .unwrap_or_else(|_| Value::from(project.id.clone()));
+    let component_access = token.component_access.clone();
+    Ok(Json(json!({
         "id": token.id,
         "description": token.description,
         "isMasterToken": token.admin,
+        "canManageBuckets": !token.read_only,
         "canManageTokens": token.admin,
         "canReadAllFileUploads": !token.read_only,
+        "canPurgeTrash": token.admin,
         "isExpired": false,
+        "isDisabled": false,
         "expires": expires,
-        "componentAccess": token.component_access,
+        "componentAccess": component_access,
+        "bucketPermissions": {},
         "admin": token.admin,
         "readOnly": token.read_only,
-    }))
+        "owner": {
+            "id": project_id,
+            "name": format!("berth project {}", project.id),
+            "type": "production",
+            "region": project.stack_id,
+            "defaultBackend": "duckdb",
+            "hasSynapse": false,
+            "hasSnowflake": false,
+            "features": [],
+            "defaultBranchId": crate::routes::storage_api::DEFAULT_BRANCH_ID,
+        },
+    })))
 }

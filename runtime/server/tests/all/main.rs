@@ -17,3 +17,9 @@ mod secrets;
 mod forward_token;
 // The jobs page, in a headless chromium.
 mod page;
+// Keboola Storage API's shape for configurations, rows and state; berth's /components.
+mod storage_api;
+// Keboola's own Python client (kbcstorage from PyPI) against berth.
+mod kbcstorage_client;
+// GET /openapi.json: OpenAPI 3, every registered route in it.
+mod openapi;

@@ -2,8 +2,8 @@
 //! configurations with rows, and the stored state document's exact shape.
 
 use berth_storage::{
-    ComponentDefinition, ConfigUpdate, FileState, NewConfig, NewConfigRow, SourceTag, State,
-    Storage, StorageError, TableState, TagMatch,
+    ComponentDefinition, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
+    State, Storage, StorageError, TableState, TagMatch,
 };
 use serde_json::json;
 use tempfile::TempDir;
@@ -426,4 +426,227 @@ fn configurations_are_updated_and_deleted_whole() {
         )
         .unwrap();
     assert!(storage.config("ex", "c1").unwrap().rows.is_empty());
+}
+
+#[test]
+fn rows_are_added_changed_and_removed_in_order() {
+    let (dir, mut storage) = storage();
+    storage.add_component(&definition("ex")).unwrap();
+    let new = NewConfig {
+        id: Some("c1".into()),
+        configuration: json!({"parameters": {"a": 1}}),
+        rows: vec![NewConfigRow {
+            id: Some("r1".into()),
+            configuration: json!({"parameters": {"b": 1}}),
+            ..NewConfigRow::default()
+        }],
+        ..NewConfig::default()
+    };
+    storage.create_config("ex", &new).unwrap();
+
+    let added = storage
+        .add_row(
+            "ex",
+            "c1",
+            &NewConfigRow {
+                name: "second".into(),
+                description: "about it".into(),
+                configuration: json!({"parameters": {"b": 2}}),
+                is_disabled: true,
+                ..NewConfigRow::default()
+            },
+        )
+        .unwrap();
+    assert!(!added.id.is_empty(), "an id is generated");
+    assert_eq!(added.description, "about it");
+    assert!(added.is_disabled);
+    let config = storage.config("ex", "c1").unwrap();
+    assert_eq!(config.version, 2, "adding a row is a new version");
+    let ids: Vec<_> = config.rows.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids, ["r1", added.id.as_str()], "a new row runs last");
+
+    let changed = storage
+        .update_row(
+            "ex",
+            "c1",
+            &added.id,
+            &RowUpdate {
+                is_disabled: Some(false),
+                ..RowUpdate::default()
+            },
+        )
+        .unwrap();
+    assert!(!changed.is_disabled);
+    assert_eq!(changed.name, "second", "fields not given are kept");
+    assert_eq!(changed.configuration, json!({"parameters": {"b": 2}}));
+    assert_eq!(storage.config("ex", "c1").unwrap().version, 3);
+
+    // Refusals change nothing: a duplicate id, a malformed row document, unknown rows,
+    // configurations and components (the component is named first, as `config()` does).
+    let before = storage.config("ex", "c1").unwrap();
+    let duplicate = storage
+        .add_row(
+            "ex",
+            "c1",
+            &NewConfigRow {
+                id: Some("r1".into()),
+                configuration: json!({}),
+                ..NewConfigRow::default()
+            },
+        )
+        .unwrap_err();
+    assert_eq!(
+        duplicate.to_string(),
+        "row \"r1\" of configuration \"c1\" of component \"ex\" already exists"
+    );
+    let malformed = storage
+        .update_row(
+            "ex",
+            "c1",
+            "r1",
+            &RowUpdate {
+                name: Some("renamed".into()),
+                configuration: Some(json!(["not", "an", "object"])),
+                ..RowUpdate::default()
+            },
+        )
+        .unwrap_err();
+    assert!(
+        malformed.to_string().contains("must be a JSON object"),
+        "{malformed}"
+    );
+    let bad_id = storage
+        .add_row(
+            "ex",
+            "c1",
+            &NewConfigRow {
+                id: Some("a/b".into()),
+                configuration: json!({}),
+                ..NewConfigRow::default()
+            },
+        )
+        .unwrap_err();
+    assert!(bad_id.to_string().contains("invalid row id"), "{bad_id}");
+    for err in [
+        storage
+            .update_row("ex", "c1", "nope", &RowUpdate::default())
+            .unwrap_err(),
+        storage.delete_row("ex", "c1", "nope").unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, StorageError::ConfigRowNotFound { .. }),
+            "{err}"
+        );
+    }
+    for err in [
+        storage
+            .add_row("ex", "c9", &NewConfigRow::default())
+            .unwrap_err(),
+        storage.delete_row("ex", "c9", "r1").unwrap_err(),
+    ] {
+        assert!(matches!(err, StorageError::ConfigNotFound { .. }), "{err}");
+    }
+    for err in [
+        storage
+            .update_config("nope", "c1", &ConfigUpdate::default())
+            .unwrap_err(),
+        storage.delete_config("nope", "c1").unwrap_err(),
+        storage
+            .add_row("nope", "c1", &NewConfigRow::default())
+            .unwrap_err(),
+        storage
+            .set_state("nope", "c1", None, &State::default())
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, StorageError::ComponentNotFound { .. }),
+            "{err}"
+        );
+    }
+    assert_eq!(storage.config("ex", "c1").unwrap(), before);
+
+    storage.delete_row("ex", "c1", "r1").unwrap();
+    let config = storage.config("ex", "c1").unwrap();
+    assert_eq!(config.rows.len(), 1);
+    assert_eq!(config.version, before.version + 1);
+
+    // `isDisabled` of a configuration is kept across a reopen.
+    storage
+        .update_config(
+            "ex",
+            "c1",
+            &ConfigUpdate {
+                is_disabled: Some(true),
+                ..ConfigUpdate::default()
+            },
+        )
+        .unwrap();
+    drop(storage);
+    let storage = Storage::open(dir.path().join("storage")).unwrap();
+    assert!(storage.config("ex", "c1").unwrap().is_disabled);
+}
+
+#[test]
+fn components_are_updated_and_removed_only_when_unused_or_forced() {
+    let (_dir, mut storage) = storage();
+    let missing = storage.update_component(&definition("ex")).unwrap_err();
+    assert!(
+        matches!(missing, StorageError::ComponentNotFound { .. }),
+        "{missing}"
+    );
+    storage.add_component(&definition("ex")).unwrap();
+    let mut changed = definition("ex");
+    changed.name = "Renamed".into();
+    storage.update_component(&changed).unwrap();
+    assert_eq!(storage.component("ex").unwrap().name, "Renamed");
+
+    storage
+        .create_config(
+            "ex",
+            &NewConfig {
+                id: Some("c1".into()),
+                configuration: json!({}),
+                rows: vec![NewConfigRow {
+                    id: Some("r1".into()),
+                    configuration: json!({}),
+                    ..NewConfigRow::default()
+                }],
+                ..NewConfig::default()
+            },
+        )
+        .unwrap();
+    let refused = storage.delete_component("ex", false).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "component \"ex\" has 1 configuration(s) (c1); remove them first, or force the removal (`berth component rm --force`, `?force=true`) to delete them with it"
+    );
+    assert!(refused.is_user_error());
+    assert!(
+        storage.config("ex", "c1").is_ok(),
+        "a refusal deletes nothing"
+    );
+
+    assert_eq!(storage.delete_component("ex", true).unwrap(), 1);
+    assert!(matches!(
+        storage.component("ex").unwrap_err(),
+        StorageError::ComponentNotFound { .. }
+    ));
+    // Re-registered, it has no configuration (and no row) left over.
+    storage.add_component(&definition("ex")).unwrap();
+    assert!(storage.list_configs("ex").unwrap().is_empty());
+    storage
+        .create_config(
+            "ex",
+            &NewConfig {
+                id: Some("c1".into()),
+                configuration: json!({}),
+                ..NewConfig::default()
+            },
+        )
+        .unwrap();
+    assert!(storage.config("ex", "c1").unwrap().rows.is_empty());
+    assert!(matches!(
+        storage.delete_component("nope", true).unwrap_err(),
+        StorageError::ComponentNotFound { .. }
+    ));
 }
