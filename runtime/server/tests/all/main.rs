@@ -17,3 +17,5 @@ mod secrets;
 mod forward_token;
 // The jobs page, in a headless chromium.
 mod page;
+// Storage tables and files, streamed.
+mod storage;
