@@ -82,6 +82,11 @@ pub struct RunArgs {
     /// files tagged `debug`) instead of output mapping; no table, file or state is written.
     #[arg(long)]
     pub debug: bool,
+
+    /// Print the job's record as JSON instead of the summary (the component's output is not
+    /// streamed then, so stdout is the JSON alone).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// The largest `--config-data` document (16 MiB): a configuration is a few KB of JSON, and
@@ -140,10 +145,14 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)
         .ok()
         .filter(|p| !p.is_empty());
-    request.stream_output = true;
+    request.stream_output = !args.json;
     let progress = BarProgress::new();
     let job = run_job(home, &request, &progress)?;
-    print_summary(&job.record)?;
+    if args.json {
+        super::table::print_json(&job.record)?;
+    } else {
+        print_summary(&job.record)?;
+    }
     if let Some(dir) = &job.data_dir {
         println!("data folder kept: {}", dir.display());
     }

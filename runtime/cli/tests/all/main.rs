@@ -34,3 +34,7 @@ mod python_cli;
 mod serve_cli;
 // Secrets: info, encrypt, ciphers in Storage, nothing leaked in any sink, debug mode, rotation.
 mod secrets_cli;
+// Client mode: the CLI through a real `berth serve` (--url, --token).
+mod client_mode;
+// `--json` on every command that prints data.
+mod json_flags;

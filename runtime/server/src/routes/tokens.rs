@@ -81,8 +81,14 @@ pub(crate) async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape.
-pub(crate) async fn verify(caller: Caller) -> Json<Value> {
+/// `GET /v2/storage/tokens/verify`: the caller's token in Keboola's shape (`owner` is the
+/// home's project).
+pub(crate) async fn verify(State(state): State<Arc<AppState>>, caller: Caller) -> Json<Value> {
+    let project = state
+        .home
+        .settings()
+        .map(|s| s.project.id)
+        .unwrap_or_else(|_| berth_exec::environment::DEFAULT_PROJECT_ID.to_owned());
     let token = caller.0;
     let expires = token.expires.and_then(|t| {
         t.format(&time::format_description::well_known::Rfc3339)
@@ -99,5 +105,6 @@ pub(crate) async fn verify(caller: Caller) -> Json<Value> {
         "componentAccess": token.component_access,
         "admin": token.admin,
         "readOnly": token.read_only,
+        "owner": {"id": project, "name": project},
     }))
 }
