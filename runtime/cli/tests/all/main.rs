@@ -38,3 +38,5 @@ mod secrets_cli;
 mod client_mode;
 // `--json` on every command that prints data.
 mod json_flags;
+// The crash test: 1,000 jobs over HTTP, the server SIGKILLed and restarted.
+mod crash;
