@@ -20,6 +20,27 @@ use crate::error::ApiError;
 const CHANNEL_CHUNKS: usize = 8;
 /// How often (in bytes written) an upload checks the free space on the home's volume.
 const SPACE_CHECK_BYTES: u64 = 64 << 20;
+/// After refusing a body midway, how much more of it is read and thrown away (and for how long)
+/// so that the client, still sending, gets to read the answer instead of a reset connection.
+const DRAIN_BYTES: u64 = 16 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Reads and discards what is left of a refused body, within [`DRAIN_BYTES`] and [`DRAIN_TIME`].
+async fn drain<S>(stream: &mut S)
+where
+    S: futures_util::Stream<Item = Result<Bytes, axum::Error>> + Unpin,
+{
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut discarded = 0u64;
+        while let Some(Ok(chunk)) = stream.next().await {
+            discarded += chunk.len() as u64;
+            if discarded > DRAIN_BYTES {
+                break;
+            }
+        }
+    })
+    .await;
+}
 
 /// The bounds an upload through the API obeys: the home's `[limits]` (those of an output
 /// mapping, the other way data gets into Storage).
@@ -90,6 +111,7 @@ pub(crate) async fn body_to_temp_file(
     what: &'static str,
 ) -> Result<NamedTempFile, ApiError> {
     if declared.is_some_and(|n| n > limits.max_bytes) {
+        drain(&mut body.into_data_stream()).await;
         return Err(too_large(what, &limits));
     }
     let dir = staging_dir(home);
@@ -129,6 +151,7 @@ pub(crate) async fn body_to_temp_file(
     let mut stream = body.into_data_stream();
     let mut received = 0u64;
     let mut failure = None;
+    let mut writer_stopped = false;
     while let Some(chunk) = stream.next().await {
         let chunk = match chunk {
             Ok(chunk) => chunk,
@@ -146,10 +169,14 @@ pub(crate) async fn body_to_temp_file(
         }
         if tx.send(chunk).await.is_err() {
             // The writer stopped; its error says why.
+            writer_stopped = true;
             break;
         }
     }
     drop(tx);
+    if failure.is_some() || writer_stopped {
+        drain(&mut stream).await;
+    }
     let written = writer
         .await
         .map_err(|e| ApiError::internal(anyhow::anyhow!("a request task failed: {e}")))?;
