@@ -28,6 +28,10 @@ pub struct ActionArgs {
     /// Which configuration to use.
     #[command(flatten)]
     pub source: ConfigArgs,
+
+    /// Print JSON (the answer is JSON already; accepted like every command's `--json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs `berth action`.

@@ -57,6 +57,9 @@ pub struct ListArgs {
 pub struct ShowArgs {
     /// Component id.
     pub id: String,
+    /// Print JSON (the only form `show` prints; accepted like every command's `--json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a `berth component` subcommand.

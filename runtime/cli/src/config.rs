@@ -115,6 +115,9 @@ pub struct CreateArgs {
     /// Name.
     #[arg(long, default_value = "")]
     pub name: String,
+    /// Print `{"id": ...}` instead of the bare id.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `berth config update`.
@@ -133,6 +136,9 @@ pub struct UpdateArgs {
     /// A new description.
     #[arg(long)]
     pub description: Option<String>,
+    /// Print `{"id": ..., "version": ...}` instead of the sentence.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `berth config rm`.
@@ -180,6 +186,9 @@ pub struct StateArgs {
     /// `#` values are encrypted).
     #[arg(long, value_name = "STATE.json")]
     pub set: Option<PathBuf>,
+    /// Print JSON (the only form `state` prints; accepted like every command's `--json`).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Runs a `berth config` subcommand.
@@ -196,7 +205,11 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             let id =
                 berth_job::secrets::create_config(home, &mut open(home)?, &args.component, new)
                     .map_err(store_error)?;
-            println!("{id}");
+            if args.json {
+                print_json(&serde_json::json!({"id": id}))?;
+            } else {
+                println!("{id}");
+            }
         }
         ConfigCommand::Update(args) => {
             if args.file.is_none() && args.name.is_none() && args.description.is_none() {
@@ -219,10 +232,14 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 update,
             )
             .map_err(store_error)?;
-            println!(
-                "Updated configuration {}/{} (version {})",
-                config.component_id, config.id, config.version
-            );
+            if args.json {
+                print_json(&serde_json::json!({"id": config.id, "version": config.version}))?;
+            } else {
+                println!(
+                    "Updated configuration {}/{} (version {})",
+                    config.component_id, config.id, config.version
+                );
+            }
         }
         ConfigCommand::Rm(args) => {
             open(home)?

@@ -41,6 +41,9 @@ pub struct UploadArgs {
     /// Store under this name instead of the path's file name.
     #[arg(long)]
     pub name: Option<String>,
+    /// Print the stored file's description as JSON instead of its id.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Arguments of `berth file ls`.
@@ -78,6 +81,9 @@ pub struct TagArgs {
     /// Tags to add.
     #[arg(required = true)]
     pub tags: Vec<String>,
+    /// Print the file's description as JSON instead of its tags.
+    #[arg(long)]
+    pub json: bool,
 }
 
 fn file_id(text: &str) -> anyhow::Result<FileId> {
@@ -95,10 +101,15 @@ pub fn run(home: &Home, cmd: FileCommand) -> anyhow::Result<ExitCode> {
                 is_permanent: args.permanent,
                 ..FileUpload::default()
             };
-            let id = open(home)?
+            let mut storage = open(home)?;
+            let id = storage
                 .upload_file(&args.path, &upload)
                 .map_err(storage_error)?;
-            println!("{id}");
+            if args.json {
+                print_json(&storage.file(id).map_err(storage_error)?)?;
+            } else {
+                println!("{id}");
+            }
         }
         FileCommand::Ls(args) => {
             let filter = FileFilter {
@@ -145,7 +156,11 @@ pub fn run(home: &Home, cmd: FileCommand) -> anyhow::Result<ExitCode> {
             let file = open(home)?
                 .add_tags(id, &args.tags)
                 .map_err(storage_error)?;
-            println!("{}", file.tags.join(","));
+            if args.json {
+                print_json(&file)?;
+            } else {
+                println!("{}", file.tags.join(","));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@ pub mod file;
 pub mod image;
 pub mod job;
 pub mod oauth;
+pub mod remote;
 pub mod run;
 pub mod secrets;
 pub mod serve;
@@ -33,6 +34,21 @@ pub struct Cli {
     /// else ~/.local/share/berth
     #[arg(long, global = true, env = "BERTH_HOME", value_name = "DIR")]
     pub home: Option<PathBuf>,
+
+    /// Send the command to this `berth serve` instead of running it on a local home (client
+    /// mode), e.g. `http://127.0.0.1:8080`.
+    #[arg(long, global = true, env = "BERTH_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The API token for `--url` (`X-StorageApi-Token`).
+    #[arg(
+        long,
+        global = true,
+        env = "BERTH_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    pub token: Option<String>,
 
     /// What to do.
     #[command(subcommand)]
@@ -72,7 +88,7 @@ pub enum Command {
     #[command(subcommand)]
     Token(token::TokenCommand),
     /// Show the home: its project id, stack id and master key.
-    Info,
+    Info(secrets::InfoArgs),
     /// Encrypt a value (or a JSON document's `#` values) for a component, configuration or project.
     Encrypt(secrets::EncryptArgs),
     /// The master key: rotate.
@@ -110,19 +126,24 @@ impl UserError {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Some(url) = cli.url.as_deref().filter(|u| !u.trim().is_empty()) {
+        return remote::Remote::new(url, cli.token.clone())?.run(cli.command);
+    }
     let home = Home::resolve(cli.home.as_deref());
     if !matches!(
         cli.command,
-        Command::Serve(_) | Command::Exec(_) | Command::Info
+        Command::Serve(_) | Command::Exec(_) | Command::Info(_)
     ) && let Some(server) = berth_server::lock::held_by(home.root())
     {
         // DuckDB lets one process open Storage: say who has it instead of a lock error.
         return Err(UserError::new(format!(
-            "The berth home {} is served by `berth serve` at {} (pid {}); send requests to the \
-             server (X-StorageApi-Token header) or stop it first.",
+            "The berth home {} is served by `berth serve` at {} (pid {}); run the command through \
+             the server with `--url {}` and a token (`--token` or BERTH_TOKEN), or stop the server \
+             first.",
             home.root().display(),
             server.url,
-            server.pid
+            server.pid,
+            server.url
         ))
         .into());
     }
@@ -138,7 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run(args) => run::run(&home, args),
         Command::Action(args) => action::run(&home, args),
         Command::Job(cmd) => job::run(&home, cmd),
-        Command::Info => secrets::info(&home),
+        Command::Info(args) => secrets::info(&home, args),
         Command::Encrypt(args) => secrets::encrypt(&home, args),
         Command::Key(cmd) => secrets::key(&home, cmd),
         Command::Oauth(cmd) => oauth::run(&home, cmd),

@@ -93,6 +93,11 @@ pub struct RunArgs {
     /// values (the job's `variableValuesId`).
     #[arg(long, value_name = "ROW_ID")]
     pub variable_values_id: Option<String>,
+
+    /// Print the job's record as JSON instead of the summary (the component's output is not
+    /// streamed then, so stdout is the JSON alone).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--variable NAME=VALUE` items as `variableValuesData`.
@@ -174,10 +179,14 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)
         .ok()
         .filter(|p| !p.is_empty());
-    request.stream_output = true;
+    request.stream_output = !args.json;
     let progress = BarProgress::new();
     let job = run_job(home, &request, &progress)?;
-    print_summary(&job.record)?;
+    if args.json {
+        super::table::print_json(&job.record)?;
+    } else {
+        print_summary(&job.record)?;
+    }
     if let Some(dir) = &job.data_dir {
         println!("data folder kept: {}", dir.display());
     }

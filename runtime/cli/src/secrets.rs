@@ -23,6 +23,16 @@ use berth_job::home::Home;
 use berth_job::secrets::{self, EncryptInput, EncryptRequest};
 
 /// Arguments of `berth encrypt`.
+/// Arguments of `berth info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Arguments of `berth encrypt` (its `--json FILE` names a document to encrypt; the output of
+/// a JSON document is JSON).
 #[derive(Debug, Args)]
 pub struct EncryptArgs {
     /// The component the cipher is for.
@@ -57,9 +67,34 @@ pub enum KeyCommand {
 }
 
 /// Runs `berth info`.
-pub fn info(home: &Home) -> Result<ExitCode> {
+pub fn info(home: &Home, args: InfoArgs) -> Result<ExitCode> {
     let settings = home.settings().map_err(|e| UserError::new(e.to_string()))?;
     let files = secrets::key_files(home);
+    if args.json {
+        let key = match files.open() {
+            Ok(keyring) => serde_json::json!({
+                "path": files.current(),
+                "id": keyring.current().id_hex(),
+                "pendingRotation": keyring.pending().map(|p| p.id_hex()),
+            }),
+            Err(berth_secrets::KeyError::Missing { .. }) => {
+                serde_json::json!({"path": files.current(), "id": null})
+            }
+            Err(e) => serde_json::json!({"path": files.current(), "error": e.to_string()}),
+        };
+        let server = berth_server::lock::held_by(home.root()).map(|server| {
+            serde_json::json!({"url": server.url, "pid": server.pid, "started": server.started})
+        });
+        super::table::print_json(&serde_json::json!({
+            "home": home.root(),
+            "projectId": settings.project.id,
+            "stackId": settings.project.stack_id,
+            "masterKey": key,
+            "storage": {"path": home.storage(), "bytes": tree_size(&home.storage())},
+            "server": server,
+        }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let mut out = std::io::stdout().lock();
     writeln!(out, "home:        {}", home.root().display())?;
     writeln!(out, "project id:  {}", settings.project.id)?;

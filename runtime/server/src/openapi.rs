@@ -13,7 +13,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{ObjectBuilder, Required, Type};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{encrypt, jobs, legacy, meta, oauth, page, storage_api, tokens};
+use crate::routes::{encrypt, files, jobs, legacy, meta, oauth, page, storage_api, tables, tokens};
 
 /// The scheme name of the `X-StorageApi-Token` header in the document.
 const TOKEN_SCHEME: &str = "storage_api_token";
@@ -53,6 +53,17 @@ const TOKEN_SCHEME: &str = "storage_api_token";
         oauth::list_all,
         oauth::list,
         oauth::remove,
+        tables::list,
+        tables::show,
+        tables::remove,
+        tables::import,
+        tables::export,
+        files::list,
+        files::upload,
+        files::show,
+        files::download,
+        files::add_tags,
+        files::remove_tag,
         storage_api::list_branches,
         storage_api::list_components,
         storage_api::list_configs,
@@ -80,6 +91,7 @@ const TOKEN_SCHEME: &str = "storage_api_token";
         (name = "storage-api", description = "Keboola Storage API's shape"),
         (name = "components", description = "berth's component definitions"),
         (name = "tokens", description = "Token management (admin)"),
+        (name = "storage", description = "Storage tables and files, streamed"),
         (name = "oauth", description = "OAuth credentials injected into configurations"),
         (name = "meta", description = "Health and metrics"),
         (name = "page", description = "The jobs page"),

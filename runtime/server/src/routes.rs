@@ -8,15 +8,20 @@
 //! - [`meta`]: `/health` and `/metrics` (and `/openapi.json`, from [`crate::openapi`]);
 //! - [`page`]: the jobs page (`/`, `/ui/...`);
 //! - [`storage_api`]: components, configurations, rows and state in Keboola Storage API's shape
-//!   (`/v2/storage/[branch/{branch}/]components/...`) and berth's own `/components`.
+//!   (`/v2/storage/[branch/{branch}/]components/...`) and berth's own `/components`;
+//! - [`tables`] and [`files`]: Storage tables and files, with streamed bodies ([`stream`]).
 
 pub(crate) mod encrypt;
+pub(crate) mod files;
 pub(crate) mod jobs;
 pub(crate) mod legacy;
 pub(crate) mod meta;
 pub(crate) mod oauth;
 pub(crate) mod page;
+mod params;
 pub(crate) mod storage_api;
+mod stream;
+pub(crate) mod tables;
 pub(crate) mod tokens;
 
 use std::sync::Arc;
@@ -26,7 +31,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::state::AppState;
@@ -68,17 +73,38 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/{component}/action/{action}", post(legacy::action))
         .route("/actions", post(legacy::actions_api))
         .merge(storage_api::router())
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            count_requests,
-        ))
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         // Synchronous actions answer within 30 s; nothing else should take longer to answer.
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        // Tables and files stream their bodies: neither the JSON body limit nor the answer
+        // timeout applies (a large table takes as long as it takes); the home's Storage limits
+        // bound them instead.
+        .merge(storage_routes())
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
         .with_state(state)
+}
+
+/// Storage tables and files.
+fn storage_routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/tables", get(tables::list))
+        .route("/tables/{id}", get(tables::show).delete(tables::remove))
+        .route("/tables/{id}/import", post(tables::import))
+        .route("/tables/{id}/export", get(tables::export))
+        .route("/files", get(files::list).post(files::upload))
+        .route("/files/{id}", get(files::show))
+        .route("/files/{id}/download", get(files::download))
+        .route(
+            "/files/{id}/tags",
+            post(files::add_tags).layer(DefaultBodyLimit::max(MAX_JSON_BODY)),
+        )
+        .route("/files/{id}/tags/{tag}", delete(files::remove_tag))
 }
 
 async fn count_requests(

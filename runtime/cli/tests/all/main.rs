@@ -38,3 +38,9 @@ mod config_rows_cli;
 mod secrets_cli;
 // Issue 14's configuration features (variables, processors) through `berth run`.
 mod config_features_cli;
+// Client mode: the CLI through a real `berth serve` (--url, --token).
+mod client_mode;
+// `--json` on every command that prints data.
+mod json_flags;
+// The crash test: 1,000 jobs over HTTP, the server SIGKILLed and restarted.
+mod crash;

@@ -13,14 +13,14 @@ use serde_json::{Value, json};
 use crate::support::berth;
 
 /// A running `berth serve` child with its URL and admin token.
-struct Served {
-    child: Child,
-    url: String,
-    token: Option<String>,
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    pub(crate) url: String,
+    pub(crate) token: Option<String>,
 }
 
 impl Served {
-    fn start(env: &Env, workers: usize, init_token: bool) -> Self {
+    pub(crate) fn start(env: &Env, workers: usize, init_token: bool) -> Self {
         let mut command = berth();
         command
             .env("BERTH_HOME", env.root())
@@ -59,7 +59,7 @@ impl Served {
         Self { child, url, token }
     }
 
-    fn signal(&self, signal: &str) {
+    pub(crate) fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
             .status()
@@ -67,12 +67,22 @@ impl Served {
         assert!(status.success());
     }
 
-    fn wait(mut self) -> std::process::ExitStatus {
+    pub(crate) fn wait(mut self) -> std::process::ExitStatus {
         self.child.wait().unwrap()
     }
 }
 
-fn curl(method: &str, url: &str, token: &str, body: Option<Value>) -> Value {
+impl Drop for Served {
+    /// A test that fails midway leaves no server behind.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+pub(crate) fn curl(method: &str, url: &str, token: &str, body: Option<Value>) -> Value {
     let mut command = Command::new("curl");
     command.args([
         "-sS",
@@ -94,7 +104,7 @@ fn curl(method: &str, url: &str, token: &str, body: Option<Value>) -> Value {
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&output.stdout)))
 }
 
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(120);
     while !done() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
@@ -116,7 +126,8 @@ fn a_served_home_refuses_other_commands_and_sigterm_stops_the_server() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("is served by `berth serve` at") && stderr.contains(&served.url),
+        stderr.contains("is served by `berth serve` at")
+            && stderr.contains(&format!("with `--url {}`", served.url)),
         "{stderr}"
     );
     // `berth info` reads no Storage: it still answers, and names the server.

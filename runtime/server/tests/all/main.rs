@@ -23,3 +23,5 @@ mod storage_api;
 mod kbcstorage_client;
 // GET /openapi.json: OpenAPI 3, every registered route in it.
 mod openapi;
+// Storage tables and files, streamed.
+mod storage;
