@@ -11,7 +11,6 @@
 //! way it is started, and a job can record exactly what ran ([`Launched::reference`],
 //! [`Launched::digest`]).
 
-use std::path::Path;
 
 use crate::home::Home;
 use berth_exec::docker::{DockerExecutor, DockerOptions};

@@ -27,6 +27,7 @@ fn row(id: &str, disabled: bool) -> NewConfigRow {
     NewConfigRow {
         id: Some(id.to_owned()),
         name: id.to_owned(),
+        description: String::new(),
         configuration: json!({"parameters": {"write": [
             {"path": format!("out/tables/out.c-main.{id}.csv"), "text": "a\n1\n"}]}}),
         is_disabled: disabled,
