@@ -211,6 +211,39 @@ fn open_file(dir: &Path, wait: Duration) -> Result<Connection, StorageError> {
     Ok(conn)
 }
 
+/// How often a write that met another connection's concurrent write is tried in all.
+const CONFLICT_ATTEMPTS: u32 = 20;
+
+/// Runs `attempt` again while DuckDB reports a write-write conflict: its concurrency control
+/// is optimistic, so when two connections of this process update the same row at once (a kill
+/// request and the worker recording the job's progress), one of them fails instead of waiting.
+/// The whole transaction is retried after a short pause; every other outcome is returned as is.
+pub(crate) fn retry_conflicts<T>(
+    mut attempt: impl FnMut() -> Result<T, StorageError>,
+) -> Result<T, StorageError> {
+    let mut tried = 1;
+    loop {
+        match attempt() {
+            Err(error) if tried < CONFLICT_ATTEMPTS && is_write_conflict(&error) => {
+                tried += 1;
+                sleep(Duration::from_millis(5 * u64::from(tried)));
+            }
+            outcome => return outcome,
+        }
+    }
+}
+
+/// Whether `error` is DuckDB's write-write conflict between two transactions.
+fn is_write_conflict(error: &StorageError) -> bool {
+    match error {
+        StorageError::Database { source, .. } => {
+            let message = format!("{source:#}");
+            message.contains("Conflict on") || message.contains("write-write conflict")
+        }
+        _ => false,
+    }
+}
+
 fn is_lock_error(err: &duckdb::Error) -> bool {
     let message = err.to_string();
     message.contains("Could not set lock") || message.contains("Conflicting lock")

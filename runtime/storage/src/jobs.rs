@@ -280,8 +280,8 @@ impl Storage {
         record: &Value,
     ) -> Result<(), StorageError> {
         let time = to_micros(self.clock.now());
-        let changed = self
-            .conn
+        let changed = crate::db::retry_conflicts(|| {
+            self.conn
             .execute(
                 "UPDATE berth_jobs SET \
                  status = CASE WHEN status = 'terminating' AND ? = 'processing' \
@@ -300,7 +300,8 @@ impl Storage {
                     id,
                 ],
             )
-            .map_err(StorageError::db("updating a job", id))?;
+            .map_err(StorageError::db("updating a job", id))
+        })?;
         if changed == 0 {
             return Err(StorageError::JobNotFound { id: id.to_owned() });
         }
@@ -310,6 +311,16 @@ impl Storage {
     /// Moves job `id` to `to` only when its status is one of `from` (a compare-and-set: a kill
     /// racing the job's own end changes at most one of them). Returns the status it had.
     pub fn transition_job(
+        &mut self,
+        id: &str,
+        from: &[JobStatus],
+        to: JobStatus,
+    ) -> Result<Result<JobStatus, JobStatus>, StorageError> {
+        crate::db::retry_conflicts(|| self.try_transition_job(id, from, to))
+    }
+
+    /// One attempt of [`Storage::transition_job`].
+    fn try_transition_job(
         &mut self,
         id: &str,
         from: &[JobStatus],

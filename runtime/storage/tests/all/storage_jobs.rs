@@ -306,3 +306,38 @@ fn tokens_are_hashed_checked_and_revoked() {
     ));
     assert!(storage.job_tokens("7").unwrap()[0].revoked.is_some());
 }
+
+/// The worker recording a job's progress and a kill request write the same row from two
+/// connections at once; DuckDB's optimistic concurrency fails one of them with a write-write
+/// conflict, which Storage retries instead of reporting (a kill answered 500 now and then).
+#[test]
+fn concurrent_writes_to_one_job_from_two_connections_all_succeed() {
+    let (dir, mut storage) = storage();
+    queue(&mut storage, "1", "c", Some("a"));
+    assert_eq!(claim(&mut storage).as_deref(), Some("1"));
+    let writers: Vec<_> = (0..2)
+        .map(|writer| {
+            let dir = dir.path().to_path_buf();
+            std::thread::spawn(move || {
+                let mut storage = Storage::open(&dir).unwrap();
+                for n in 0..300 {
+                    let record = json!({"id": "1", "writer": writer, "n": n});
+                    if writer == 0 {
+                        storage
+                            .update_job("1", JobStatus::Processing, &record)
+                            .unwrap_or_else(|e| panic!("update {n}: {e:#}"));
+                    } else {
+                        storage
+                            .transition_job("1", &[JobStatus::Processing], JobStatus::Processing)
+                            .unwrap_or_else(|e| panic!("transition {n}: {e:#}"))
+                            .unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert_eq!(storage.job("1").unwrap().status, JobStatus::Processing);
+}
