@@ -271,6 +271,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             config,
             row,
             set: Some(file),
+            json: _,
         }) => {
             let document = read_json("state", &file)?;
             let state = State::from_value(document)
