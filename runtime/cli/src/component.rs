@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
-use berth_storage::{ComponentDefinition, StorageError};
+use berth_storage::{ComponentDefinition, DefinitionShape, StorageError};
 
 /// `berth component` subcommands.
 #[derive(Debug, Subcommand)]
@@ -25,7 +25,8 @@ pub enum ComponentCommand {
 /// Arguments of `berth component add`.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The definition (JSON).
+    /// The definition (JSON): berth's shape, or the Developer Portal's component detail.
+    /// Unknown keys are ignored with a warning naming each.
     #[arg(long, value_name = "DEFINITION.json")]
     pub file: PathBuf,
 }
@@ -56,7 +57,18 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
                     source,
                 })
             })?;
-            let definition = ComponentDefinition::from_json(&text).map_err(storage_error)?;
+            let parsed = ComponentDefinition::parse(&text).map_err(storage_error)?;
+            let shape = match parsed.shape {
+                DefinitionShape::Berth => "berth's shape",
+                DefinitionShape::DeveloperPortal => "Developer Portal shape",
+            };
+            for key in &parsed.ignored {
+                eprintln!("warning: component definition ({shape}): unknown key \"{key}\" ignored");
+            }
+            let definition = parsed.definition;
+            for why in berth_job::schema::unusable_schemas(&definition) {
+                eprintln!("warning: {why}");
+            }
             let id = definition.id.clone();
             let replaced = berth_job::secrets::add_component(home, &mut open(home)?, definition)
                 .map_err(store_error)?;

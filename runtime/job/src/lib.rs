@@ -33,6 +33,7 @@ pub mod launch;
 pub mod queue;
 pub mod record;
 pub mod runner;
+pub mod schema;
 pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]
