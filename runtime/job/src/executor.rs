@@ -5,7 +5,7 @@
 //! what ran.
 
 use crate::home::Home;
-use crate::launch::{LaunchError, LaunchOptions, Launched, launch};
+use crate::launch::{ExecutorKind, LaunchError, LaunchOptions, Launched, launch};
 use berth_exec::docker::DockerOptions;
 use berth_storage::{ComponentDefinition, Network};
 
@@ -46,14 +46,25 @@ pub fn executor_for(
         tag_override: tag_override.map(str::to_owned),
         docker: DockerOptions {
             network: component.network == Network::Bridge,
+            no_internet: component.network == Network::NoInternet,
             run_as_root: component.features.iter().any(|f| f == ROOT_FEATURE),
             ..DockerOptions::default()
         }
         .with_job(job.0, job.1),
     };
-    launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
-        component: component.id.clone(),
-        image: component.image.clone(),
-        source: Box::new(source),
-    })
+    let launched =
+        launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
+            component: component.id.clone(),
+            image: component.image.clone(),
+            source: Box::new(source),
+        })?;
+    if launched.kind == ExecutorKind::Wasi && component.network == Network::Bridge {
+        // WASI sockets are not offered: saying so beats a component failing to connect.
+        return Err(ExecutorError {
+            component: component.id.clone(),
+            image: component.image.clone(),
+            source: Box::new(LaunchError::NetworkUnsupported),
+        });
+    }
+    Ok(launched)
 }

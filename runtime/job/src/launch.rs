@@ -72,6 +72,11 @@ pub enum LaunchError {
         /// The path as given.
         path: String,
     },
+    /// `network: bridge` on a WASI component (a user error).
+    #[error(
+        "network \"bridge\" is not available to WASI components (berth offers them no sockets); use a container image, or \"none\" / \"no-internet\""
+    )]
+    NetworkUnsupported,
     /// The image could not be resolved or pulled.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -85,7 +90,7 @@ impl LaunchError {
     /// a missing module, a bad reference, a missing repository or tag, a refused login.
     pub fn is_user_error(&self) -> bool {
         match self {
-            LaunchError::MissingModule { .. } => true,
+            LaunchError::MissingModule { .. } | LaunchError::NetworkUnsupported => true,
             LaunchError::Image(error) => !matches!(
                 error,
                 ImageError::DigestMismatch { .. }

@@ -43,7 +43,7 @@ pub struct ComponentDefinition {
     /// Time limit of a `run` action in seconds (default 3600).
     #[serde(default = "default_timeout")]
     pub process_timeout: u64,
-    /// Network access: `none` (default) or `bridge`.
+    /// Network access: `none` (default), `bridge`, or `no-internet`.
     #[serde(default)]
     pub network: Network,
     /// Actions other than `run` the component accepts, e.g. `["testConnection"]`.
@@ -165,6 +165,10 @@ pub enum Network {
     None,
     /// Network access.
     Bridge,
+    /// A container on a network without a route out (`docker network create --internal`); on
+    /// WASI the same as `none`.
+    #[serde(rename = "no-internet")]
+    NoInternet,
 }
 
 /// Format of the configuration file a component reads.

@@ -116,3 +116,25 @@ fn data_types_support_and_config_version_reach_the_environment() {
     assert!(vars.get("KBC_DATA_TYPE_SUPPORT").is_none(), "{vars}");
     assert_eq!(vars["KBC_CONFIGVERSION"], "");
 }
+
+#[test]
+fn network_bridge_is_refused_for_a_wasi_component() {
+    let env = Env::new();
+    env.component(
+        "acme.net",
+        guests::WRITE_OUTPUTS,
+        json!({"network": "bridge"}),
+    )
+    .component(
+        "acme.offline",
+        guests::WRITE_OUTPUTS,
+        json!({"network": "no-internet"}),
+    );
+    let message = env.run_data("acme.net", json!({})).assert_error("user");
+    assert!(
+        message.contains(r#"network "bridge" is not available to WASI components"#),
+        "{message}"
+    );
+    // no-internet on WASI is the same as none: no sockets, and the job runs.
+    env.run_data("acme.offline", json!({})).assert_success();
+}
