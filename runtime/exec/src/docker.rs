@@ -77,11 +77,6 @@ pub const DEFAULT_CONTAINER_USER: HostUser = HostUser {
 /// enough to own and reach its files, nothing that reaches the host.
 pub const ROOT_CAPABILITIES: [&str; 5] = ["CHOWN", "DAC_OVERRIDE", "FOWNER", "SETGID", "SETUID"];
 
-/// The Docker network of `network: no-internet` containers: created by berth with
-/// `Internal: true` (`docker network create --internal`), so it has no route to the host or
-/// beyond; a network of that name that is not internal is refused, never joined.
-pub const NO_INTERNET_NETWORK: &str = "berth-no-internet";
-
 /// How a container image is run, beyond the per-run [`ExecRequest`]: what the component
 /// definition and the job say.
 #[derive(Debug, Clone, Default)]
@@ -89,9 +84,6 @@ pub struct DockerOptions {
     /// Whether the component definition allows network (`network: bridge`); otherwise the
     /// container gets `network_mode: none`.
     pub network: bool,
-    /// `network: no-internet`: the container joins [`NO_INTERNET_NETWORK`], an internal Docker
-    /// network (no route out of it) berth creates when missing. Wins over [`Self::network`].
-    pub no_internet: bool,
     /// Whether the component definition asks for root (`container-root-user`): the container runs
     /// as the image's user and the files are handed back to [`Self::host_user`] afterwards.
     pub run_as_root: bool,

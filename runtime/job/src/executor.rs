@@ -46,7 +46,6 @@ pub fn executor_for(
         tag_override: tag_override.map(str::to_owned),
         docker: DockerOptions {
             network: component.network == Network::Bridge,
-            no_internet: component.network == Network::NoInternet,
             run_as_root: component.features.iter().any(|f| f == ROOT_FEATURE),
             ..DockerOptions::default()
         }
@@ -58,12 +57,19 @@ pub fn executor_for(
             image: component.image.clone(),
             source: Box::new(source),
         })?;
-    if launched.kind == ExecutorKind::Wasi && component.network == Network::Bridge {
+    let unsupported = match (launched.kind, component.network) {
         // WASI sockets are not offered: saying so beats a component failing to connect.
+        (ExecutorKind::Wasi, Network::Bridge) => Some(LaunchError::NetworkUnsupported),
+        // An internal Docker network blocks forwarding but still reaches the host itself, so
+        // berth does not pretend it is a sandbox; refused until it can be made one.
+        (ExecutorKind::Docker, Network::NoInternet) => Some(LaunchError::NoInternetUnsupported),
+        _ => None,
+    };
+    if let Some(source) = unsupported {
         return Err(ExecutorError {
             component: component.id.clone(),
             image: component.image.clone(),
-            source: Box::new(LaunchError::NetworkUnsupported),
+            source: Box::new(source),
         });
     }
     Ok(launched)

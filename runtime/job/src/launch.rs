@@ -77,6 +77,11 @@ pub enum LaunchError {
         "network \"bridge\" is not available to WASI components (berth offers them no sockets); use a container image, or \"none\" / \"no-internet\""
     )]
     NetworkUnsupported,
+    /// `network: no-internet` on a container (a user error).
+    #[error(
+        "network \"no-internet\" is not available to containers yet (a Docker internal network still reaches the host); use \"none\" or \"bridge\""
+    )]
+    NoInternetUnsupported,
     /// The image could not be resolved or pulled.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -90,7 +95,9 @@ impl LaunchError {
     /// a missing module, a bad reference, a missing repository or tag, a refused login.
     pub fn is_user_error(&self) -> bool {
         match self {
-            LaunchError::MissingModule { .. } | LaunchError::NetworkUnsupported => true,
+            LaunchError::MissingModule { .. }
+            | LaunchError::NetworkUnsupported
+            | LaunchError::NoInternetUnsupported => true,
             LaunchError::Image(error) => !matches!(
                 error,
                 ImageError::DigestMismatch { .. }

@@ -165,8 +165,8 @@ pub enum Network {
     None,
     /// Network access.
     Bridge,
-    /// A container on a network without a route out (`docker network create --internal`); on
-    /// WASI the same as `none`.
+    /// No route out: on WASI the same as `none` (no sockets); refused for containers for now
+    /// (a Docker internal network still reaches the host).
     #[serde(rename = "no-internet")]
     NoInternet,
 }

@@ -76,42 +76,6 @@ pub(super) fn cancelled_before_start() -> ExecResult {
     }
 }
 
-/// Makes sure [`super::NO_INTERNET_NETWORK`] exists and is internal: created when missing (a
-/// concurrent creation by another berth is fine), refused when someone made it routable.
-async fn ensure_no_internet_network(docker: &Docker) -> Result<()> {
-    let name = super::NO_INTERNET_NETWORK;
-    for _ in 0..2 {
-        match docker.inspect_network(name, None).await {
-            Ok(network) if network.internal == Some(true) => return Ok(()),
-            Ok(_) => anyhow::bail!(
-                "the Docker network \"{name}\" exists but is not internal; berth does not run a no-internet component on it (remove it and berth recreates it)"
-            ),
-            Err(DockerError::DockerResponseServerError {
-                status_code: 404, ..
-            }) => {
-                let request = bollard::models::NetworkCreateRequest {
-                    name: name.to_owned(),
-                    driver: Some("bridge".to_owned()),
-                    internal: Some(true),
-                    ..Default::default()
-                };
-                match docker.create_network(request).await {
-                    Ok(_) => return Ok(()),
-                    // Created meanwhile by someone else: inspect it again.
-                    Err(DockerError::DockerResponseServerError {
-                        status_code: 409, ..
-                    }) => {}
-                    Err(e) => {
-                        return Err(e).with_context(|| format!("creating the network {name}"));
-                    }
-                }
-            }
-            Err(e) => return Err(e).with_context(|| format!("inspecting the network {name}")),
-        }
-    }
-    anyhow::bail!("the Docker network \"{name}\" could not be created")
-}
-
 /// Runs one container to its end and removes it.
 pub(super) async fn run(
     docker: &Docker,
@@ -119,9 +83,6 @@ pub(super) async fn run(
     cancelled: [Option<&Cancel>; 2],
 ) -> Result<ExecResult> {
     let name = format!("berth-{}", uuid::Uuid::new_v4().simple());
-    if spec.options.no_internet {
-        ensure_no_internet_network(docker).await?;
-    }
     let created = docker
         .create_container(
             Some(CreateContainerOptionsBuilder::new().name(&name).build()),
@@ -208,9 +169,7 @@ pub(super) fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
             tmpfs: Some(tmpfs),
             readonly_rootfs: Some(true),
             network_mode: Some(
-                if spec.options.no_internet {
-                    super::NO_INTERNET_NETWORK
-                } else if spec.options.network {
+                if spec.options.network {
                     "bridge"
                 } else {
                     "none"
