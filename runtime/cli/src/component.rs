@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use super::table::{open, print_json, storage_error, store_error};
 use berth_job::home::Home;
-use berth_storage::{ComponentDefinition, StorageError};
+use berth_storage::{ComponentDefinition, DefinitionShape, StorageError};
 
 /// `berth component` subcommands.
 #[derive(Debug, Subcommand)]
@@ -29,7 +29,8 @@ pub enum ComponentCommand {
 /// Arguments of `berth component add`.
 #[derive(Debug, Args)]
 pub struct AddArgs {
-    /// The definition (JSON).
+    /// The definition (JSON): berth's shape, or the Developer Portal's component detail.
+    /// Unknown keys are ignored with a warning naming each.
     #[arg(long, value_name = "DEFINITION.json")]
     pub file: PathBuf,
 }
@@ -113,6 +114,8 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
 }
 
 /// A definition file read and validated.
+/// Reads a definition in berth's shape or the Developer Portal's, warning about every key it
+/// ignores and every configuration schema that cannot be used.
 fn read_definition(path: &std::path::Path) -> anyhow::Result<ComponentDefinition> {
     let text = std::fs::read_to_string(path).map_err(|source| {
         storage_error(StorageError::ReadInput {
@@ -121,5 +124,17 @@ fn read_definition(path: &std::path::Path) -> anyhow::Result<ComponentDefinition
             source,
         })
     })?;
-    ComponentDefinition::from_json(&text).map_err(storage_error)
+    let parsed = ComponentDefinition::parse(&text).map_err(storage_error)?;
+    let shape = match parsed.shape {
+        DefinitionShape::Berth => "berth's shape",
+        DefinitionShape::DeveloperPortal => "Developer Portal shape",
+    };
+    for key in &parsed.ignored {
+        eprintln!("warning: component definition ({shape}): unknown key \"{key}\" ignored");
+    }
+    let definition = parsed.definition;
+    for why in berth_job::schema::unusable_schemas(&definition) {
+        eprintln!("warning: {why}");
+    }
+    Ok(definition)
 }

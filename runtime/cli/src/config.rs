@@ -118,6 +118,11 @@ pub struct CreateArgs {
     /// Print `{"id": ...}` instead of the bare id.
     #[arg(long)]
     pub json: bool,
+
+    /// Store even when `parameters` do not match the component's configurationSchema (for
+    /// emergencies; the job still checks the schema when it starts).
+    #[arg(long)]
+    pub no_validate: bool,
 }
 
 /// Arguments of `berth config update`.
@@ -130,6 +135,9 @@ pub struct UpdateArgs {
     /// A new configuration document (JSON).
     #[arg(long, value_name = "CONFIG.json")]
     pub file: Option<PathBuf>,
+    /// Store even when `parameters` do not match the component's configurationSchema.
+    #[arg(long)]
+    pub no_validate: bool,
     /// A new name.
     #[arg(long)]
     pub name: Option<String>,
@@ -191,11 +199,49 @@ pub struct StateArgs {
     pub json: bool,
 }
 
+/// Checks `configuration` (and, for an update, the stored rows merged over it) against the
+/// component's configurationSchema; problems are a user error naming each JSON path.
+fn check_schema(
+    home: &Home,
+    component_id: &str,
+    configuration: &serde_json::Value,
+    existing: Option<&str>,
+) -> anyhow::Result<()> {
+    let storage = open(home)?;
+    let component = storage.component(component_id).map_err(storage_error)?;
+    let rows = match existing {
+        Some(id) => {
+            storage
+                .config(component_id, id)
+                .map_err(storage_error)?
+                .rows
+        }
+        None => Vec::new(),
+    };
+    let rows: Vec<(&str, &serde_json::Value)> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), &r.configuration))
+        .collect();
+    let report = berth_job::schema::check_stored(&component, configuration, &rows);
+    for warning in &report.warnings {
+        eprintln!("warning: {warning}");
+    }
+    match report.error() {
+        Some(message) => {
+            Err(UserError::new(format!("{message} (store it anyway with --no-validate)")).into())
+        }
+        None => Ok(()),
+    }
+}
+
 /// Runs a `berth config` subcommand.
 pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         ConfigCommand::Create(args) => {
             let configuration = read_document(&args.file)?;
+            if !args.no_validate {
+                check_schema(home, &args.component, &configuration, None)?;
+            }
             let new = NewConfig {
                 id: args.id,
                 name: args.name,
@@ -224,6 +270,11 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 configuration: args.file.as_deref().map(read_document).transpose()?,
                 ..ConfigUpdate::default()
             };
+            if let Some(configuration) = &update.configuration
+                && !args.no_validate
+            {
+                check_schema(home, &args.component, configuration, Some(&args.config))?;
+            }
             let config = berth_job::secrets::update_config(
                 home,
                 &mut open(home)?,

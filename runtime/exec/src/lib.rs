@@ -65,7 +65,7 @@ use std::time::Duration;
 
 pub use cancel::Cancel;
 pub use environment::JobEnvironment;
-pub use outcome::{Outcome, classify, is_cancellation};
+pub use outcome::{Outcome, classify, format_memory, is_cancellation};
 pub use output::{
     CapturedOutput, LiveOutput, OutputCapture, OutputFilter, OutputStream, StreamFilter,
 };

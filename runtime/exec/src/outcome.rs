@@ -104,6 +104,12 @@ pub fn is_cancellation(termination: &Termination) -> bool {
     }
 }
 
+/// A memory size the way every out-of-memory message prints it: whole decimal megabytes,
+/// `<bytes / 10^6>M` (reference §7.3; `256m` = 256,000,000 bytes prints `256M`).
+pub fn format_memory(bytes: u64) -> String {
+    format!("{}M", bytes / 1_000_000)
+}
+
 /// Classifies `result` of `component` that ran under `timeout` and `memory_bytes`.
 pub fn classify(
     result: &ExecResult,
@@ -131,8 +137,8 @@ pub fn classify(
         },
         Termination::OutOfMemory => Outcome::OutOfMemory {
             message: format!(
-                "Component out of memory (exceeded {}M)",
-                memory_bytes / 1_000_000
+                "Component out of memory (exceeded {})",
+                format_memory(memory_bytes)
             ),
         },
         Termination::Crashed(reason) => Outcome::ApplicationError {

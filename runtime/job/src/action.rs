@@ -127,7 +127,8 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         ConfigSource::Stored(id) => id.clone(),
         ConfigSource::Data(_) => config::parameters_digest(&resolved.config.parameters),
     };
-    let env = settings.environment(&component.id, &config_id);
+    let mut env = settings.environment(&component.id, &config_id);
+    env.data_type_support = config::data_type_support(&component);
     let mut limits = Limits::for_action(&request.action);
     limits.timeout = request.timeout.unwrap_or(SYNC_ACTION_TIMEOUT);
     if let Some(bytes) = component.memory_bytes() {

@@ -7,7 +7,7 @@ use berth_host_api::ConfigFile;
 use serde_json::{Map, Value};
 
 use berth_staging::{Stage, StagingError};
-use berth_storage::{ComponentDefinition, Storage};
+use berth_storage::{ComponentDefinition, DataTypesSupport, Storage};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone)]
@@ -60,6 +60,24 @@ pub fn document(
         merge_recursive(&mut document, &row.configuration);
     }
     Ok(document)
+}
+
+/// `KBC_DATA_TYPE_SUPPORT` of a component: its `dataTypesConfiguration.dataTypesSupport` when it
+/// declares native-types support (`authoritative` or `hints`); unset for `none`, as the reference
+/// runner leaves it unset without native types.
+pub fn data_type_support(component: &ComponentDefinition) -> Option<String> {
+    match component.data_types_support {
+        DataTypesSupport::None => None,
+        support => Some(support.as_str().to_owned()),
+    }
+}
+
+/// The version of a stored configuration (`KBC_CONFIGVERSION`); `None` for `configData`.
+pub fn stored_version(storage: &Storage, component_id: &str, source: &ConfigSource) -> Option<u64> {
+    match source {
+        ConfigSource::Stored(id) => storage.config(component_id, id).ok().map(|c| c.version),
+        ConfigSource::Data(_) => None,
+    }
 }
 
 /// PHP's `array_replace_recursive`: objects merge by key, arrays by index, scalars replace.

@@ -5,7 +5,7 @@
 //! what ran.
 
 use crate::home::Home;
-use crate::launch::{LaunchError, LaunchOptions, Launched, launch};
+use crate::launch::{ExecutorKind, LaunchError, LaunchOptions, Launched, launch};
 use berth_exec::docker::DockerOptions;
 use berth_storage::{ComponentDefinition, Network};
 
@@ -51,9 +51,26 @@ pub fn executor_for(
         }
         .with_job(job.0, job.1),
     };
-    launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
-        component: component.id.clone(),
-        image: component.image.clone(),
-        source: Box::new(source),
-    })
+    let launched =
+        launch(home, component.image.trim(), &options).map_err(|source| ExecutorError {
+            component: component.id.clone(),
+            image: component.image.clone(),
+            source: Box::new(source),
+        })?;
+    let unsupported = match (launched.kind, component.network) {
+        // WASI sockets are not offered: saying so beats a component failing to connect.
+        (ExecutorKind::Wasi, Network::Bridge) => Some(LaunchError::NetworkUnsupported),
+        // An internal Docker network blocks forwarding but still reaches the host itself, so
+        // berth does not pretend it is a sandbox; refused until it can be made one.
+        (ExecutorKind::Docker, Network::NoInternet) => Some(LaunchError::NoInternetUnsupported),
+        _ => None,
+    };
+    if let Some(source) = unsupported {
+        return Err(ExecutorError {
+            component: component.id.clone(),
+            image: component.image.clone(),
+            source: Box::new(source),
+        });
+    }
+    Ok(launched)
 }

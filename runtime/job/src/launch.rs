@@ -11,7 +11,6 @@
 //! way it is started, and a job can record exactly what ran ([`Launched::reference`],
 //! [`Launched::digest`]).
 
-
 use crate::home::Home;
 use berth_exec::docker::{DockerExecutor, DockerOptions};
 use berth_exec::wasm::WasmEngine;
@@ -71,6 +70,16 @@ pub enum LaunchError {
         /// The path as given.
         path: String,
     },
+    /// `network: bridge` on a WASI component (a user error).
+    #[error(
+        "network \"bridge\" is not available to WASI components (berth offers them no sockets); use a container image, or \"none\" / \"no-internet\""
+    )]
+    NetworkUnsupported,
+    /// `network: no-internet` on a container (a user error).
+    #[error(
+        "network \"no-internet\" is not available to containers yet (a Docker internal network still reaches the host); use \"none\" or \"bridge\""
+    )]
+    NoInternetUnsupported,
     /// The image could not be resolved or pulled.
     #[error(transparent)]
     Image(#[from] ImageError),
@@ -84,7 +93,9 @@ impl LaunchError {
     /// a missing module, a bad reference, a missing repository or tag, a refused login.
     pub fn is_user_error(&self) -> bool {
         match self {
-            LaunchError::MissingModule { .. } => true,
+            LaunchError::MissingModule { .. }
+            | LaunchError::NetworkUnsupported
+            | LaunchError::NoInternetUnsupported => true,
             LaunchError::Image(error) => !matches!(
                 error,
                 ImageError::DigestMismatch { .. }

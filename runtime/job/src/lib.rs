@@ -39,6 +39,7 @@ pub mod processors;
 pub mod queue;
 pub mod record;
 pub mod runner;
+pub mod schema;
 pub mod secrets;
 pub mod settings;
 #[cfg(feature = "testing")]

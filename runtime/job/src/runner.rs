@@ -231,6 +231,8 @@ struct Prepared {
     previous_state: Option<StoredState>,
     staged_files: StagedFiles,
     table_state: Vec<berth_host_api::state::TableState>,
+    /// The stored configuration's version (`KBC_CONFIGVERSION`), when there is one.
+    config_version: Option<u64>,
 }
 
 fn open_storage(home: &Home, stage: Stage) -> Result<Storage, StagingError> {
@@ -431,6 +433,7 @@ impl Job<'_> {
             &self.request.config,
             self.ids.row_id.as_deref(),
         )?;
+        let config_version = config::stored_version(&storage, &component.id, &self.request.config);
         let (mut document, variables) = crate::variables::resolve(
             &storage,
             document,
@@ -457,6 +460,10 @@ impl Job<'_> {
                     }
                 })?;
         }
+        // configurationSchema, checked before secrets are decrypted (no plain value in a message).
+        let schema_warnings =
+            crate::schema::at_job_start(&component, &document, self.ids.row_id.is_some())?;
+        self.record.warnings.extend(schema_warnings);
         self.secrets
             .decrypt_config(&mut document)
             .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
@@ -547,6 +554,7 @@ impl Job<'_> {
             previous_state,
             staged_files: files,
             table_state: tables.state,
+            config_version,
         })
     }
 }

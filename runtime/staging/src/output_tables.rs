@@ -10,9 +10,11 @@
 //!    manifests, missing mapped sources (`Table sources not found: "a.csv"`), destinations,
 //!    `_timestamp` columns, sliced sources without columns; it also decompresses and concatenates
 //!    sources into plain CSV files. Column names are webalized (§3.5).
-//! 2. [`check_against_storage`] compares each file's columns with the existing table and reports
+//! 2. [`check_scope`] refuses tables outside the configuration's output mapping (seeds 001/002)
+//!    unless the component opts out.
+//! 3. [`check_against_storage`] compares each file's columns with the existing table and reports
 //!    every table's problem in one message.
-//! 3. [`load_output_tables`] loads all tables in one Storage transaction.
+//! 4. [`load_output_tables`] loads all tables in one Storage transaction.
 //!
 //! On a failed job (`failed_job`), only tables whose merged configuration has `write_always` are
 //! planned; missing sources and the other tables' errors are ignored (§3.3).
@@ -22,6 +24,7 @@ mod load;
 mod merge;
 mod options;
 mod prepare;
+mod scope;
 mod sources;
 
 use std::collections::HashSet;
@@ -33,6 +36,7 @@ use time::OffsetDateTime;
 
 pub use destination::{Destination, default_bucket, resolve as resolve_destination};
 pub use load::{check_against_storage, load_output_tables};
+pub use scope::check_scope;
 pub use sources::{Source, scan};
 
 use super::out_dir::{Folder, OutDir};

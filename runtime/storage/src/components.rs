@@ -1,6 +1,12 @@
-//! Component definitions: the strict JSON file people write to register a component (its image,
-//! limits, network, actions and image/stack parameters), validated on the way in and stored in
-//! the catalog; changed and removed (with its configurations only when forced).
+//! Component definitions: the JSON file people write to register a component (its image,
+//! limits, network, actions and image/stack parameters), in berth's flat shape or as the
+//! Developer Portal publishes it ([`portal`]), validated on the way in and stored in the catalog;
+//! changed and removed (with its configurations only when forced).
+//!
+//! Unknown keys are ignored, as the reference says, but never silently: [`ComponentDefinition::parse`]
+//! returns each one by name (`memmory`, `data.foo`) so a typo is loud.
+
+mod portal;
 
 use duckdb::{OptionalExt, params};
 use serde::{Deserialize, Serialize};
@@ -12,7 +18,7 @@ use super::{Storage, StorageError};
 
 /// A component definition (Keboola's component specification, the fields that affect a run).
 ///
-/// Unknown keys are rejected. Example:
+/// Unknown keys are ignored and reported by [`ComponentDefinition::parse`]. Example:
 ///
 /// ```json
 /// {"id": "acme.ex-demo", "image": "components/ex-demo.wasm", "memory": "256m",
@@ -20,22 +26,25 @@ use super::{Storage, StorageError};
 ///  "stack_parameters": {"connection.keboola.com": {"token": "abc"}}}
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ComponentDefinition {
     /// Component id, e.g. `keboola.ex-db-mysql`: letters, digits, `.`, `_`, `-`.
     pub id: String,
     /// Human-readable name.
     #[serde(default)]
     pub name: String,
+    /// The portal's component type (`extractor`, `writer`, `processor`, …); informational.
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// What runs: a path to a `.wasm` module, or an image reference.
     pub image: String,
-    /// Memory limit, e.g. `256m` (a number with an optional `k`, `m` or `g` suffix).
+    /// Memory limit, e.g. `256m`: a number with an optional `k`, `m` or `g` suffix, decimal
+    /// (`256m` = 256,000,000 bytes, as the reference reads it).
     #[serde(default = "default_memory")]
     pub memory: String,
     /// Time limit of a `run` action in seconds (default 3600).
     #[serde(default = "default_timeout")]
     pub process_timeout: u64,
-    /// Network access: `none` (default) or `bridge`.
+    /// Network access: `none` (default), `bridge`, or `no-internet`.
     #[serde(default)]
     pub network: Network,
     /// Actions other than `run` the component accepts, e.g. `["testConnection"]`.
@@ -72,6 +81,80 @@ pub struct ComponentDefinition {
     /// the home's or berth's defaults.
     #[serde(default, skip_serializing_if = "LimitOverrides::is_empty")]
     pub limits: LimitOverrides,
+    /// Which tables a job may write: `mapping` (default; berth's rule after seeds 001/002) or
+    /// `any` (Keboola's behaviour, for trusted components).
+    #[serde(default)]
+    pub output_scope: OutputScope,
+    /// JSON Schema of a configuration's `parameters` (the portal's `configurationSchema`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_schema: Option<Value>,
+    /// JSON Schema of a row's `parameters` (the portal's `configurationRowSchema`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub configuration_row_schema: Option<Value>,
+    /// `authoritative`, `hints` or `none` (default): the portal's
+    /// `dataTypesConfiguration.dataTypesSupport`, passed as `KBC_DATA_TYPE_SUPPORT`.
+    #[serde(default)]
+    pub data_types_support: DataTypesSupport,
+    /// The portal's `logging` settings; kept, not used (berth collects stdout and stderr).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logging: Option<Value>,
+}
+
+/// How a component treats native data types (`KBC_DATA_TYPE_SUPPORT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DataTypesSupport {
+    /// Types are authoritative.
+    Authoritative,
+    /// Types are hints.
+    Hints,
+    /// No native types (default).
+    #[default]
+    None,
+}
+
+impl DataTypesSupport {
+    /// The value as `KBC_DATA_TYPE_SUPPORT` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Authoritative => "authoritative",
+            Self::Hints => "hints",
+            Self::None => "none",
+        }
+    }
+}
+
+/// Which shape a definition file was written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinitionShape {
+    /// berth's flat shape (`image`, `memory`, … at the top).
+    Berth,
+    /// The Developer Portal's component detail (`data.definition`, `data.memory`, …).
+    DeveloperPortal,
+}
+
+/// A parsed definition file: the definition, its shape and the keys that were ignored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParsedDefinition {
+    /// The definition.
+    pub definition: ComponentDefinition,
+    /// The shape the file was in.
+    pub shape: DefinitionShape,
+    /// Unknown keys, as paths in the file (`memmory`, `data.foo`, `staging_storage.inptu`).
+    pub ignored: Vec<String>,
+}
+
+/// Which tables a component's jobs may write (seeds 001/002: "only those outputs defined in the
+/// output mapping by the end-user will be written to the project").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputScope {
+    /// Only the tables named in the configuration's output mapping, plus tables in the
+    /// configuration's default bucket (berth's default).
+    #[default]
+    Mapping,
+    /// Any table a manifest or file name names (Keboola's code).
+    Any,
 }
 
 /// Network access of a component.
@@ -83,6 +166,10 @@ pub enum Network {
     None,
     /// Network access.
     Bridge,
+    /// No route out: on WASI the same as `none` (no sockets); refused for containers for now
+    /// (a Docker internal network still reaches the host).
+    #[serde(rename = "no-internet")]
+    NoInternet,
 }
 
 /// Format of the configuration file a component reads.
@@ -98,7 +185,6 @@ pub enum ConfigurationFormat {
 
 /// Input and output staging of a component.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StagingStorage {
     /// `local` or `none`.
     #[serde(default = "default_staging")]
@@ -134,26 +220,73 @@ fn default_staging() -> String {
 }
 
 impl ComponentDefinition {
-    /// Parses and validates a definition file's text.
+    /// Parses and validates a definition file's text (either shape), dropping the names of
+    /// ignored keys; see [`ComponentDefinition::parse`].
     pub fn from_json(text: &str) -> Result<Self, StorageError> {
-        // The key a wrong value is under is named (`key "forward_token": invalid type: …`).
+        Ok(Self::parse(text)?.definition)
+    }
+
+    /// Parses and validates a definition file's text in berth's shape or the Developer Portal's
+    /// (a `data` object and no `image`), naming every key it ignored.
+    pub fn parse(text: &str) -> Result<ParsedDefinition, StorageError> {
         let invalid = |message: String| StorageError::InvalidComponent { id: None, message };
-        let mut json = serde_json::Deserializer::from_str(text);
-        let definition: Self = serde_path_to_error::deserialize(&mut json).map_err(|err| {
+        let value: Value = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let Value::Object(object) = value else {
+            return Err(invalid(
+                "a component definition must be a JSON object".into(),
+            ));
+        };
+        let (shape, berth, mut ignored) = if portal::is_portal(&Value::Object(object.clone())) {
+            let (berth, ignored) = portal::to_berth_shape(object).map_err(invalid)?;
+            (DefinitionShape::DeveloperPortal, berth, ignored)
+        } else {
+            (DefinitionShape::Berth, Value::Object(object), Vec::new())
+        };
+        let spell = |path: String| match shape {
+            DefinitionShape::Berth => path,
+            DefinitionShape::DeveloperPortal => portal::portal_path(&path),
+        };
+        // The key a wrong value is under is named (`key "forward_token": invalid type: …`).
+        let describe = |err: serde_path_to_error::Error<serde_json::Error>| {
             let path = err.path().to_string();
             let inner = err.into_inner();
-            // An unknown field's message names it already.
-            invalid(
-                if path == "." || inner.to_string().starts_with("unknown field") {
-                    inner.to_string()
-                } else {
-                    format!("key \"{path}\": {inner}")
-                },
-            )
+            invalid(if path == "." {
+                inner.to_string()
+            } else {
+                format!("key \"{}\": {inner}", spell(path))
+            })
+        };
+        let mut unknown = Vec::new();
+        let mut track = |path: serde_ignored::Path<'_>| unknown.push(path.to_string());
+        let definition: Self = match shape {
+            // berth's shape is read from the text itself, so errors keep their line and column.
+            DefinitionShape::Berth => {
+                let mut json = serde_json::Deserializer::from_str(text);
+                let ignoring = serde_ignored::Deserializer::new(&mut json, &mut track);
+                let definition = serde_path_to_error::deserialize(ignoring).map_err(describe)?;
+                json.end().map_err(|e| invalid(e.to_string()))?;
+                definition
+            }
+            DefinitionShape::DeveloperPortal => {
+                let ignoring = serde_ignored::Deserializer::new(berth, &mut track);
+                serde_path_to_error::deserialize(ignoring).map_err(describe)?
+            }
+        };
+        ignored.extend(unknown.into_iter().map(spell));
+        definition.validate().map_err(|e| match (shape, e) {
+            (DefinitionShape::DeveloperPortal, StorageError::InvalidComponent { id, message }) => {
+                StorageError::InvalidComponent {
+                    id,
+                    message: respell_key(&message),
+                }
+            }
+            (_, e) => e,
         })?;
-        json.end().map_err(|e| invalid(e.to_string()))?;
-        definition.validate()?;
-        Ok(definition)
+        Ok(ParsedDefinition {
+            definition,
+            shape,
+            ignored,
+        })
     }
 
     /// Checks the values serde cannot: id characters, memory format, timeout, stages.
@@ -226,7 +359,8 @@ impl ComponentDefinition {
         Ok(())
     }
 
-    /// The memory limit in bytes (`256m` → 268435456), `None` when malformed.
+    /// The memory limit in bytes, in decimal units as the reference reads them (`256m` →
+    /// 256,000,000; `1g` → 1,000,000,000), `None` when malformed.
     pub fn memory_bytes(&self) -> Option<u64> {
         let text = self.memory.trim().to_ascii_lowercase();
         let (digits, unit) = match text.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -236,9 +370,9 @@ impl ComponentDefinition {
         let n: u64 = digits.parse().ok()?;
         let factor: u64 = match unit {
             "" | "b" => 1,
-            "k" | "kb" => 1 << 10,
-            "m" | "mb" => 1 << 20,
-            "g" | "gb" => 1 << 30,
+            "k" | "kb" => 1_000,
+            "m" | "mb" => 1_000_000,
+            "g" | "gb" => 1_000_000_000,
             _ => return None,
         };
         n.checked_mul(factor).filter(|&bytes| bytes > 0)
@@ -252,6 +386,17 @@ impl ComponentDefinition {
             merge_into(&mut merged, overrides);
         }
         merged
+    }
+}
+
+/// A validation message `key "memory": …` as the portal spells the key (`key "data.memory": …`).
+fn respell_key(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("key \"") else {
+        return message.to_owned();
+    };
+    match rest.split_once('"') {
+        Some((path, tail)) => format!("key \"{}\"{tail}", portal::portal_path(path)),
+        None => message.to_owned(),
     }
 }
 
@@ -393,7 +538,7 @@ mod tests {
     fn defaults_and_memory() {
         let d = ComponentDefinition::from_json(r#"{"id": "a.b", "image": "x.wasm"}"#).unwrap();
         assert_eq!(d.memory, "256m");
-        assert_eq!(d.memory_bytes(), Some(256 << 20));
+        assert_eq!(d.memory_bytes(), Some(256_000_000));
         assert_eq!(d.process_timeout, 3600);
         assert_eq!(d.network, Network::None);
         assert_eq!(d.default_bucket_stage, "in");

@@ -282,25 +282,25 @@ impl Storage {
         let time = to_micros(self.clock.now());
         let changed = crate::db::retry_conflicts(|| {
             self.conn
-            .execute(
-                "UPDATE berth_jobs SET \
+                .execute(
+                    "UPDATE berth_jobs SET \
                  status = CASE WHEN status = 'terminating' AND ? = 'processing' \
                      THEN status ELSE ? END, \
                  record = ?, \
                  started = CASE WHEN ? AND started IS NULL THEN ? ELSE started END, \
                  finished = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?",
-                params![
-                    status.as_str(),
-                    status.as_str(),
-                    record.to_string(),
-                    status == JobStatus::Processing,
-                    time,
-                    status.is_terminal(),
-                    time,
-                    id,
-                ],
-            )
-            .map_err(StorageError::db("updating a job", id))
+                    params![
+                        status.as_str(),
+                        status.as_str(),
+                        record.to_string(),
+                        status == JobStatus::Processing,
+                        time,
+                        status.is_terminal(),
+                        time,
+                        id,
+                    ],
+                )
+                .map_err(StorageError::db("updating a job", id))
         })?;
         if changed == 0 {
             return Err(StorageError::JobNotFound { id: id.to_owned() });

@@ -52,7 +52,10 @@ use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
 pub use clock::Clock;
-pub use components::{ComponentDefinition, ConfigurationFormat, Network, StagingStorage};
+pub use components::{
+    ComponentDefinition, ConfigurationFormat, DataTypesSupport, DefinitionShape, Network,
+    OutputScope, ParsedDefinition, StagingStorage,
+};
 pub use configs::{
     Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
     State, StateInput, StateStorage, TableState, TagMatch,

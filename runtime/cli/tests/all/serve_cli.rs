@@ -201,7 +201,7 @@ fn a_restart_keeps_waiting_jobs_and_fails_the_interrupted_one() {
         .map(|n| {
             queue(json!({"component": "acme.writer", "configData": {"parameters": {
                 "write": [{"path": format!("out/tables/out.c-restart.t{n}.csv"), "text": "a\n1\n"}]
-            }}}))
+            }, "storage": {"output": {"tables": [{"destination": format!("out.c-restart.t{n}")}]}}}}))
         })
         .collect();
     served.signal("KILL");

@@ -311,12 +311,42 @@ fn component_and_config_commands() {
     assert_eq!(listed[0]["id"], "acme.ex");
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"id": "x", "image": "y", "colour": 1}"#).unwrap();
-    fails(
+    // Unknown keys are ignored (reference §10), each named in a warning.
+    let out = berth(
         &home,
         &["component", "add", "--file", bad.to_str().unwrap()],
-        1,
-        "unknown field `colour`",
     );
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        r#"warning: component definition (berth's shape): unknown key "colour" ignored"#
+    );
+    // The Developer Portal's component detail is accepted too.
+    let portal = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../storage/tests/fixtures/developer-portal-ex-generic.json");
+    let out = berth(
+        &home,
+        &["component", "add", "--file", portal.to_str().unwrap()],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "Added component keboola.ex-generic-v2"
+    );
+    assert_eq!(
+        stderr.lines().collect::<Vec<_>>(),
+        [
+            r#"warning: component definition (Developer Portal shape): unknown key "data.inject_environment" ignored"#,
+            r#"warning: component definition (Developer Portal shape): unknown key "sourceCodeUrl" ignored"#,
+        ]
+    );
+    let shown: Value =
+        serde_json::from_str(&ok(&home, &["component", "show", "keboola.ex-generic-v2"])).unwrap();
+    assert_eq!(shown["memory"], "512m");
+    assert_eq!(shown["network"], "bridge");
+    assert_eq!(shown["data_types_support"], "hints");
+    assert!(shown["image"].as_str().unwrap().ends_with("keboola.ex-generic-v2@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"));
     fails(
         &home,
         &["component", "show", "nope"],
@@ -407,5 +437,66 @@ fn component_and_config_commands() {
         ],
         1,
         "is not valid JSON",
+    );
+}
+
+#[test]
+fn config_create_checks_the_configuration_schema_unless_told_not_to() {
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    let def = dir.path().join("def.json");
+    std::fs::write(
+        &def,
+        json!({"id": "acme.ex", "image": "ex.wasm", "configuration_schema": {
+            "type": "object", "required": ["url"],
+            "properties": {"url": {"type": "string"}, "pages": {"type": "integer"}}}})
+        .to_string(),
+    )
+    .unwrap();
+    ok(
+        &home,
+        &["component", "add", "--file", def.to_str().unwrap()],
+    );
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, r#"{"parameters": {"pages": "all"}}"#).unwrap();
+    let file = config.to_str().unwrap();
+    fails(
+        &home,
+        &["config", "create", "acme.ex", "--file", file, "--id", "c1"],
+        1,
+        r#"The configuration does not match the component's configurationSchema: parameters: "url" is a required property; parameters.pages: "all" is not of type "integer" (store it anyway with --no-validate)"#,
+    );
+    fails(&home, &["config", "show", "acme.ex", "c1"], 1, "c1");
+    ok(
+        &home,
+        &[
+            "config",
+            "create",
+            "acme.ex",
+            "--file",
+            file,
+            "--id",
+            "c1",
+            "--no-validate",
+        ],
+    );
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"parameters": {"url": "https://x"}}"#).unwrap();
+    ok(
+        &home,
+        &[
+            "config",
+            "update",
+            "acme.ex",
+            "c1",
+            "--file",
+            good.to_str().unwrap(),
+        ],
+    );
+    fails(
+        &home,
+        &["config", "update", "acme.ex", "c1", "--file", file],
+        1,
+        "parameters.pages",
     );
 }

@@ -141,7 +141,7 @@ pub(super) fn create_body(spec: &RunSpec<'_>) -> ContainerCreateBody {
     labels.extend(Owner::current().labels());
     // /tmp lives in memory: what the component keeps there counts against its memory limit,
     // so the tmpfs is never larger than that limit.
-    let tmp_size = memory.unwrap_or(256 << 20);
+    let tmp_size = memory.unwrap_or(crate::DEFAULT_MEMORY_BYTES as i64);
     let tmpfs = HashMap::from([(
         "/tmp".to_owned(),
         format!("rw,nosuid,nodev,size={tmp_size},mode=1777"),

@@ -36,6 +36,11 @@ impl Job<'_> {
         env.run_id = self.ids.run_id.clone();
         env.config_row_id = self.ids.row_id.clone();
         env.run_mode = self.request.mode.as_str().to_owned();
+        env.config_version = prepared
+            .config_version
+            .map(|v| v.to_string())
+            .unwrap_or_default();
+        env.data_type_support = config::data_type_support(component);
         if component.forward_token
             && let Some(url) = &self.request.server_url
         {

@@ -8,7 +8,7 @@ use berth_staging::StagingError;
 use berth_staging::out_dir::OutDir;
 use berth_staging::output_files::{plan_output_files, remove_uploaded, upload};
 use berth_staging::output_tables::{
-    OutputTablesConfig, check_against_storage, default_bucket, load_output_tables,
+    OutputTablesConfig, check_against_storage, check_scope, default_bucket, load_output_tables,
     plan_output_tables,
 };
 use berth_storage::Storage;
@@ -51,6 +51,12 @@ impl Job<'_> {
                 self.record.warnings.push(warning.clone());
             }
         }
+        check_scope(
+            &plan,
+            prepared.component.output_scope,
+            &output.tables,
+            bucket.as_deref(),
+        )?;
         check_against_storage(storage, &plan)?;
         let files = if failed {
             Vec::new()

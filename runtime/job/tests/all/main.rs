@@ -8,6 +8,10 @@ mod job_state;
 mod staging_input;
 // Output table mapping: manifests, precedence, destinations, sliced/headless/gzip, write_always.
 mod staging_output_tables;
+// Component definition fields in jobs: configurationSchema, data types, config version.
+mod component_definitions;
+// Output scope: only the mapping's tables and the default bucket (seeds 001/002).
+mod output_scope;
 // Output file mapping: mapping or manifest properties, system tags, missing and orphaned files.
 mod staging_output_files;
 // Secrets: scopes through the home's keys, round trips through jobs, redaction and debug mode.

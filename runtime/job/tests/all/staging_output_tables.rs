@@ -1,6 +1,10 @@
 //! Output table mapping through whole jobs (reference §2.4–§2.7, §3; §11 items 1–30): what the
 //! `write_outputs` guest leaves in `out/tables`, with manifests and mappings, ends up in Storage —
 //! or fails with the reference's message and changes nothing.
+//!
+//! These tests pin Keboola's destination rules (manifest destinations, file names, default
+//! buckets), so their writer component opts out of berth's output scope (`"output_scope":
+//! "any"`); `output_scope.rs` tests the scope itself.
 
 use berth_storage::ImportOptions;
 use components_artifacts as guests;
@@ -10,7 +14,11 @@ use berth_job::testing::{Env, csv, writes};
 
 fn env() -> Env {
     let env = Env::new();
-    env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
+    env.component(
+        "acme.writer",
+        guests::WRITE_OUTPUTS,
+        json!({"output_scope": "any"}),
+    );
     env
 }
 

@@ -22,7 +22,8 @@ fn a_queued_job_runs_and_its_log_has_the_component_output() {
             "parameters": {
                 "print": ["hello from the component", "second line"],
                 "write": [{"path": "out/tables/out.c-main.t.csv", "text": "a\n1\n"}]
-            }
+            },
+            "storage": {"output": {"tables": [{"destination": "out.c-main.t"}]}}
         }),
     );
     let response = server.post(

@@ -145,7 +145,7 @@ fn a_queued_job_appears_on_the_page_turns_to_success_and_shows_its_output_as_tex
         "configData": {"parameters": {
             "print": [HOSTILE, "hello from the component"],
             "write": [{"path": "out/tables/out.c-main.t.csv", "text": "a\n1\n"}]
-        }}
+        }, "storage": {"output": {"tables": [{"destination": "out.c-main.t"}]}}}
     }));
     assert_eq!(server.job(&id)["status"], "waiting");
 

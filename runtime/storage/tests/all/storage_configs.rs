@@ -2,8 +2,9 @@
 //! configurations with rows, and the stored state document's exact shape.
 
 use berth_storage::{
-    ComponentDefinition, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
-    State, Storage, StorageError, TableState, TagMatch,
+    ComponentDefinition, ConfigUpdate, DataTypesSupport, DefinitionShape, FileState, Network,
+    NewConfig, NewConfigRow, RowUpdate, SourceTag, State, Storage, StorageError, TableState,
+    TagMatch,
 };
 use serde_json::json;
 use tempfile::TempDir;
@@ -25,11 +26,17 @@ fn component_definitions_are_strict() {
             .unwrap_err()
             .to_string()
     };
-    let err = message(r#"{"id": "a", "image": "x", "memmory": "1g"}"#);
-    assert!(
-        err.starts_with("invalid component definition: unknown field `memmory`"),
-        "{err}"
-    );
+    // Unknown keys are ignored (reference §10) but named, so a typo is loud.
+    let parsed =
+        ComponentDefinition::parse(r#"{"id": "a", "image": "x", "memmory": "1g"}"#).unwrap();
+    assert_eq!(parsed.ignored, ["memmory"]);
+    assert_eq!(parsed.shape, DefinitionShape::Berth);
+    assert_eq!(parsed.definition.memory, "256m", "the typo changed nothing");
+    let parsed = ComponentDefinition::parse(
+        r#"{"id": "a", "image": "x", "staging_storage": {"inptu": "none"}}"#,
+    )
+    .unwrap();
+    assert_eq!(parsed.ignored, ["staging_storage.inptu"]);
     let err = message(r#"{"id": "a"}"#);
     assert!(err.contains("missing field `image`"), "{err}");
     let err = message(r#"{"id": "a", "image": "x", "network": "host"}"#);
@@ -73,8 +80,13 @@ fn component_definitions_are_strict() {
             "{err}"
         );
     }
-    let err = message(r#"{"id": "a", "image": "x", "forwardToken": true}"#);
-    assert!(err.contains("unknown field `forwardToken`"), "{err}");
+    let parsed =
+        ComponentDefinition::parse(r#"{"id": "a", "image": "x", "forwardToken": true}"#).unwrap();
+    assert_eq!(parsed.ignored, ["forwardToken"]);
+    assert!(
+        !parsed.definition.forward_token,
+        "a misspelling is not taken as on"
+    );
     let on = ComponentDefinition::from_json(r#"{"id": "a", "image": "x", "forward_token": true}"#);
     assert!(on.unwrap().forward_token);
     assert!(!definition("a").forward_token, "off unless asked for");
@@ -649,4 +661,102 @@ fn components_are_updated_and_removed_only_when_unused_or_forced() {
         storage.delete_component("nope", true).unwrap_err(),
         StorageError::ComponentNotFound { .. }
     ));
+}
+
+const PORTAL_FIXTURE: &str = include_str!("../fixtures/developer-portal-ex-generic.json");
+
+#[test]
+fn a_developer_portal_component_detail_becomes_the_same_definition() {
+    let parsed = ComponentDefinition::parse(PORTAL_FIXTURE).unwrap();
+    assert_eq!(parsed.shape, DefinitionShape::DeveloperPortal);
+    // Catalogue keys (description, ico32, flags, …) are known and dropped silently; the rest is
+    // named as the file spells it.
+    assert_eq!(parsed.ignored, ["data.inject_environment", "sourceCodeUrl"]);
+    let d = parsed.definition;
+    assert_eq!(d.id, "keboola.ex-generic-v2");
+    assert_eq!(d.kind.as_deref(), Some("extractor"));
+    assert_eq!(
+        d.image,
+        "147946154733.dkr.ecr.us-east-1.amazonaws.com/developer-portal-v2/keboola.ex-generic-v2@sha256:4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945"
+    );
+    assert_eq!(d.memory_bytes(), Some(512_000_000), "decimal units");
+    assert_eq!(d.process_timeout, 21600);
+    assert_eq!(d.network, Network::Bridge);
+    assert!(d.default_bucket);
+    assert_eq!(d.synchronous_actions, ["testConnection"]);
+    assert_eq!(d.features, ["dev-branch-configuration-unsafe"]);
+    assert_eq!(d.data_types_support, DataTypesSupport::Hints);
+    assert_eq!(
+        d.configuration_schema.as_ref().unwrap()["required"],
+        json!(["api", "config"])
+    );
+    assert_eq!(d.logging.as_ref().unwrap()["type"], "gelf");
+    assert_eq!(
+        json!(d.image_parameters_for_stack("connection.eu-central-1.keboola.com")),
+        json!({"user_agent": "Keboola Generic Extractor (EU)"})
+    );
+
+    // The same component written in berth's shape is the same definition.
+    let berth = json!({
+        "id": "keboola.ex-generic-v2", "type": "extractor", "name": "Generic Extractor",
+        "image": d.image, "memory": "512m", "process_timeout": 21600, "network": "bridge",
+        "default_bucket": true, "synchronous_actions": ["testConnection"],
+        "image_parameters": d.image_parameters, "stack_parameters": d.stack_parameters,
+        "features": ["dev-branch-configuration-unsafe"], "data_types_support": "hints",
+        "configuration_schema": d.configuration_schema, "configuration_row_schema": {},
+        "logging": d.logging,
+    });
+    assert_eq!(
+        ComponentDefinition::from_json(&berth.to_string()).unwrap(),
+        d
+    );
+}
+
+#[test]
+fn developer_portal_details_name_their_own_keys_in_errors() {
+    let message = |value: serde_json::Value| {
+        ComponentDefinition::parse(&value.to_string())
+            .unwrap_err()
+            .to_string()
+    };
+    let base =
+        || json!({"id": "a.b", "data": {"definition": {"type": "dockerhub", "uri": "keboola/x"}}});
+    let parsed = ComponentDefinition::parse(&base().to_string()).unwrap();
+    assert_eq!(
+        parsed.definition.image, "keboola/x:latest",
+        "tag defaults to latest"
+    );
+    let mut v = base();
+    v["data"]["memory"] = json!("lots");
+    assert_eq!(
+        message(v),
+        "invalid component definition \"a.b\": key \"data.memory\": \"lots\" is not a size such as \"256m\""
+    );
+    let mut v = base();
+    v["data"]["forward_token"] = json!("yes");
+    assert!(message(v).contains("key \"data.forward_token\": invalid type"));
+    let mut v = base();
+    v["data"]["definition"] = json!({"type": "dockerhub"});
+    assert!(message(v).contains("key \"data.definition.uri\": missing"));
+    let mut v = base();
+    v["data"]["definition"]["tag"] = json!(7);
+    assert!(message(v).contains("key \"data.definition.tag\": expected a string"));
+    let mut v = base();
+    v["data"]["network"] = json!("host");
+    assert!(message(v).contains("key \"data.network\""));
+    let mut v = base();
+    v["dataTypesConfiguration"] = json!({"dataTypesSupport": "maybe"});
+    assert!(message(v).contains("key \"dataTypesConfiguration.dataTypesSupport\""));
+    let mut v = base();
+    v["data"]["staging_storage"] = json!({"input": "local", "ouput": "local"});
+    v["data"]["definition"]["repository"] = json!({"region": "us-east-1"});
+    let parsed = ComponentDefinition::parse(&v.to_string()).unwrap();
+    assert_eq!(
+        parsed.ignored,
+        ["data.definition.repository", "data.staging_storage.ouput"]
+    );
+    assert_eq!(
+        message(json!({"id": "a.b", "data": {"memory": "1g"}})),
+        "invalid component definition: key \"data.definition\": missing; it names the image (uri and tag)"
+    );
 }
