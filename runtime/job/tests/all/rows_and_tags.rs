@@ -28,8 +28,11 @@ fn row(id: &str, disabled: bool) -> NewConfigRow {
         id: Some(id.to_owned()),
         name: id.to_owned(),
         description: String::new(),
-        configuration: json!({"parameters": {"write": [
-            {"path": format!("out/tables/out.c-main.{id}.csv"), "text": "a\n1\n"}]}}),
+        configuration: json!({
+            "parameters": {"write": [
+                {"path": format!("out/tables/out.c-main.{id}.csv"), "text": "a\n1\n"}]},
+            "storage": {"output": {"tables": [
+                {"source": format!("out.c-main.{id}.csv"), "destination": format!("out.c-main.{id}")}]}}}),
         is_disabled: disabled,
     }
 }

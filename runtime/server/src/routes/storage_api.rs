@@ -761,11 +761,29 @@ pub(crate) async fn delete_row(
 
 // berth's own component definitions: `GET|POST /components`, `GET|PUT|DELETE /components/{id}`.
 
-fn definition_of(body: &[u8], path_id: Option<&str>) -> Result<ComponentDefinition, ApiError> {
+/// The header naming the keys of a component definition that were ignored (unknown keys are
+/// ignored, as the reference says, but never silently).
+const IGNORED_KEYS_HEADER: &str = "berth-ignored-keys";
+
+/// A definition from a request body (berth's shape or the Developer Portal's) and the header
+/// listing the keys it ignored, if any.
+fn definition_of(
+    body: &[u8],
+    path_id: Option<&str>,
+) -> Result<(ComponentDefinition, axum::http::HeaderMap), ApiError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| ApiError::bad_request("The component definition is not UTF-8."))?;
-    let definition =
-        ComponentDefinition::from_json(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let parsed =
+        ComponentDefinition::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let mut headers = axum::http::HeaderMap::new();
+    if !parsed.ignored.is_empty() {
+        let keys = parsed.ignored.join(", ");
+        tracing::warn!(component = %parsed.definition.id, "component definition: unknown keys ignored: {keys}");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&keys) {
+            headers.insert(IGNORED_KEYS_HEADER, value);
+        }
+    }
+    let definition = parsed.definition;
     if let Some(id) = path_id
         && definition.id != id
     {
@@ -774,7 +792,7 @@ fn definition_of(body: &[u8], path_id: Option<&str>) -> Result<ComponentDefiniti
             definition.id
         )));
     }
-    Ok(definition)
+    Ok((definition, headers))
 }
 
 /// `GET /components`: the definitions the token may use.
@@ -801,9 +819,9 @@ pub(crate) async fn component_create(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     body: Bytes,
-) -> Result<(StatusCode, Json<ComponentDefinition>), ApiError> {
+) -> Result<(StatusCode, axum::http::HeaderMap, Json<ComponentDefinition>), ApiError> {
     caller.require_admin()?;
-    let definition = definition_of(&body, None)?;
+    let (definition, ignored) = definition_of(&body, None)?;
     let home = state.home.clone();
     let stored = blocking(move || {
         let mut storage = Storage::open(home.storage())?;
@@ -818,7 +836,7 @@ pub(crate) async fn component_create(
         Ok(storage.component(&id)?)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(stored)))
+    Ok((StatusCode::CREATED, ignored, Json(stored)))
 }
 
 /// `GET /components/{id}`.
@@ -847,9 +865,9 @@ pub(crate) async fn component_update(
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> Result<Json<ComponentDefinition>, ApiError> {
+) -> Result<(axum::http::HeaderMap, Json<ComponentDefinition>), ApiError> {
     caller.require_admin()?;
-    let definition = definition_of(&body, Some(&id))?;
+    let (definition, ignored) = definition_of(&body, Some(&id))?;
     let home = state.home.clone();
     let stored = blocking(move || {
         let mut storage = Storage::open(home.storage())?;
@@ -857,7 +875,7 @@ pub(crate) async fn component_update(
         Ok(storage.component(&id)?)
     })
     .await?;
-    Ok(Json(stored))
+    Ok((ignored, Json(stored)))
 }
 
 /// What `DELETE /components/{id}` answers.

@@ -339,7 +339,8 @@ fn post_jobs_takes_variable_values_and_reports_them_in_the_result() {
         "acme.writer",
         "cfg",
         json!({"variables_id": "vars",
-               "parameters": {"write": [{"path": "out/tables/out.c-main.t.csv", "text": "city\n{{city}}\n"}]}}),
+               "parameters": {"write": [{"path": "out/tables/out.c-main.t.csv", "text": "city\n{{city}}\n"}]},
+               "storage": {"output": {"tables": [{"source": "out.c-main.t.csv", "destination": "out.c-main.t"}]}}}),
     );
     let response = server.post(
         "/jobs",

@@ -718,14 +718,18 @@ fn component_definitions_over_http() {
         ),
         "component \"acme.c\" already exists (PUT /components/acme.c changes it)"
     );
-    let message = error_of(
-        server.post(
-            "/components",
-            json!({"id": "acme.d", "image": "d", "colour": 1}),
-        ),
-        400,
+    // Unknown keys are ignored, as the reference says, and named in a header.
+    let response = server.post(
+        "/components",
+        json!({"id": "acme.d", "image": "d", "colour": 1}),
     );
-    assert!(message.contains("unknown field `colour`"), "{message}");
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.headers()["berth-ignored-keys"].to_str().unwrap(),
+        "colour"
+    );
+    let created: Value = response.json().unwrap();
+    assert!(created.get("colour").is_none(), "{created}");
     assert_eq!(ok(server.get("/components/acme.c"), 200)["image"], "c.wasm");
     assert_eq!(
         error_of(server.get("/components/acme.zzz"), 404),
