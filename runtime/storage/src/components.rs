@@ -313,6 +313,15 @@ impl ComponentDefinition {
         if self.image.trim().is_empty() {
             return Err(invalid("key \"image\": the image is empty".into()));
         }
+        if self.configuration_format == ConfigurationFormat::Yaml {
+            // Refused rather than ignored: the component would read config.json it does not
+            // expect.
+            return Err(invalid(
+                "key \"configuration_format\": \"yaml\" (config.yml, YAML state and usage files) \
+                 is not supported by berth yet; only \"json\" is"
+                    .into(),
+            ));
+        }
         if self.memory_bytes().is_none() {
             return Err(invalid(format!(
                 "key \"memory\": \"{}\" is not a size such as \"256m\"",
@@ -543,6 +552,24 @@ mod tests {
         assert_eq!(d.network, Network::None);
         assert_eq!(d.default_bucket_stage, "in");
         assert_eq!(d.configuration_format, ConfigurationFormat::Json);
+    }
+
+    #[test]
+    fn a_yaml_configuration_format_is_refused_not_ignored() {
+        let error = ComponentDefinition::from_json(
+            r#"{"id": "a.b", "image": "x.wasm", "configuration_format": "yaml"}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid component definition \"a.b\": key \"configuration_format\": \"yaml\" (config.yml, YAML state and usage files) is not supported by berth yet; only \"json\" is"
+        );
+        let portal = r#"{"id": "a.b", "data": {"definition": {"type": "dockerhub", "uri": "x"}, "configuration_format": "yaml"}}"#;
+        let error = ComponentDefinition::parse(portal).unwrap_err().to_string();
+        assert!(
+            error.contains("key \"data.configuration_format\""),
+            "{error}"
+        );
     }
 
     #[test]
