@@ -370,3 +370,135 @@ fn refusals_and_failures_are_clear() {
         .unwrap();
     assert_eq!(not_a_url.status.code(), Some(1));
 }
+
+#[test]
+fn configurations_rows_state_components_and_oauth_through_the_server() {
+    let env = Env::new();
+    env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
+    let served = Served::start(&env, 1, true);
+    let token = served.token.clone().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| ok(&remote(&served, &token, args));
+
+    let doc = write(dir.path(), "config.json", r#"{"parameters": {"a": 1}}"#);
+    run(&[
+        "config",
+        "create",
+        "acme.writer",
+        "--id",
+        "c1",
+        "--name",
+        "first",
+        "--file",
+        &doc,
+    ]);
+    let row_doc = write(dir.path(), "row.json", r#"{"parameters": {"b": 2}}"#);
+    let row = run(&[
+        "config",
+        "row",
+        "add",
+        "acme.writer",
+        "c1",
+        "--id",
+        "r1",
+        "--file",
+        &row_doc,
+    ]);
+    assert_eq!(row.trim(), "r1");
+    let updated = run(&[
+        "config",
+        "row",
+        "update",
+        "acme.writer",
+        "c1",
+        "r1",
+        "--disabled",
+        "true",
+    ]);
+    assert_eq!(updated.trim(), "Updated row acme.writer/c1/r1 (disabled)");
+    run(&[
+        "config",
+        "row",
+        "add",
+        "acme.writer",
+        "c1",
+        "--id",
+        "r2",
+        "--file",
+        &row_doc,
+    ]);
+    let removed = run(&["config", "row", "rm", "acme.writer", "c1", "r2"]);
+    assert_eq!(removed.trim(), "Removed row acme.writer/c1/r2");
+    let state = write(dir.path(), "state.json", r#"{"component": {"cursor": 7}}"#);
+    let stored = run(&["config", "state", "acme.writer", "c1", "--set", &state]);
+    assert_eq!(
+        stored.trim(),
+        "Stored the state of configuration acme.writer/c1"
+    );
+
+    // A definition added again replaces it (the server's POST refuses an existing id; the
+    // client falls back to PUT), then it is updated and refused removal while configured.
+    let definition = write(
+        dir.path(),
+        "acme.other.json",
+        &json!({"id": "acme.other", "image": guests::WRITE_OUTPUTS}).to_string(),
+    );
+    assert_eq!(
+        run(&["component", "add", "--file", &definition]).trim(),
+        "Added component acme.other"
+    );
+    assert_eq!(
+        run(&["component", "add", "--file", &definition]).trim(),
+        "Updated component acme.other"
+    );
+    assert_eq!(
+        run(&["component", "update", "--file", &definition]).trim(),
+        "Updated component acme.other"
+    );
+    let refused = remote(&served, &token, &["component", "rm", "acme.writer"]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    assert_eq!(
+        run(&["component", "rm", "acme.other"]).trim(),
+        "Removed component acme.other"
+    );
+
+    let credentials = write(
+        dir.path(),
+        "oauth.json",
+        r##"{"#access_token": "tok-secret-1"}"##,
+    );
+    let oauth_id = run(&[
+        "oauth",
+        "add",
+        "acme.writer",
+        "--file",
+        &credentials,
+        "--id",
+        "o1",
+    ]);
+    assert_eq!(oauth_id.trim(), "o1");
+    let listed = run(&["oauth", "ls", "acme.writer"]);
+    assert!(
+        listed.contains("acme.writer") && listed.contains("o1"),
+        "{listed}"
+    );
+    assert!(!listed.contains("tok-secret-1"), "{listed}");
+
+    stop(served);
+    // What the server stored is what the local commands see.
+    let config: Value =
+        serde_json::from_str(&ok(&local(&env, &["config", "show", "acme.writer", "c1"]))).unwrap();
+    let rows = config["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{config}");
+    assert_eq!(rows[0]["id"], "r1");
+    assert_eq!(rows[0]["is_disabled"], true, "{config}");
+    assert_eq!(config["state"]["component"]["cursor"], 7, "{config}");
+    assert!(ok(&local(&env, &["component", "ls"])).contains("acme.writer"));
+    assert!(!ok(&local(&env, &["component", "ls"])).contains("acme.other"));
+    assert!(ok(&local(&env, &["oauth", "ls"])).contains("o1"));
+    let removed = ok(&local(&env, &["oauth", "rm", "acme.writer", "o1"]));
+    assert!(
+        removed.contains("removed OAuth credentials o1"),
+        "{removed}"
+    );
+}
