@@ -99,13 +99,22 @@ impl Remote {
 
     /// Sends `request`; a refusal or failure of the server becomes the CLI's error.
     fn send(&self, request: RequestBuilder) -> Result<Response> {
-        let response = request.send().map_err(|error| {
+        self.answer(self.reach(request)?)
+    }
+
+    /// Sends `request`, whatever the server answers; only an unreachable server is an error.
+    fn reach(&self, request: RequestBuilder) -> Result<Response> {
+        request.send().map_err(|error| {
             anyhow!(
                 "cannot reach the berth server at {}: {}",
                 self.url,
                 error_chain(&error)
             )
-        })?;
+        })
+    }
+
+    /// The server's answer, or its refusal or failure as the CLI's error.
+    fn answer(&self, response: Response) -> Result<Response> {
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -463,23 +472,15 @@ impl Remote {
                 // existing id (409), so that case is a PUT.
                 let definition = read_json_file(&args.file, "component definition")?;
                 let id = str_of(&definition, "id").to_owned();
-                let created = self
-                    .request(Method::POST, "/components")
-                    .json(&definition)
-                    .send()
-                    .map(|r| r.status());
-                let verb = match created {
-                    Ok(status) if status == reqwest::StatusCode::CONFLICT && !id.is_empty() => {
-                        let path = format!("/components/{}", encode(&id));
-                        self.send(self.request(Method::PUT, &path).json(&definition))?;
-                        "Updated"
-                    }
-                    Ok(status) if status.is_success() => "Added",
-                    // Anything else: send again through `send` for its error text.
-                    _ => {
-                        self.send(self.request(Method::POST, "/components").json(&definition))?;
-                        "Added"
-                    }
+                let created =
+                    self.reach(self.request(Method::POST, "/components").json(&definition))?;
+                let verb = if created.status() == reqwest::StatusCode::CONFLICT && !id.is_empty() {
+                    let path = format!("/components/{}", encode(&id));
+                    self.send(self.request(Method::PUT, &path).json(&definition))?;
+                    "Updated"
+                } else {
+                    self.answer(created)?;
+                    "Added"
                 };
                 println!("{verb} component {id}");
             }

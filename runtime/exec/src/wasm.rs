@@ -472,23 +472,21 @@ impl WasmEngine {
     fn prepare_pinned(&self, path: &Path, digest: &str) -> Result<(Prepared, CacheStatus)> {
         let inner = &self.inner;
         let header = read_header(path)?;
-        let cached = if component::is_component(&header) {
+        let is_component = component::is_component(&header);
+        let status = if is_component {
             match inner.cache.load_cached_component(&inner.engine, digest) {
-                Lookup::Found(compiled) => Some(Prepared::Component(component::link(
-                    &inner.component_linker,
-                    &compiled,
-                )?)),
-                Lookup::Missing(_) => None,
+                Lookup::Found(compiled) => {
+                    let pre = component::link(&inner.component_linker, &compiled)?;
+                    return Ok((Prepared::Component(pre), CacheStatus::Hit));
+                }
+                Lookup::Missing(status) => status,
             }
         } else {
             match inner.cache.load_cached(&inner.engine, digest) {
-                Lookup::Found(module) => Some(self.link_module(&module)?),
-                Lookup::Missing(_) => None,
+                Lookup::Found(module) => return Ok((self.link_module(&module)?, CacheStatus::Hit)),
+                Lookup::Missing(status) => status,
             }
         };
-        if let Some(pre) = cached {
-            return Ok((pre, CacheStatus::Hit));
-        }
         let wasm = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let actual = sha256_hex(&wasm);
         anyhow::ensure!(
@@ -496,7 +494,27 @@ impl WasmEngine {
             "{} does not hold the module it was stored as: expected sha256:{digest}, found sha256:{actual}",
             path.display()
         );
-        self.prepare(&wasm, digest)
+        // Compiled straight away: the cache was just asked and could not answer.
+        if is_component {
+            let (compiled, status) = inner
+                .cache
+                .compile_and_store::<wasmtime::component::Component>(
+                    &inner.engine,
+                    &wasm,
+                    digest,
+                    status,
+                )?;
+            let pre = component::link(&inner.component_linker, &compiled)?;
+            Ok((Prepared::Component(pre), status))
+        } else {
+            let (module, status) = inner.cache.compile_and_store::<wasmtime::Module>(
+                &inner.engine,
+                &wasm,
+                digest,
+                status,
+            )?;
+            Ok((self.link_module(&module)?, status))
+        }
     }
 
     fn link_module(&self, module: &wasmtime::Module) -> Result<Prepared> {
