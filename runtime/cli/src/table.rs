@@ -229,6 +229,15 @@ fn show(info: &TableInfo) -> anyhow::Result<()> {
             m.provider, m.key, m.value
         )?;
     }
+    for (column, entries) in &info.column_metadata {
+        for m in entries {
+            writeln!(
+                out,
+                "column metadata:  {column}: [{}] {} = {}",
+                m.provider, m.key, m.value
+            )?;
+        }
+    }
     Ok(())
 }
 

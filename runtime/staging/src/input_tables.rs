@@ -14,7 +14,7 @@
 
 use std::fs;
 
-use berth_host_api::config::InputTable;
+use berth_host_api::config::{DataType, InputTable, SchemaColumn, TypeSpec};
 use berth_host_api::manifest::{InputTableManifest, StoredMetadata};
 use berth_host_api::state::TableState;
 use berth_host_api::{DataDir, Operator};
@@ -23,7 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{Stage, StagingError, is_plain_file_name, parse_changed_since, scalar_text};
-use berth_storage::{ExportOptions, Storage, TableId, TableInfo, WhereOperator};
+use berth_storage::{ExportOptions, MetadataEntry, Storage, TableId, TableInfo, WhereOperator};
 
 /// The special `changed_since` value that reads from the stored `lastImportDate`.
 pub const ADAPTIVE: &str = "adaptive";
@@ -191,20 +191,70 @@ fn manifest_for(info: &TableInfo, columns: &[String]) -> InputTableManifest {
         s3: None,
         abs: None,
         columns: columns.to_vec(),
-        metadata: info
-            .metadata
+        metadata: info.metadata.iter().map(stored_metadata).collect(),
+        column_metadata: columns
             .iter()
-            .map(|m| StoredMetadata {
-                id: None,
-                key: m.key.clone(),
-                value: serde_json::Value::String(m.value.clone()),
-                provider: Some(m.provider.clone()),
-                timestamp: Some(format_time(m.updated)),
+            .filter_map(|c| {
+                let entries = info.column_metadata.get(c)?;
+                Some((c.clone(), entries.iter().map(stored_metadata).collect()))
             })
             .collect(),
-        column_metadata: Default::default(),
-        schema: None,
+        schema: schema_for(info, columns),
     }
+}
+
+fn stored_metadata(m: &MetadataEntry) -> StoredMetadata {
+    StoredMetadata {
+        id: None,
+        key: m.key.clone(),
+        value: serde_json::Value::String(m.value.clone()),
+        provider: Some(m.provider.clone()),
+        timestamp: Some(format_time(m.updated)),
+    }
+}
+
+/// The native-types `schema` of an input manifest (reference §2.2), in the order of `columns`:
+/// given when the table has a definition — berth keeps one as the `KBC.datatype.*` column
+/// metadata a component wrote with a `schema` — and absent otherwise. Columns without a stored
+/// type get no `data_type`.
+fn schema_for(info: &TableInfo, columns: &[String]) -> Option<Vec<SchemaColumn>> {
+    let value = |column: &str, key: &str| {
+        info.column_metadata
+            .get(column)?
+            .iter()
+            .rev()
+            .find(|m| m.key == key)
+            .map(|m| m.value.clone())
+    };
+    let typed = columns
+        .iter()
+        .any(|c| value(c, "KBC.datatype.basetype").is_some());
+    if !typed {
+        return None;
+    }
+    let schema = columns
+        .iter()
+        .map(|c| {
+            let base = value(c, "KBC.datatype.basetype").map(|type_name| TypeSpec {
+                type_name,
+                length: value(c, "KBC.datatype.length").map(serde_json::Value::String),
+                default: value(c, "KBC.datatype.default").map(serde_json::Value::String),
+            });
+            SchemaColumn {
+                name: c.clone(),
+                nullable: value(c, "KBC.datatype.nullable").is_none_or(|v| v == "1"),
+                data_type: base.map(|base| DataType {
+                    base: Some(base),
+                    ..DataType::default()
+                }),
+                primary_key: info.primary_key.contains(c),
+                distribution_key: false,
+                description: value(c, "KBC.description").filter(|d| !d.is_empty()),
+                metadata: None,
+            }
+        })
+        .collect();
+    Some(schema)
 }
 
 /// RFC 3339 with the stored (microsecond) precision.

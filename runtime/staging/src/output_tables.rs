@@ -269,6 +269,7 @@ fn plan_one(
         max_field_bytes: Some(limits.csv_field_bytes),
     };
     let (metadata, metadata_if_created) = options::metadata(&merged, cfg.ids);
+    let column_metadata = options::column_metadata(&merged, cfg.ids);
     let (path, open) = match prepared {
         prepare::Prepared::InPlace(input) => (PathBuf::from(folder.shown_entry(name)), Some(input)),
         prepare::Prepared::Scratch(path) => (path, None),
@@ -282,6 +283,7 @@ fn plan_one(
             options,
             metadata,
             metadata_if_created,
+            column_metadata,
         },
         header,
         delimiter,

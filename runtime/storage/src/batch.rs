@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use duckdb::params;
 
+use super::column_metadata::{self, ColumnMetadata};
 use super::csv_read::CsvInput;
 use super::db::to_micros;
 use super::import::import_in;
@@ -26,6 +27,8 @@ pub struct TableLoad {
     pub metadata: Vec<(String, String, String)>,
     /// Metadata set only when the load created the table (`KBC.createdBy.*`).
     pub metadata_if_created: Vec<(String, String, String)>,
+    /// Column metadata set after the load (a column it names that the table lacks is added).
+    pub column_metadata: Vec<ColumnMetadata>,
 }
 
 /// The load of a batch that failed; nothing of the batch was kept.
@@ -85,6 +88,8 @@ impl Storage {
                 )
                 .map_err(|e| fail(index, &load.table)(StorageError::db("writing table metadata", &load.table)(e)))?;
             }
+            column_metadata::write(&tx, &load.table, &load.column_metadata, updated)
+                .map_err(fail(index, &load.table))?;
             on_loaded(index, &report);
             reports.push(report);
         }

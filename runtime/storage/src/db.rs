@@ -4,7 +4,7 @@
 //! Table data lives in schema `data`, one DuckDB table per Storage table, named by the full table
 //! id; every column is `VARCHAR` plus the hidden `_timestamp` (microseconds since the Unix epoch,
 //! UTC) that records when the row was last written. The catalog tables in `main` hold table
-//! columns and primary keys, table metadata, files, components, configurations and rows, jobs
+//! columns and primary keys, table and column metadata, files, components, configurations and rows, jobs
 //! and their events, and API tokens (hashes only).
 
 use std::collections::HashMap;
@@ -41,6 +41,15 @@ CREATE TABLE IF NOT EXISTS berth_table_metadata (
     value VARCHAR NOT NULL,
     updated BIGINT NOT NULL,
     PRIMARY KEY (table_id, provider, key)
+);
+CREATE TABLE IF NOT EXISTS berth_column_metadata (
+    table_id VARCHAR NOT NULL,
+    column_name VARCHAR NOT NULL,
+    provider VARCHAR NOT NULL,
+    key VARCHAR NOT NULL,
+    value VARCHAR NOT NULL,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (table_id, column_name, provider, key)
 );
 CREATE SEQUENCE IF NOT EXISTS berth_file_ids START 1;
 CREATE TABLE IF NOT EXISTS berth_files (

@@ -27,6 +27,7 @@
 
 mod batch;
 mod clock;
+mod column_metadata;
 mod components;
 mod configs;
 mod csv_guard;
@@ -52,6 +53,7 @@ use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
 pub use clock::Clock;
+pub use column_metadata::{ColumnMetadata, ColumnMetadataMap};
 pub use components::{
     ComponentDefinition, ConfigurationFormat, DataTypesSupport, DefinitionShape, Network,
     OutputScope, ParsedDefinition, StagingStorage,

@@ -1,10 +1,12 @@
-//! The table catalog: describing, listing and removing tables, primary keys and table metadata.
+//! The table catalog: describing, listing and removing tables, primary keys and table metadata
+//! (column metadata has its own module).
 //! Loading and reading rows live in `import` and `export`.
 
 use duckdb::{Connection, OptionalExt, params};
 use serde::Serialize;
 use time::OffsetDateTime;
 
+use super::column_metadata::{self, ColumnMetadataMap};
 use super::db::{from_micros, rfc3339, to_micros};
 use super::table_id::{quote_ident, validate_column_list};
 use super::{Storage, StorageError, TableId};
@@ -20,6 +22,8 @@ pub struct TableInfo {
     pub primary_key: Vec<String>,
     /// Table metadata entries.
     pub metadata: Vec<MetadataEntry>,
+    /// Column metadata entries by column (columns without entries are absent).
+    pub column_metadata: ColumnMetadataMap,
     /// Number of rows.
     pub rows: u64,
     /// When the table was created.
@@ -234,6 +238,7 @@ fn info(conn: &Connection, id: &TableId, entry: CatalogEntry) -> Result<TableInf
         id: id.clone(),
         rows: row_count(conn, id)?,
         metadata: metadata(conn, id)?,
+        column_metadata: column_metadata::read(conn, id)?,
         columns: entry.columns,
         primary_key: entry.primary_key,
         created: from_micros(entry.created),
@@ -294,6 +299,7 @@ impl Storage {
             params![id.to_string()],
         )
         .map_err(StorageError::db("removing table metadata", id))?;
+        column_metadata::remove(&tx, id)?;
         tx.commit().map_err(StorageError::db("committing", id))
     }
 

@@ -8,6 +8,8 @@ mod job_state;
 mod staging_input;
 // Output table mapping: manifests, precedence, destinations, sliced/headless/gzip, write_always.
 mod staging_output_tables;
+// Column metadata and native types through a chain of components.
+mod column_metadata;
 // Component definition fields in jobs: configurationSchema, data types, config version.
 mod component_definitions;
 // Output scope: only the mapping's tables and the default bucket (seeds 001/002).

@@ -1,5 +1,6 @@
 //! The load options of one output table derived from its merged configuration: the
-//! `_timestamp` check (§3.2), `delete_where` filters (§3.4) and table metadata (§3.7).
+//! `_timestamp` check (§3.2), `delete_where` filters (§3.4), table metadata (§3.7) and column
+//! metadata (`column_metadata`, and a `schema`'s types, descriptions and metadata).
 
 use std::collections::BTreeMap;
 
@@ -10,7 +11,7 @@ use time::OffsetDateTime;
 
 use crate::webalize::{is_timestamp, webalize};
 use crate::{JobIds, Stage, StagingError, parse_changed_since, scalar_text};
-use berth_storage::{DeleteFilter, WhereFilter, WhereOperator};
+use berth_storage::{ColumnMetadata, DeleteFilter, WhereFilter, WhereOperator};
 
 /// `_timestamp` in columns, column metadata or schema (§3.2).
 pub(super) fn reject_timestamp(
@@ -147,4 +148,52 @@ pub(super) fn metadata(merged: &OutputTableManifest, ids: &JobIds) -> (Entries, 
     };
     entries.extend(system("KBC.lastUpdatedBy"));
     (entries, system("KBC.createdBy"))
+}
+
+/// The column metadata of a load, set by the component (provider = its id), under the webalized
+/// column names: `column_metadata` entries, and for each `schema[]` column its native type as
+/// Keboola's `KBC.datatype.basetype` / `.length` / `.default` / `.nullable` (`"1"` or `""`, as
+/// Keboola writes a boolean), its `description` as `KBC.description` and its `metadata`.
+pub(super) fn column_metadata(merged: &OutputTableManifest, ids: &JobIds) -> Vec<ColumnMetadata> {
+    let mut entries: BTreeMap<(String, String), String> = BTreeMap::new();
+    for (column, items) in merged.column_metadata.iter().flatten() {
+        for item in items {
+            entries.insert(
+                (webalize(column), item.key.clone()),
+                scalar_text(&item.value),
+            );
+        }
+    }
+    for column in merged.schema.iter().flatten() {
+        let name = webalize(&column.name);
+        let mut set = |key: &str, value: String| {
+            entries.insert((name.clone(), key.to_owned()), value);
+        };
+        if let Some(base) = column.data_type.as_ref().and_then(|t| t.base.as_ref()) {
+            set("KBC.datatype.basetype", base.type_name.clone());
+            if let Some(length) = &base.length {
+                set("KBC.datatype.length", scalar_text(length));
+            }
+            if let Some(default) = &base.default {
+                set("KBC.datatype.default", scalar_text(default));
+            }
+            let nullable = if column.nullable { "1" } else { "" };
+            set("KBC.datatype.nullable", nullable.to_owned());
+        }
+        if let Some(description) = &column.description {
+            set("KBC.description", description.clone());
+        }
+        for (key, value) in column.metadata.iter().flatten() {
+            set(key, scalar_text(value));
+        }
+    }
+    entries
+        .into_iter()
+        .map(|((column, key), value)| ColumnMetadata {
+            column,
+            provider: ids.component_id.clone(),
+            key,
+            value,
+        })
+        .collect()
 }

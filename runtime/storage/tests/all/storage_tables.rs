@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use berth_storage::{
-    Clock, CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableId,
-    WhereFilter, WhereOperator,
+    Clock, ColumnMetadata, CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage,
+    StorageError, TableId, WhereFilter, WhereOperator,
 };
 use tempfile::TempDir;
 use time::macros::datetime;
@@ -533,6 +533,86 @@ fn catalog_metadata_listing_removal_and_reopen() {
     assert_eq!(storage.list_tables().unwrap().len(), 1);
     assert_eq!(export_all(&storage, &a), "\"y\"\n\"1\"\n\"2\"\n");
     assert_eq!(storage.table_metadata(&a).unwrap().len(), 2);
+}
+
+#[test]
+fn column_metadata_is_kept_per_column_and_removed_with_the_table() {
+    let (dir, mut storage) = storage();
+    let t = id("in.c-main.cols");
+    import(
+        &mut storage,
+        &t,
+        &write(&dir, "t.csv", "Id,name\n1,a\n"),
+        &ImportOptions::default(),
+    );
+    let entry = |column: &str, provider: &str, key: &str, value: &str| ColumnMetadata {
+        column: column.into(),
+        provider: provider.into(),
+        key: key.into(),
+        value: value.into(),
+    };
+    storage
+        .set_column_metadata(
+            &t,
+            &[
+                // Matched to the table's column ignoring case.
+                entry("id", "ex", "KBC.datatype.basetype", "INTEGER"),
+                entry("name", "ex", "KBC.description", "who"),
+                // A column the table lacks is added, empty in every row.
+                entry("extra", "ex", "k", "v"),
+            ],
+        )
+        .unwrap();
+    storage
+        .set_column_metadata(&t, &[entry("Id", "ex", "KBC.datatype.basetype", "BIGINT")])
+        .unwrap();
+    let info = storage.table(&t).unwrap();
+    assert_eq!(info.columns, ["Id", "name", "extra"]);
+    assert_eq!(
+        export_all(&storage, &t),
+        "\"Id\",\"name\",\"extra\"\n\"1\",\"a\",\"\"\n"
+    );
+    let ids = &info.column_metadata["Id"];
+    assert_eq!(ids.len(), 1);
+    assert_eq!(ids[0].value, "BIGINT");
+    assert_eq!(info.column_metadata["extra"][0].key, "k");
+
+    // Bad entries are refused and change nothing.
+    for (bad, expected) in [
+        (entry("", "ex", "k", "v"), "empty column"),
+        (
+            entry("name", "", "k", "v"),
+            "provider of column \"name\" is empty",
+        ),
+        (
+            entry("name", "ex", "", "v"),
+            "a key of column \"name\" is empty",
+        ),
+        (entry("_time stamp", "ex", "k", "v"), "_time stamp"),
+    ] {
+        let message = storage
+            .set_column_metadata(&t, &[entry("name", "ex", "fine", "1"), bad])
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains(expected), "{message}");
+    }
+    assert_eq!(storage.column_metadata(&t).unwrap(), info.column_metadata);
+    let missing = storage
+        .set_column_metadata(&id("in.c-main.none"), &[entry("a", "ex", "k", "v")])
+        .unwrap_err();
+    assert!(
+        matches!(missing, StorageError::TableNotFound { .. }),
+        "{missing}"
+    );
+
+    storage.remove_table(&t).unwrap();
+    import(
+        &mut storage,
+        &t,
+        &write(&dir, "t.csv", "Id\n1\n"),
+        &ImportOptions::default(),
+    );
+    assert!(storage.column_metadata(&t).unwrap().is_empty());
 }
 
 #[test]
