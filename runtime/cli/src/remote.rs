@@ -1039,6 +1039,9 @@ impl Remote {
         if args.debug {
             body["mode"] = json!("debug");
         }
+        if args.force {
+            body["mode"] = json!("forceRun");
+        }
         let job = self.json(self.request(Method::POST, "/jobs").json(&body))?;
         let id = str_of(&job, "id").to_owned();
         eprintln!("berth: job {id} queued on {}", self.url);

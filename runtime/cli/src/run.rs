@@ -1,4 +1,4 @@
-//! `berth run COMPONENT_ID (--config ID | --config-data FILE) [--row ID] [--keep-data] [--tag TAG] [--debug]`:
+//! `berth run COMPONENT_ID (--config ID | --config-data FILE) [--row ID] [--keep-data] [--tag TAG] [--debug | --force]`:
 //! one job from Storage to Storage. Shows progress on a terminal, prints a summary (tables in and
 //! out with row counts, files, state change, usage, duration) and exits 0, 1 or 2 by outcome.
 //!
@@ -79,6 +79,10 @@ pub struct RunArgs {
     /// files tagged `debug`) instead of output mapping; no table, file or state is written.
     #[arg(long)]
     pub debug: bool,
+
+    /// Run the configuration even when it is disabled (the job's mode `forceRun`).
+    #[arg(long, conflicts_with = "debug")]
+    pub force: bool,
 
     /// A value of the configuration's variables, `NAME=VALUE` (repeatable; together they are
     /// the job's `variableValuesData`, the first value source).
@@ -176,6 +180,7 @@ pub fn run(home: &Home, args: RunArgs) -> Result<ExitCode> {
     if args.debug {
         request.mode = berth_job::RunMode::Debug;
     }
+    request.force_run = args.force;
     request.parent_run_id = std::env::var(PARENT_RUN_ID_ENV)
         .ok()
         .filter(|p| !p.is_empty());

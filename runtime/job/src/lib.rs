@@ -102,6 +102,9 @@ pub struct JobRequest {
     pub variable_values_data: Option<serde_json::Value>,
     /// `variableValuesId`: a row of the configuration's variables configuration.
     pub variable_values_id: Option<String>,
+    /// `mode: forceRun`: a stored configuration runs even when it is disabled (otherwise the
+    /// job fails with a user error saying so).
+    pub force_run: bool,
 }
 
 /// How a job runs (the `mode` of a job request; `KBC_COMPONENT_RUN_MODE`).
@@ -152,6 +155,7 @@ impl JobRequest {
             server_url: None,
             variable_values_data: None,
             variable_values_id: None,
+            force_run: false,
         }
     }
 }

@@ -144,8 +144,10 @@ impl QueuedJob {
         request.tag = self.tag.clone();
         request.variable_values_data = self.variable_values_data.clone();
         request.variable_values_id = self.variable_values_id.clone();
-        if self.mode == JobMode::Debug {
-            request.mode = crate::RunMode::Debug;
+        match self.mode {
+            JobMode::Run => {}
+            JobMode::ForceRun => request.force_run = true,
+            JobMode::Debug => request.mode = crate::RunMode::Debug,
         }
         request
     }

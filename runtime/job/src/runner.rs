@@ -562,7 +562,9 @@ impl Job<'_> {
 /// The rows a job runs: the asked-for rows (even disabled ones; reference §9.2), else, for a
 /// stored configuration with rows, every enabled row in order (reference §10), each disabled one
 /// logged `Skipping disabled configuration: <id>, version: <v>, row: <r>` — none when all are
-/// disabled; else the configuration alone.
+/// disabled; else the configuration alone. A disabled stored configuration runs only with
+/// `forceRun` (logged `Force running disabled configuration: …`); otherwise the job fails with a
+/// user error before anything is staged.
 fn rows_to_run(
     home: &Home,
     request: &JobRequest,
@@ -576,6 +578,26 @@ fn rows_to_run(
     };
     let stored =
         Storage::open(home.storage()).and_then(|s| s.config(&request.component_id, config_id));
+    if let Ok(config) = &stored
+        && config.is_disabled
+    {
+        if !request.force_run {
+            return Err(StagingError::user(
+                Stage::Configuration,
+                config_id,
+                format!(
+                    "Configuration \"{config_id}\" of component \"{}\" is disabled. Enable it, or run it with mode \"forceRun\" (berth run --force).",
+                    request.component_id
+                ),
+            ));
+        }
+        let line = format!(
+            "Force running disabled configuration: {}, version: {}",
+            config.id, config.version
+        );
+        tracing::info!("{line}");
+        progress.log_line(&line);
+    }
     if !request.row_ids.is_empty() {
         if let Ok(config) = &stored {
             let missing: Vec<&String> = request

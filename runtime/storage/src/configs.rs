@@ -36,8 +36,8 @@ pub struct NewConfig {
     pub configuration: Value,
     /// Rows, run in this order.
     pub rows: Vec<NewConfigRow>,
-    /// Keboola's `isDisabled` of a configuration (stored and reported; berth runs it anyway
-    /// when asked to, as Keboola's queue does for a direct run).
+    /// Keboola's `isDisabled` of a configuration: a job of a disabled configuration fails
+    /// unless its mode is `forceRun` (what that mode is for).
     pub is_disabled: bool,
 }
 

@@ -1,12 +1,13 @@
 //! Which rows and which image a job runs (reference §9.1, §9.2): disabled rows skipped with the
 //! reference's log line, listed rows run even when disabled, a configuration whose rows are all
 //! disabled runs nothing (`No configurations executed.`), `config` with `configData`, and the
-//! image tag (request tag > `runtime.image_tag` > the component's own).
+//! image tag (request tag > `runtime.image_tag` > the component's own); a disabled configuration
+//! runs only with `forceRun`.
 
 use std::sync::Mutex;
 
 use berth_job::{ConfigSource, JobRequest, Progress, run_job};
-use berth_storage::{NewConfig, NewConfigRow};
+use berth_storage::{ConfigUpdate, NewConfig, NewConfigRow};
 use components_artifacts as guests;
 use serde_json::{Value, json};
 
@@ -89,6 +90,58 @@ fn a_configuration_whose_rows_are_all_disabled_runs_nothing() {
     assert!(run.record.image.is_none(), "no component ran");
     assert!(env.table("out.c-main.r1").is_none());
     assert_eq!(lines.0.lock().unwrap().len(), 2);
+}
+
+#[test]
+fn a_disabled_configuration_runs_only_with_force_run_and_config_data_is_not_refused() {
+    let env = env_with_rows(vec![row("r1", false)]);
+    let update = ConfigUpdate {
+        is_disabled: Some(true),
+        ..ConfigUpdate::default()
+    };
+    let version = env
+        .storage()
+        .update_config("acme.main", "cfg", &update)
+        .unwrap()
+        .version;
+
+    let job = env.run(request());
+    let message = job.assert_error("user");
+    assert_eq!(
+        message,
+        "Configuration \"cfg\" of component \"acme.main\" is disabled. Enable it, or run it with mode \"forceRun\" (berth run --force)."
+    );
+    assert!(env.table("out.c-main.r1").is_none());
+    // Listing its rows does not get around it.
+    let mut listed = request();
+    listed.row_ids = vec!["r1".into()];
+    env.run(listed).assert_error("user");
+    assert!(env.table("out.c-main.r1").is_none());
+
+    let mut forced = request();
+    forced.force_run = true;
+    let lines = Lines::default();
+    let run = run_job(&env.home, &forced, &lines).unwrap();
+    assert_eq!(run.record.result.message, "Component processing finished.");
+    assert!(env.table("out.c-main.r1").is_some());
+    assert_eq!(
+        *lines.0.lock().unwrap(),
+        [format!(
+            "Force running disabled configuration: cfg, version: {version}"
+        )]
+    );
+
+    // configData runs the given document; the stored (disabled) one only names bucket and state.
+    let mut data = JobRequest::new("acme.main", ConfigSource::Data(json!({})));
+    data.config_id = Some("cfg".into());
+    env.run(data).assert_success();
+
+    // The queue's mode maps onto the request.
+    let queued: berth_job::queue::QueuedJob = serde_json::from_value(
+        json!({"component": "acme.main", "config": "cfg", "mode": "forceRun"}),
+    )
+    .unwrap();
+    assert!(queued.to_request().force_run);
 }
 
 #[test]
