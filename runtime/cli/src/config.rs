@@ -144,9 +144,26 @@ pub struct UpdateArgs {
     /// A new description.
     #[arg(long)]
     pub description: Option<String>,
+    /// Disable (`true`: jobs fail unless run with `--force`) or enable (`false`) the
+    /// configuration.
+    #[arg(long, value_name = "true|false")]
+    pub disabled: Option<bool>,
     /// Print `{"id": ..., "version": ...}` instead of the sentence.
     #[arg(long)]
     pub json: bool,
+}
+
+impl UpdateArgs {
+    pub(crate) const NOTHING_TO_CHANGE: &str =
+        "config update: nothing to change (give --file, --name, --description or --disabled)";
+
+    /// Whether no change was asked for.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.file.is_none()
+            && self.name.is_none()
+            && self.description.is_none()
+            && self.disabled.is_none()
+    }
 }
 
 /// Arguments of `berth config rm`.
@@ -258,17 +275,14 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ConfigCommand::Update(args) => {
-            if args.file.is_none() && args.name.is_none() && args.description.is_none() {
-                return Err(UserError::new(
-                    "config update: nothing to change (give --file, --name or --description)",
-                )
-                .into());
+            if args.is_empty() {
+                return Err(UserError::new(UpdateArgs::NOTHING_TO_CHANGE).into());
             }
             let update = ConfigUpdate {
                 name: args.name,
                 description: args.description,
                 configuration: args.file.as_deref().map(read_document).transpose()?,
-                ..ConfigUpdate::default()
+                is_disabled: args.disabled,
             };
             if let Some(configuration) = &update.configuration
                 && !args.no_validate

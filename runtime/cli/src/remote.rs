@@ -19,7 +19,7 @@ use reqwest::blocking::{Body, Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use super::component::ComponentCommand;
-use super::config::{ConfigCommand, RowCommand};
+use super::config::{ConfigCommand, RowCommand, UpdateArgs};
 use super::file::FileCommand;
 use super::job::JobCommand;
 use super::oauth::OauthCommand;
@@ -551,11 +551,8 @@ impl Remote {
                 }
             }
             ConfigCommand::Update(args) => {
-                if args.file.is_none() && args.name.is_none() && args.description.is_none() {
-                    return Err(UserError::new(
-                        "config update: nothing to change (give --file, --name or --description)",
-                    )
-                    .into());
+                if args.is_empty() {
+                    return Err(UserError::new(UpdateArgs::NOTHING_TO_CHANGE).into());
                 }
                 let mut body = json!({});
                 if let Some(path) = &args.file {
@@ -566,6 +563,9 @@ impl Remote {
                 }
                 if let Some(description) = &args.description {
                     body["description"] = json!(description);
+                }
+                if let Some(disabled) = args.disabled {
+                    body["isDisabled"] = json!(disabled);
                 }
                 let path = format!(
                     "{}/{}",

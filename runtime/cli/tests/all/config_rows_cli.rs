@@ -318,3 +318,45 @@ fn components_are_updated_and_removed() {
         "component \"acme.ex\" does not exist",
     );
 }
+
+#[test]
+fn a_disabled_configuration_is_refused_by_run_unless_forced() {
+    let (_dir, home) = home();
+    fails(
+        &home,
+        &["config", "update", "acme.ex", "c1"],
+        "nothing to change (give --file, --name, --description or --disabled)",
+    );
+    fails(
+        &home,
+        &["config", "update", "acme.ex", "c1", "--disabled", "maybe"],
+        "invalid value 'maybe'",
+    );
+    ok(
+        &home,
+        &["config", "update", "acme.ex", "c1", "--disabled", "true"],
+    );
+    assert_eq!(show(&home)["is_disabled"], json!(true));
+    let out = berth(&home, &["run", "acme.ex", "--config", "c1"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("error (user error in configuration): Configuration \"c1\" of component \"acme.ex\" is disabled. Enable it, or run it with mode \"forceRun\" (berth run --force)."),
+        "{stdout}"
+    );
+    // Forced, the job gets past the check (and fails later: the image does not exist).
+    let out = berth(&home, &["run", "acme.ex", "--config", "c1", "--force"]);
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success());
+    assert!(!text.contains("is disabled"), "{text}");
+    assert!(text.contains("ex.wasm"), "{text}");
+    ok(
+        &home,
+        &["config", "update", "acme.ex", "c1", "--disabled", "false"],
+    );
+    assert_eq!(show(&home)["is_disabled"], json!(false));
+}
