@@ -61,6 +61,7 @@ pub mod config;
 pub mod env;
 pub mod error;
 pub mod exit;
+pub mod format;
 pub mod manifest;
 pub mod paths;
 mod shape;
@@ -72,6 +73,7 @@ pub use config::{
 };
 pub use error::ContractError;
 pub use exit::ExitClass;
+pub use format::FileFormat;
 pub use manifest::{
     InputFileManifest, InputTableManifest, OutputFileManifest, OutputTableManifest,
 };

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::FileFormat;
+
 /// The data folder inside the sandbox when `KBC_DATADIR` is not set: `/data`.
 pub const DEFAULT_DATA_DIR: &str = "/data";
 
@@ -46,24 +48,43 @@ pub const MANIFEST_SUFFIX: &str = ".manifest";
 /// The directories [`DataDir::create_layout`] creates, relative to the data folder.
 pub const LAYOUT_DIRS: [&str; 5] = [IN_TABLES, IN_FILES, IN_USER, OUT_TABLES, OUT_FILES];
 
-/// A data folder rooted at `root`, with one accessor per well-known path.
+/// A data folder rooted at `root`, with one accessor per well-known path. Its [`FileFormat`]
+/// names the configuration, state and usage files (`config.json` or `config.yml`, …).
 ///
 /// ```
-/// use berth_host_api::DataDir;
+/// use berth_host_api::{DataDir, FileFormat};
 /// let dir = DataDir::new("/data");
 /// assert_eq!(dir.config_file(), std::path::Path::new("/data/config.json"));
 /// assert_eq!(dir.out_state(), std::path::Path::new("/data/out/state.json"));
+/// let yaml = dir.with_format(FileFormat::Yaml);
+/// assert_eq!(yaml.in_state(), std::path::Path::new("/data/in/state.yml"));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DataDir {
     /// The folder that holds `config.json`, `in/` and `out/`.
     pub root: PathBuf,
+    /// The format of the configuration, state, usage and manifest files.
+    pub format: FileFormat,
 }
 
 impl DataDir {
-    /// A data folder rooted at `root`.
+    /// A data folder rooted at `root`, in JSON.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            format: FileFormat::Json,
+        }
+    }
+
+    /// The same folder with the files of `format`.
+    pub fn with_format(mut self, format: FileFormat) -> Self {
+        self.format = format;
+        self
+    }
+
+    /// `<root>/<folder>/<stem>.<extension of the format>`.
+    fn formatted(&self, folder: &str, stem: &str) -> PathBuf {
+        self.root.join(folder).join(self.format.file_name(stem))
     }
 
     /// The data folder named by `KBC_DATADIR`, else `/data`. An empty `KBC_DATADIR` counts as unset.
@@ -84,9 +105,9 @@ impl DataDir {
         self.root.join(relative)
     }
 
-    /// `<root>/config.json`.
+    /// `<root>/config.json` (`config.yml` in YAML).
     pub fn config_file(&self) -> PathBuf {
-        self.join(CONFIG_FILE)
+        self.formatted("", "config")
     }
 
     /// `<root>/in/tables`.
@@ -104,9 +125,9 @@ impl DataDir {
         self.join(IN_USER)
     }
 
-    /// `<root>/in/state.json`.
+    /// `<root>/in/state.json` (`state.yml` in YAML).
     pub fn in_state(&self) -> PathBuf {
-        self.join(IN_STATE)
+        self.formatted("in", "state")
     }
 
     /// `<root>/out/tables`.
@@ -119,14 +140,14 @@ impl DataDir {
         self.join(OUT_FILES)
     }
 
-    /// `<root>/out/state.json`.
+    /// `<root>/out/state.json` (`state.yml` in YAML).
     pub fn out_state(&self) -> PathBuf {
-        self.join(OUT_STATE)
+        self.formatted("out", "state")
     }
 
-    /// `<root>/out/usage.json`.
+    /// `<root>/out/usage.json` (`usage.yml` in YAML).
     pub fn out_usage(&self) -> PathBuf {
-        self.join(OUT_USAGE)
+        self.formatted("out", "usage")
     }
 
     /// The manifest that belongs to `data_file` (a path under this folder): the same path with

@@ -110,7 +110,8 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         .tempdir()
         .context("creating the action's data folder")
         .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
-    let data = berth_host_api::DataDir::new(work.path().join("data"));
+    let data =
+        berth_host_api::DataDir::new(work.path().join("data")).with_format(component.file_format());
     data.create_layout()
         .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
     write_config(&data, &resolved.config)?;

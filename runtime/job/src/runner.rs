@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use berth_host_api::state::StoredState;
-use berth_host_api::{ConfigFile, DataDir, ExitClass};
+use berth_host_api::{ConfigFile, DataDir, ExitClass, FileFormat};
 use time::OffsetDateTime;
 
 use super::config::{self, ConfigSource, ResolvedConfig};
@@ -417,7 +417,7 @@ impl Job<'_> {
     /// Configuration, input mapping, `config.json` and `in/state.json`.
     fn prepare(&mut self) -> Result<Prepared, StagingError> {
         self.enter(Stage::Configuration);
-        let data = DataDir::new(match (&self.ids.row_id, self.per_row) {
+        let mut data = DataDir::new(match (&self.ids.row_id, self.per_row) {
             (Some(row), true) => self.work.join(format!("row-{row}")).join("data"),
             _ => self.work.join("data"),
         });
@@ -427,6 +427,7 @@ impl Job<'_> {
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;
+        data.format = component.file_format();
         let document = config::document(
             &storage,
             &component.id,
@@ -673,8 +674,33 @@ pub(crate) fn secret_error(
     }
 }
 
-/// Writes the normalised `config.json`.
+/// Writes the normalised `config.json` (`config.yml` for a YAML component), removing the file
+/// of the other format (a processor in another format than the main component must not find
+/// the main component's configuration).
 pub(crate) fn write_config(data: &DataDir, config: &ConfigFile) -> Result<(), StagingError> {
-    fs::write(data.config_file(), config.to_json_pretty() + "\n")
-        .map_err(|e| StagingError::app(Stage::Configuration, berth_host_api::paths::CONFIG_FILE, e))
+    let path = data.config_file();
+    let shown = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let fail = |e: String| StagingError::app(Stage::Configuration, &shown, anyhow::anyhow!(e));
+    let text = berth_staging::format::encode(data.format, config).map_err(fail)?;
+    remove_other_formats(data, DataDir::config_file).map_err(|e| fail(e.to_string()))?;
+    fs::write(&path, text).map_err(|e| fail(e.to_string()))
+}
+
+/// Removes the file `which` names in every format but `data`'s (missing ones are fine).
+pub(crate) fn remove_other_formats(
+    data: &DataDir,
+    which: fn(&DataDir) -> std::path::PathBuf,
+) -> std::io::Result<()> {
+    for format in [FileFormat::Json, FileFormat::Yaml] {
+        if format != data.format {
+            match fs::remove_file(which(&data.clone().with_format(format))) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
 }

@@ -215,11 +215,10 @@ fn download(
         max_age_days: if info.is_permanent { 0 } else { 15 },
         size_bytes: info.size_bytes,
     };
-    fs::write(
-        berth_host_api::paths::manifest_for(&path),
-        manifest.to_json_pretty() + "\n",
-    )
-    .map_err(|e| StagingError::app(Stage::InputMapping, &subject, e))?;
+    let text = crate::format::encode(data.format, &manifest)
+        .map_err(|e| StagingError::app(Stage::InputMapping, &subject, anyhow::anyhow!(e)))?;
+    fs::write(berth_host_api::paths::manifest_for(&path), text)
+        .map_err(|e| StagingError::app(Stage::InputMapping, &subject, e))?;
     Ok(StagedFile {
         id: info.id.0,
         name: info.name,

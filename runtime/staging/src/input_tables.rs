@@ -99,7 +99,9 @@ fn stage_one(
         .map_err(|e| StagingError::storage(Stage::InputMapping, &item.source, e))?;
     let manifest = manifest_for(&info, &report.columns);
     let manifest_path = berth_host_api::paths::manifest_for(&path);
-    fs::write(&manifest_path, manifest.to_json_pretty() + "\n")
+    let text = crate::format::encode(data.format, &manifest)
+        .map_err(|e| StagingError::app(Stage::InputMapping, destination, anyhow::anyhow!(e)))?;
+    fs::write(&manifest_path, text)
         .map_err(|e| StagingError::app(Stage::InputMapping, destination, e))?;
     let bytes = fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let table = StagedTable {

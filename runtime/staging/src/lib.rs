@@ -16,6 +16,7 @@
 //! reference's wording where the reference gives one, and [`StagingError::is_user_error`] keeps
 //! user errors (exit 1) apart from berth's own failures (exit 2).
 
+pub mod format;
 pub mod input_files;
 pub mod input_tables;
 pub mod limits;

@@ -30,8 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 
-use berth_host_api::DataDir;
 use berth_host_api::paths::MANIFEST_SUFFIX;
+use berth_host_api::{DataDir, FileFormat};
 use berth_storage::OpenInput;
 
 use crate::limits::OutputLimits;
@@ -41,6 +41,7 @@ use crate::{Stage, StagingError};
 #[derive(Debug)]
 pub struct OutDir {
     out: Option<OwnedFd>,
+    format: FileFormat,
     limits: OutputLimits,
     entries: u64,
     predicted_bytes: u64,
@@ -235,6 +236,7 @@ impl OutDir {
         let out = open_folder_at(&root, c"out", "out", stage)?;
         let mut this = Self {
             out,
+            format: data.format,
             limits,
             entries: 0,
             predicted_bytes: 0,
@@ -242,6 +244,11 @@ impl OutDir {
         };
         this.walk()?;
         Ok(this)
+    }
+
+    /// The format of the state, usage and manifest files the component wrote.
+    pub fn format(&self) -> FileFormat {
+        self.format
     }
 
     /// The limits in force.

@@ -170,7 +170,7 @@ fn from_manifest(
         Stage::OutputMapping,
     )?;
     let shown = format!("{OUT_FILES}/{manifest_name}");
-    let text = String::from_utf8_lossy(&bytes);
+    let text = crate::output_tables::manifest_text(out.format(), &shown, &bytes)?;
     let manifest = OutputFileManifest::from_json(&shown, &text)
         .map_err(|e| StagingError::user(Stage::OutputMapping, &shown, e.to_string()))?;
     properties.tags = manifest.tags.unwrap_or_default();

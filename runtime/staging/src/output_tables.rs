@@ -22,6 +22,7 @@
 mod destination;
 mod load;
 mod merge;
+pub(crate) use merge::manifest_text;
 mod options;
 mod prepare;
 mod scope;
@@ -174,7 +175,7 @@ fn plan_one(
 ) -> Result<Option<PlannedTable>, StagingError> {
     let name = source.name.as_str();
     let limits = *out.limits();
-    let manifest = merge::read_manifest(folder, source, limits.manifest_bytes)?;
+    let manifest = merge::read_manifest(folder, source, limits.manifest_bytes, out.format())?;
     let merged = merge::merge(manifest, item);
     if cfg.failed_job && merged.write_always != Some(true) {
         return Ok(None);

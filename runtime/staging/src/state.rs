@@ -44,25 +44,29 @@ pub fn load_stored(
         .map_err(|e| StagingError::user(Stage::State, &subject, e.to_string()))
 }
 
-/// Writes `in/state.json`: the component part of `stored`, `{}` when empty.
+/// Writes `in/state.json` (`in/state.yml` for a YAML component): the component part of
+/// `stored`, `{}` when empty.
 pub fn write_in_state(data: &DataDir, stored: &StoredState) -> Result<(), StagingError> {
-    let text = serde_json::to_string_pretty(&stored.in_state()).unwrap_or_else(|_| "{}".into());
-    fs::write(data.in_state(), text + "\n")
-        .map_err(|e| StagingError::app(Stage::State, berth_host_api::paths::IN_STATE, e))
+    let shown = format!("in/{}", data.format.file_name("state"));
+    let text = crate::format::encode(data.format, &stored.in_state())
+        .map_err(|e| StagingError::app(Stage::State, &shown, anyhow::anyhow!(e)))?;
+    fs::write(data.in_state(), text).map_err(|e| StagingError::app(Stage::State, &shown, e))
 }
 
-/// Reads `out/state.json` (through [`OutDir`], within `limits.state_bytes`): missing or blank →
-/// clear; invalid JSON → a user error naming the file.
+/// Reads `out/state.json` (`out/state.yml` for a YAML component; through [`OutDir`], within
+/// `limits.state_bytes`): missing or blank → clear; invalid content → a user error naming the
+/// file.
 pub fn read_out(out: &OutDir) -> Result<StateUpdate, StagingError> {
     let limit = out.limits().state_bytes;
-    let bytes = out.read_file("state.json", limit, "state_bytes", Stage::State)?;
-    read_out_state(bytes.as_deref()).map_err(|e| {
-        StagingError::user(
-            Stage::State,
-            berth_host_api::paths::OUT_STATE,
-            e.to_string(),
-        )
-    })
+    let name = out.format().file_name("state");
+    let shown = format!("out/{name}");
+    let bytes = out.read_file(&name, limit, "state_bytes", Stage::State)?;
+    let user = |message: String| StagingError::user(Stage::State, &shown, message);
+    let text = bytes
+        .map(|b| crate::format::to_json_text(out.format(), "file", &shown, &b))
+        .transpose()
+        .map_err(user)?;
+    read_out_state(text.as_deref().map(str::as_bytes)).map_err(|e| user(e.to_string()))
 }
 
 /// Stores `previous` with the component state replaced by `update` and the input-mapping state

@@ -11,9 +11,11 @@ use super::{Stage, StagingError};
 /// Reads `out/usage.json` (through [`OutDir`], within `limits.usage_bytes`): `Ok(None)` when the
 /// file is missing.
 pub fn read_usage(out: &OutDir) -> Result<Option<Vec<UsageRecord>>, StagingError> {
-    let file = berth_host_api::paths::OUT_USAGE;
+    let name = out.format().file_name("usage");
+    let file = format!("out/{name}");
+    let file = file.as_str();
     let limit = out.limits().usage_bytes;
-    let Some(bytes) = out.read_file("usage.json", limit, "usage_bytes", Stage::Usage)? else {
+    let Some(bytes) = out.read_file(&name, limit, "usage_bytes", Stage::Usage)? else {
         return Ok(None);
     };
     let Ok(text) = String::from_utf8(bytes) else {
@@ -23,6 +25,14 @@ pub fn read_usage(out: &OutDir) -> Result<Option<Vec<UsageRecord>>, StagingError
             anyhow::anyhow!("Failed to store Job usage: {file} is not UTF-8"),
         ));
     };
+    let text =
+        crate::format::to_json_text(out.format(), "file", file, text.as_bytes()).map_err(|e| {
+            StagingError::app(
+                Stage::Usage,
+                file,
+                anyhow::anyhow!("Failed to store Job usage: {e}"),
+            )
+        })?;
     parse_usage(&text).map(Some).map_err(|e| {
         StagingError::app(
             Stage::Usage,

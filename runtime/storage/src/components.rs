@@ -179,8 +179,17 @@ pub enum ConfigurationFormat {
     /// `config.json`.
     #[default]
     Json,
-    /// `config.yml`.
+    /// `config.yml`, YAML state, usage and manifests.
     Yaml,
+}
+
+impl From<ConfigurationFormat> for berth_host_api::FileFormat {
+    fn from(format: ConfigurationFormat) -> Self {
+        match format {
+            ConfigurationFormat::Json => Self::Json,
+            ConfigurationFormat::Yaml => Self::Yaml,
+        }
+    }
 }
 
 /// Input and output staging of a component.
@@ -313,15 +322,6 @@ impl ComponentDefinition {
         if self.image.trim().is_empty() {
             return Err(invalid("key \"image\": the image is empty".into()));
         }
-        if self.configuration_format == ConfigurationFormat::Yaml {
-            // Refused rather than ignored: the component would read config.json it does not
-            // expect.
-            return Err(invalid(
-                "key \"configuration_format\": \"yaml\" (config.yml, YAML state and usage files) \
-                 is not supported by berth yet; only \"json\" is"
-                    .into(),
-            ));
-        }
         if self.memory_bytes().is_none() {
             return Err(invalid(format!(
                 "key \"memory\": \"{}\" is not a size such as \"256m\"",
@@ -366,6 +366,11 @@ impl ComponentDefinition {
             }
         }
         Ok(())
+    }
+
+    /// The format of the files exchanged with the component (`configuration_format`).
+    pub fn file_format(&self) -> berth_host_api::FileFormat {
+        self.configuration_format.into()
     }
 
     /// The memory limit in bytes, in decimal units as the reference reads them (`256m` →
@@ -555,21 +560,21 @@ mod tests {
     }
 
     #[test]
-    fn a_yaml_configuration_format_is_refused_not_ignored() {
-        let error = ComponentDefinition::from_json(
+    fn the_configuration_format_is_json_or_yaml_in_both_shapes() {
+        let berth = ComponentDefinition::from_json(
             r#"{"id": "a.b", "image": "x.wasm", "configuration_format": "yaml"}"#,
         )
-        .unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "invalid component definition \"a.b\": key \"configuration_format\": \"yaml\" (config.yml, YAML state and usage files) is not supported by berth yet; only \"json\" is"
-        );
+        .unwrap();
+        assert_eq!(berth.file_format(), berth_host_api::FileFormat::Yaml);
         let portal = r#"{"id": "a.b", "data": {"definition": {"type": "dockerhub", "uri": "x"}, "configuration_format": "yaml"}}"#;
-        let error = ComponentDefinition::parse(portal).unwrap_err().to_string();
-        assert!(
-            error.contains("key \"data.configuration_format\""),
-            "{error}"
-        );
+        let portal = ComponentDefinition::parse(portal).unwrap().definition;
+        assert_eq!(portal.file_format(), berth_host_api::FileFormat::Yaml);
+        let error = ComponentDefinition::from_json(
+            r#"{"id": "a.b", "image": "x.wasm", "configuration_format": "yml"}"#,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(error.contains("configuration_format"), "{error}");
     }
 
     #[test]

@@ -720,6 +720,35 @@ mod generate_rows {
     }
 }
 
+mod yaml_files {
+    use super::*;
+
+    #[test]
+    fn refuses_a_json_configuration_and_answers_yaml_with_yaml() {
+        // A data folder in JSON (config.json): the guest says it reads YAML and exits 2.
+        let dir = data_dir(&serde_json::json!({"parameters": {}}));
+        let (_, outcome) = Run::new(guests::YAML_FILES, dir.path()).run();
+        assert_eq!(outcome.class(), ExitClass::ApplicationError, "{outcome:?}");
+        assert!(
+            outcome.message().contains("config.json exists"),
+            "{outcome:?}"
+        );
+
+        let dir = tempfile::TempDir::new().unwrap();
+        for folder in ["in", "out/tables"] {
+            std::fs::create_dir_all(dir.path().join(folder)).unwrap();
+        }
+        std::fs::write(dir.path().join("config.yml"), "parameters: {}\n").unwrap();
+        std::fs::write(dir.path().join("in/state.yml"), "runs: 4\n").unwrap();
+        let (_, outcome) = Run::new(guests::YAML_FILES, dir.path()).run();
+        assert_eq!(outcome, Outcome::Success);
+        let state = std::fs::read_to_string(dir.path().join("out/state.yml")).unwrap();
+        assert_eq!(state, "runs: 5\nnote: yes\n");
+        assert!(dir.path().join("out/usage.yml").is_file());
+        assert!(dir.path().join("out/tables/t.csv.manifest").is_file());
+    }
+}
+
 // The secrets_echo guest (its tests live in their own file).
 #[path = "sandbox_secrets_echo.rs"]
 mod secrets_echo;

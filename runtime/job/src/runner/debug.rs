@@ -14,6 +14,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use berth_host_api::FileFormat;
 use berth_host_api::paths::{CONFIG_FILE, IN_STATE, OUT_STATE};
 use berth_secrets::Redactor;
 use berth_staging::{Stage, StagingError};
@@ -23,8 +24,16 @@ use zip::write::SimpleFileOptions;
 use super::{Job, Prepared, open_storage};
 use crate::record::FileMove;
 
-/// The files holding decrypted values, relative to the data folder.
-const REDACTED_FILES: [&str; 3] = [CONFIG_FILE, IN_STATE, OUT_STATE];
+/// The files holding decrypted values, relative to the data folder (JSON, then the YAML names
+/// of a component whose `configuration_format` is `yaml`).
+const REDACTED_FILES: [&str; 6] = [
+    CONFIG_FILE,
+    IN_STATE,
+    OUT_STATE,
+    "config.yml",
+    "in/state.yml",
+    "out/state.yml",
+];
 
 /// An archive made, not yet stored.
 pub(super) struct Archive {
@@ -193,7 +202,7 @@ fn zip_data_folder(
                 if REDACTED_FILES.contains(&entry.as_str()) {
                     let mut bytes = Vec::new();
                     std::io::Read::read_to_end(&mut reader, &mut bytes)?;
-                    zip.write_all(&redact_file(&bytes, redactor))?;
+                    zip.write_all(&redact_file(&entry, &bytes, redactor))?;
                 } else {
                     std::io::copy(&mut reader, &mut zip)?;
                 }
@@ -208,19 +217,26 @@ fn zip_data_folder(
 
 /// `config.json` or a state file with every `#` value hidden (decrypted or not: a state the
 /// component wrote holds values berth never decrypted) and every known secret hidden anywhere.
-fn redact_file(bytes: &[u8], redactor: &Redactor) -> Vec<u8> {
-    match serde_json::from_slice::<serde_json::Value>(bytes) {
-        Ok(mut value) => {
+fn redact_file(name: &str, bytes: &[u8], redactor: &Redactor) -> Vec<u8> {
+    let format = if name.ends_with(".yml") {
+        FileFormat::Yaml
+    } else {
+        FileFormat::Json
+    };
+    let value = berth_staging::format::to_json_text(format, "file", name, bytes)
+        .ok()
+        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
+    match value {
+        Some(mut value) => {
             let before = value.clone();
             berth_secrets::walk::hide_secret_values(&mut value, berth_secrets::HIDDEN);
             if value == before {
                 return redactor.redact_json_text(bytes);
             }
-            let mut text = serde_json::to_vec_pretty(&value).unwrap_or_default();
-            text.push(b'\n');
-            redactor.redact_json_text(&text)
+            let text = berth_staging::format::encode(format, &value).unwrap_or_default();
+            redactor.redact_json_text(text.as_bytes())
         }
-        Err(_) => redactor.redact_json_text(bytes),
+        None => redactor.redact_json_text(bytes),
     }
 }
 
@@ -247,7 +263,7 @@ pub(super) fn redact_data_folders(work: &Path, redactor: &Redactor) {
                 continue;
             }
             if let Ok(bytes) = fs::read(&path) {
-                let redacted = redact_file(&bytes, redactor);
+                let redacted = redact_file(relative, &bytes, redactor);
                 if redacted != bytes
                     && let Err(e) = fs::write(&path, redacted)
                 {

@@ -4,6 +4,9 @@
 //! - processors run only when input mapping is enabled (`staging_storage.input` is not `none`;
 //!   a job is always the `run` action);
 //! - each is logged `Running processor <id>` and recorded in the job record's `processors`;
+//! - each image gets its files in its own `configuration_format` (`config.json` or `config.yml`;
+//!   the other format's files are removed, so a JSON processor never reads a YAML main
+//!   component's configuration);
 //! - a processor's `config.json` holds only its own `parameters`, its own component's image
 //!   parameters (decrypted for that component alone) and `action`; its `in/state.json` is `{}`
 //!   (the main component's state is never shown to a processor);
@@ -19,13 +22,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use berth_exec::{Outcome, RUN_ACTION};
-use berth_host_api::{ConfigFile, ExitClass};
+use berth_host_api::{ConfigFile, DataDir, ExitClass};
 use berth_staging::{Stage, StagingError};
 use berth_storage::ComponentDefinition;
 use serde_json::Value;
 
 use super::debug::Archive;
-use super::{Job, Prepared, open_storage, write_config};
+use super::{Job, Prepared, open_storage, remove_other_formats, write_config};
 use crate::processors::{Processor, move_output_to_input};
 use crate::record::ProcessorPosition;
 
@@ -99,6 +102,10 @@ impl Job<'_> {
         }
         if let Some((config, state)) = main_files {
             move_output_to_input(data).map_err(|e| fail(e, "moving out/ to in/"))?;
+            // The last processor's files go, whatever their format.
+            remove_other_formats(data, DataDir::config_file)
+                .and_then(|()| remove_other_formats(data, DataDir::in_state))
+                .map_err(|e| fail(e, "removing the processor's config and state"))?;
             fs::write(data.config_file(), config).map_err(|e| fail(e, "writing config.json"))?;
             fs::write(data.in_state(), state).map_err(|e| fail(e, "writing in/state.json"))?;
         }
@@ -200,14 +207,21 @@ impl Job<'_> {
         self.secrets
             .decrypt_image_parameters_of(&component.id, &mut config.image_parameters)
             .map_err(|e| super::secret_error(Stage::Configuration, &component.id, e))?;
-        write_config(&prepared.data, &config)?;
-        fs::write(prepared.data.in_state(), "{}\n").map_err(|e| {
-            StagingError::app(
-                Stage::Execution,
-                &component.id,
-                anyhow::anyhow!("writing in/state.json: {e}"),
-            )
-        })?;
+        // In the processor's own format; the main component's files of another format go.
+        let data = prepared.data.clone().with_format(component.file_format());
+        write_config(&data, &config)?;
+        let empty_state =
+            berth_staging::format::encode(data.format, &crate::config::empty_object())
+                .unwrap_or_default();
+        remove_other_formats(&data, DataDir::in_state)
+            .and_then(|()| fs::write(data.in_state(), empty_state))
+            .map_err(|e| {
+                StagingError::app(
+                    Stage::Execution,
+                    &component.id,
+                    anyhow::anyhow!("writing the processor's empty state: {e}"),
+                )
+            })?;
         if debug {
             archives.push(self.archive(
                 prepared,

@@ -10,6 +10,8 @@ mod staging_input;
 mod staging_output_tables;
 // Column metadata and native types through a chain of components.
 mod column_metadata;
+// configuration_format yaml: config.yml, YAML state, usage and manifests.
+mod yaml_format;
 // Component definition fields in jobs: configurationSchema, data types, config version.
 mod component_definitions;
 // Output scope: only the mapping's tables and the default bucket (seeds 001/002).

@@ -17,16 +17,19 @@ use berth_host_api::Operator;
 use berth_host_api::config::{MetadataItem, OutputTable};
 use berth_host_api::manifest::OutputTableManifest;
 
+use berth_host_api::FileFormat;
+
 use super::sources::Source;
 use crate::out_dir::Folder;
 use crate::{Stage, StagingError};
 
 /// Reads a source's manifest strictly (`Failed to parse manifest file "..." as "json": ...`),
-/// refusing one larger than `limit` bytes (`limits.manifest_bytes`).
+/// in the component's format, refusing one larger than `limit` bytes (`limits.manifest_bytes`).
 pub(super) fn read_manifest(
     folder: &Folder,
     source: &Source,
     limit: u64,
+    format: FileFormat,
 ) -> Result<Option<OutputTableManifest>, StagingError> {
     if !source.manifest {
         return Ok(None);
@@ -35,11 +38,22 @@ pub(super) fn read_manifest(
     let Some(file) = folder.open_file(&source.manifest_name(), Stage::OutputMapping)? else {
         return Ok(None);
     };
-    let text = file.read_limited(limit, "manifest_bytes", Stage::OutputMapping)?;
-    let text = String::from_utf8_lossy(&text);
+    let bytes = file.read_limited(limit, "manifest_bytes", Stage::OutputMapping)?;
+    let text = manifest_text(format, &shown, &bytes)?;
     OutputTableManifest::from_json(&shown, &text)
         .map(Some)
         .map_err(|e| StagingError::user(Stage::OutputMapping, &shown, e.to_string()))
+}
+
+/// A manifest's text as JSON: YAML ones decoded (`Failed to parse manifest file "…" as
+/// "yaml": …`).
+pub(crate) fn manifest_text(
+    format: FileFormat,
+    shown: &str,
+    bytes: &[u8],
+) -> Result<String, StagingError> {
+    crate::format::to_json_text(format, "manifest file", shown, bytes)
+        .map_err(|message| StagingError::user(Stage::OutputMapping, shown, message))
 }
 
 /// The manifest overlaid with the mapping item (when there is one).
