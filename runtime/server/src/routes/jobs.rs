@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use berth_job::queue::{self, QueuedJob};
-use berth_job::record::JobRecord;
+use berth_job::record::{JobRecord, ProcessorPosition};
 use berth_storage::{JobFilter, JobStatus, Storage, StoredJob};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -51,9 +51,9 @@ pub(crate) fn job_json(url: &str, job: &StoredJob) -> Value {
         if let Some(code) = record.result.exit_code {
             result["exitCode"] = json!(code);
         }
-        if let Some(image) = &record.image {
-            result["images"] =
-                json!([[{"id": image, "digests": record.image_digest.iter().collect::<Vec<_>>()}]]);
+        let images = result_images(record);
+        if !images.is_empty() {
+            result["images"] = json!([images]);
         }
     }
     json!({
@@ -79,6 +79,23 @@ pub(crate) fn job_json(url: &str, job: &StoredJob) -> Value {
         "warnings": record.as_ref().map(|r| json!(r.warnings)).unwrap_or(json!([])),
         "state": record.as_ref().and_then(|r| r.state),
     })
+}
+
+/// `result.images` of a job (reference §9.2): every image that ran, in order — the processors
+/// before, the main component, the processors after — as `{id, digests}`.
+fn result_images(record: &JobRecord) -> Vec<Value> {
+    let entry = |image: &str, digest: &Option<String>| json!({"id": image, "digests": digest.iter().collect::<Vec<_>>()});
+    let processors = |position: ProcessorPosition| {
+        record
+            .processors
+            .iter()
+            .filter(move |p| p.position == position)
+            .map(|p| entry(&p.image, &p.image_digest))
+    };
+    processors(ProcessorPosition::Before)
+        .chain(record.image.iter().map(|i| entry(i, &record.image_digest)))
+        .chain(processors(ProcessorPosition::After))
+        .collect()
 }
 
 /// Loads job `id`, refusing tokens that may not see its component.

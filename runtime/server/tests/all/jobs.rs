@@ -437,3 +437,70 @@ fn oauth_credentials_stored_over_http_reach_a_queued_job() {
         .unwrap();
     assert_eq!(again.status(), 404);
 }
+
+#[test]
+fn result_images_list_every_image_in_order_and_force_run_runs_a_disabled_configuration() {
+    let server = Server::start(1, |env| {
+        env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}))
+            .component("acme.before", guests::PASS_THROUGH, json!({}))
+            .component("acme.after", guests::GENERATE_ROWS, json!({}));
+    });
+    server.env.config(
+        "acme.writer",
+        "cfg",
+        json!({
+            "parameters": {},
+            "storage": {"output": {"tables": [{"source": "g.csv", "destination": "out.c-main.g"}]}},
+            "processors": {
+                "before": [{"definition": {"component": "acme.before"}}],
+                "after": [{"definition": {"component": "acme.after"}, "parameters": {"rows": 1, "file": "g.csv"}}]
+            }
+        }),
+    );
+    let update = berth_storage::ConfigUpdate {
+        is_disabled: Some(true),
+        ..Default::default()
+    };
+    server
+        .env
+        .storage()
+        .update_config("acme.writer", "cfg", &update)
+        .unwrap();
+
+    let run = |mode: &str| {
+        let created: Value = server
+            .post(
+                "/jobs",
+                json!({"component": "acme.writer", "config": "cfg", "mode": mode}),
+            )
+            .json()
+            .unwrap();
+        server.wait(created["id"].as_str().unwrap())
+    };
+    let refused = run("run");
+    assert_eq!(refused["status"], "error", "{refused}");
+    assert!(
+        refused["result"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is disabled"),
+        "{refused}"
+    );
+
+    let job = run("forceRun");
+    assert_eq!(job["status"], "success", "{job}");
+    assert_eq!(job["mode"], "forceRun");
+    let images: Vec<&str> = job["result"]["images"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(images.len(), 3, "{job}");
+    for (image, guest) in images
+        .iter()
+        .zip(["pass_through", "write_outputs", "generate_rows"])
+    {
+        assert!(image.contains(guest), "{images:?}");
+    }
+}
