@@ -1,8 +1,9 @@
-//! The usage file `out/usage.json` (reference §6; seed 003 "Usage File"): read after the
+//! The usage file `out/usage.json` (`out/usage.yml` for a YAML component; reference §6; seed 003 "Usage File"): read after the
 //! component ran, whether it succeeded or not; validated strictly. A missing file means nothing
 //! was recorded; a malformed one fails the job as an application error (the component broke the
 //! contract).
 
+use berth_host_api::ContractError;
 use berth_host_api::usage::{UsageRecord, parse_usage};
 
 use super::out_dir::OutDir;
@@ -34,10 +35,15 @@ pub fn read_usage(out: &OutDir) -> Result<Option<Vec<UsageRecord>>, StagingError
             )
         })?;
     parse_usage(&text).map(Some).map_err(|e| {
+        // The contract's message names `out/usage.json`; a YAML component wrote `usage.yml`.
+        let message = match e {
+            ContractError::Usage(reason) => format!("Invalid usage file \"{file}\": {reason}"),
+            other => other.to_string(),
+        };
         StagingError::app(
             Stage::Usage,
             file,
-            anyhow::anyhow!("Failed to store Job usage: {e}"),
+            anyhow::anyhow!("Failed to store Job usage: {message}"),
         )
     })
 }

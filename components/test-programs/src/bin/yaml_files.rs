@@ -7,8 +7,8 @@
 //!   and a string that YAML 1.1 would read as a boolean (`note: yes`);
 //! - `out/usage.yml` records one usage entry;
 //! - `out/tables/t.csv` with a YAML manifest (destination, primary key, column metadata);
-//! - when `config.yml` mentions `broken_manifest`, `broken_state` or `alias_bomb`, the manifest or
-//!   the state is malformed or hostile instead.
+//! - when `config.yml` mentions `broken_manifest`, `broken_state`, `alias_bomb` or `bad_usage`, the
+//!   manifest, the state or the usage file is malformed or hostile instead.
 use std::fs;
 use std::path::Path;
 use test_programs::exit;
@@ -49,10 +49,12 @@ fn main() {
         format!("runs: {}\nnote: yes\n", runs + 1)
     };
     write(&out.join("state.yml"), &state);
-    write(
-        &out.join("usage.yml"),
-        "- metric: API calls\n  value: 150\n",
-    );
+    let usage = if config.contains("bad_usage") {
+        "- metric: API calls\n  random: 150\n"
+    } else {
+        "- metric: API calls\n  value: 150\n"
+    };
+    write(&out.join("usage.yml"), usage);
     write(&out.join("tables/t.csv"), "id,name\n1,a\n");
     let manifest = if config.contains("broken_manifest") {
         "destination: [unclosed\n"

@@ -148,4 +148,18 @@ fn malformed_or_hostile_yaml_fails_the_job_naming_the_file_and_keeps_storage_as_
             "{marker}"
         );
     }
+    // Usage in the wrong shape: the component broke the contract (an application error).
+    let env = env();
+    env.config(
+        "acme.yaml",
+        "cfg",
+        configuration(json!({"bad_usage": true})),
+    );
+    let message = env
+        .run_stored("acme.yaml", "cfg")
+        .assert_error("application");
+    assert!(
+        message.contains("Failed to store Job usage: Invalid usage file \"out/usage.yml\": Unrecognized option \"random\""),
+        "{message}"
+    );
 }
