@@ -19,7 +19,7 @@ pub enum PgError {
         reason: String,
     },
     /// The server could not be reached, or refused the connection.
-    #[error("cannot connect to PostgreSQL at {url}: {source}")]
+    #[error("cannot connect to PostgreSQL at {url}: {}", chain(source))]
     Connect {
         /// The URL, its password replaced by `***`.
         url: String,
@@ -44,7 +44,7 @@ pub enum PgError {
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The database failed (not the caller's fault).
-    #[error("PostgreSQL error while {stage} ({subject}): {source}")]
+    #[error("PostgreSQL error while {stage} ({subject}): {}", chain(source))]
     Database {
         /// What the backend was doing.
         stage: &'static str,
@@ -84,4 +84,17 @@ impl PgError {
     pub(crate) fn job_not_found(id: &str) -> Self {
         Self::Storage(StorageError::JobNotFound { id: id.to_owned() })
     }
+}
+
+/// The driver's error with its causes (the driver's own text is only "db error", "error
+/// connecting to server", …; the server's message and the I/O error are its sources).
+fn chain(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

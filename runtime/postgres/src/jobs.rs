@@ -38,10 +38,7 @@ pub(crate) fn stored(row: &Row) -> Result<StoredJob, PgError> {
 }
 
 /// Announces that a job was queued or ended (delivered when the transaction commits).
-pub(crate) fn notify(
-    tx: &mut postgres::Transaction<'_>,
-    subject: &str,
-) -> Result<(), PgError> {
+pub(crate) fn notify(tx: &mut postgres::Transaction<'_>, subject: &str) -> Result<(), PgError> {
     tx.execute("SELECT pg_notify($1, '')", &[&CHANNEL])
         .map_err(PgError::db("announcing a queue change", subject))?;
     Ok(())
@@ -150,7 +147,10 @@ impl PgQueue {
             .transaction()
             .map_err(PgError::db("starting a transaction", id))?;
         let current: String = tx
-            .query_opt("SELECT status FROM berth_jobs WHERE id = $1 FOR UPDATE", &[&id])
+            .query_opt(
+                "SELECT status FROM berth_jobs WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
             .map_err(PgError::db("reading a job", id))?
             .ok_or_else(|| PgError::job_not_found(id))?
             .get(0);

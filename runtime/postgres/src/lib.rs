@@ -45,6 +45,8 @@ mod listen;
 mod locks;
 mod migrate;
 mod nodes;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::cell::RefCell;
 

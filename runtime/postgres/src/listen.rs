@@ -20,7 +20,9 @@ pub struct WorkListener {
 
 impl std::fmt::Debug for WorkListener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WorkListener").field("url", &self.url).finish()
+        f.debug_struct("WorkListener")
+            .field("url", &self.url)
+            .finish()
     }
 }
 
