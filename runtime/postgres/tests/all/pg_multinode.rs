@@ -199,8 +199,14 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
     for row in &rows {
         *runs.entry(row.get(0)).or_default() += 1;
     }
-    let twice: Vec<_> = runs.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "jobs run more than once: {twice:?}");
+    let mut twice: Vec<_> = runs.iter().filter(|(_, n)| **n > 1).collect();
+    twice.sort();
+    assert!(
+        twice.is_empty(),
+        "{} jobs run more than once, first: {:?}",
+        twice.len(),
+        &twice[..twice.len().min(5)]
+    );
 
     // The dead node's jobs ended as errors saying so; every other job succeeded once.
     let by_id: HashMap<&str, &StoredJob> = jobs.iter().map(|j| (j.id.as_str(), j)).collect();
