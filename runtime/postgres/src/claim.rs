@@ -15,7 +15,16 @@
 //!    checks the rule again. That statement's snapshot is taken after the lock was granted, and
 //!    the lock is released only when the holder's transaction has committed, so it sees every
 //!    claim of the configuration made before: two nodes can never both find the configuration
-//!    idle. Step 1's check is only a filter; this one decides.
+//!    idle.
+//!
+//! The protections overlap on purpose. Since only the oldest waiting job of a configuration is
+//! ever a candidate, the row lock of step 1 alone already keeps two nodes from starting two jobs
+//! of one configuration as long as only claims change which job that is; the advisory lock and
+//! step 3's check also hold when something else changes it at the same moment (an older
+//! `created` job being queued, a job put back to `waiting`), and do not lean on how PostgreSQL
+//! re-checks a locked row's conditions. The multi-node tests show each layer's part: without the
+//! oldest-job rule and without the advisory lock, jobs of one configuration overlap; without the
+//! oldest-job rule alone, they no longer overlap (the advisory lock holds) but run out of order.
 
 use crate::jobs::{JOB_COLUMNS, stored};
 use crate::locks::CONFIG_LOCK_CLASS;

@@ -1,4 +1,4 @@
-//! Three nodes share one queue: 1,000 jobs over 20 configurations, half queued before the nodes
+//! Three nodes share one queue. The main run: 1,000 jobs over 20 configurations, half queued before the nodes
 //! start and half while they run; one node dies mid-way holding claimed jobs (its connections and
 //! thread dropped without any cleanup, so it stops heartbeating and never finishes them). The
 //! surviving nodes sweep with a short heartbeat expiry. Then: every job is terminal, none lost,
@@ -19,8 +19,13 @@ use postgres::Client;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-const JOBS: usize = 1000;
-const CONFIGS: usize = 20;
+/// A run's shape: how many jobs over how many configurations, and whether node-3 dies.
+#[derive(Clone, Copy)]
+struct Shape {
+    jobs: usize,
+    configs: usize,
+    death: bool,
+}
 /// Jobs the doomed node finishes before it dies holding the next ones.
 const DOOMED_AFTER: usize = 60;
 /// Jobs the doomed node claims and never finishes.
@@ -37,11 +42,11 @@ fn end_record(job: &StoredJob, to: JobStatus, message: &str) -> Value {
     record
 }
 
-fn new_job(n: usize) -> NewJob {
+fn new_job(n: usize, configs: usize) -> NewJob {
     NewJob {
         id: format!("job-{n:04}"),
         component_id: "c".into(),
-        config_id: Some(format!("cfg-{:02}", n % CONFIGS)),
+        config_id: Some(format!("cfg-{:02}", n % configs)),
         status: JobStatus::Waiting,
         token_id: None,
         request: json!({"n": n}),
@@ -131,7 +136,35 @@ fn node(url: &str, name: &str, doomed: bool, shared: &Shared) {
 
 #[test]
 fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
-    let Some(db) = TestDatabase::create("three_nodes_one_dies") else {
+    let shape = Shape {
+        jobs: 1000,
+        configs: 20,
+        death: true,
+    };
+    three_nodes("three_nodes_one_dies", shape);
+}
+
+/// The same checks with the nodes fighting over few configurations (every claim races), no
+/// node dying: more chances for a broken claim rule to show.
+#[test]
+fn three_nodes_racing_for_three_configurations_never_overlap() {
+    let shape = Shape {
+        jobs: 600,
+        configs: 3,
+        death: false,
+    };
+    three_nodes("three_nodes_racing", shape);
+}
+
+fn three_nodes(
+    test: &str,
+    Shape {
+        jobs: n_jobs,
+        configs,
+        death,
+    }: Shape,
+) {
+    let Some(db) = TestDatabase::create(test) else {
         return;
     };
     let mut setup = PgQueue::connect(db.url()).unwrap();
@@ -141,8 +174,8 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
              started timestamptz NOT NULL, ended timestamptz)",
         )
         .unwrap();
-    for n in 0..JOBS / 2 {
-        setup.insert_job(&new_job(n)).unwrap();
+    for n in 0..n_jobs / 2 {
+        setup.insert_job(&new_job(n, configs)).unwrap();
     }
     let shared = Arc::new(Shared {
         all_queued: AtomicBool::new(false),
@@ -154,11 +187,11 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
         .map(|name| {
             let url = db.url().to_owned();
             let shared = Arc::clone(&shared);
-            std::thread::spawn(move || node(&url, name, name == "node-3", &shared))
+            std::thread::spawn(move || node(&url, name, death && name == "node-3", &shared))
         })
         .collect();
-    for n in JOBS / 2..JOBS {
-        setup.insert_job(&new_job(n)).unwrap();
+    for n in n_jobs / 2..n_jobs {
+        setup.insert_job(&new_job(n, configs)).unwrap();
     }
     shared.all_queued.store(true, Ordering::SeqCst);
     let started = Instant::now();
@@ -175,11 +208,11 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
     // Every job is there and terminal.
     let jobs = setup
         .jobs(&berth_postgres::JobFilter {
-            limit: Some(JOBS * 2),
+            limit: Some(n_jobs * 2),
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(jobs.len(), JOBS, "jobs lost or invented");
+    assert_eq!(jobs.len(), n_jobs, "jobs lost or invented");
     let open: Vec<_> = jobs
         .iter()
         .filter(|j| !j.status.is_terminal())
@@ -214,8 +247,9 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
         .iter()
         .filter(|j| j.status == JobStatus::Error)
         .collect();
+    let holds = if death { DOOMED_HOLDS } else { 0 };
     assert!(
-        errors.len() >= DOOMED_HOLDS,
+        errors.len() >= holds,
         "the dead node's jobs were not swept: {errors:?}"
     );
     let mut dead_jobs = 0;
@@ -230,7 +264,7 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
             dead_jobs += 1;
         }
     }
-    assert_eq!(dead_jobs, DOOMED_HOLDS, "{errors:?}");
+    assert_eq!(dead_jobs, holds, "{errors:?}");
     for job in &jobs {
         if job.status == JobStatus::Success {
             assert_eq!(
@@ -255,7 +289,9 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
         "jobs finished per node: {per_node:?}; errors (swept): {}",
         errors.len()
     );
-    assert_eq!(per_node.get("node-3"), Some(&DOOMED_AFTER));
+    if death {
+        assert_eq!(per_node.get("node-3"), Some(&DOOMED_AFTER));
+    }
 
     // Jobs of one configuration never overlapped, and ran in queue order. A run that never
     // ended (the dead node's) lasts until the sweep ended its job.
@@ -272,7 +308,7 @@ fn three_nodes_one_dies_every_job_ends_once_and_configurations_never_overlap() {
             .or_default()
             .push((started, ended, job.seq));
     }
-    assert_eq!(by_config.len(), CONFIGS);
+    assert_eq!(by_config.len(), configs);
     for (config, mut spans) in by_config {
         spans.sort();
         for pair in spans.windows(2) {
