@@ -40,7 +40,7 @@ bindir() {
   echo "$dir"
 }
 
-answers() { pg_isready -q -h 127.0.0.1 -p "$PORT" -U berth -d postgres 2> /dev/null; }
+answers() { "$1/pg_isready" -q -h 127.0.0.1 -p "$PORT" -U berth -d postgres 2> /dev/null; }
 
 # Runs "$@" as the cluster's owner: ourselves, or `postgres` when we are root.
 as_owner() {
@@ -53,11 +53,11 @@ as_owner() {
 
 start() {
   local bin
-  if answers; then
+  bin=$(bindir)
+  if answers "$bin"; then
     echo "$URL"
     return
   fi
-  bin=$(bindir)
   if [ "$(id -u)" = 0 ] && ! id postgres > /dev/null 2>&1; then
     useradd --system --home-dir "$STATE" --shell /usr/sbin/nologin postgres
   fi
@@ -81,7 +81,7 @@ start() {
     return 1
   }
   for _ in $(seq 1 100); do
-    if answers; then
+    if answers "$bin"; then
       echo "$URL"
       return
     fi
