@@ -18,8 +18,12 @@ CREATE TABLE berth_jobs (
     heartbeat timestamptz
 );
 CREATE INDEX berth_jobs_waiting ON berth_jobs (seq) WHERE status = 'waiting';
-CREATE INDEX berth_jobs_open_by_config ON berth_jobs (component_id, config_id, seq)
-    WHERE status IN ('waiting', 'processing', 'terminating');
+-- The claim rule's two look-ups per candidate (does the configuration run a job; has it an older
+-- waiting one) read only open jobs, however long the history of finished ones grows.
+CREATE INDEX berth_jobs_running_by_config ON berth_jobs (component_id, config_id)
+    WHERE status IN ('processing', 'terminating');
+CREATE INDEX berth_jobs_waiting_by_config ON berth_jobs (component_id, config_id, seq)
+    WHERE status = 'waiting';
 CREATE INDEX berth_jobs_running ON berth_jobs (heartbeat)
     WHERE status IN ('processing', 'terminating');
 CREATE INDEX berth_jobs_by_component ON berth_jobs (component_id, config_id);
