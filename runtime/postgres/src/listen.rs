@@ -38,7 +38,7 @@ impl WorkListener {
     }
 
     /// Blocks until a job is queued or ends (on any node) or `timeout` passes; true when woken
-    /// by a change. Several changes since the last call wake it once.
+    /// by a change. Changes whose notifications have arrived by then wake it once.
     pub fn wait_for_work(&mut self, timeout: Duration) -> Result<bool, PgError> {
         let mut notifications = self.client.notifications();
         let first = notifications

@@ -31,11 +31,15 @@ fn an_idle_node_wakes_when_a_job_is_queued_or_ends() {
     let (mut listener, woken) = waiter.join().unwrap();
     assert!(woken, "queueing a job did not wake the listener");
 
-    // Queue two more: one wake-up covers both, and the next wait times out again.
+    // Queue two more: they wake it; the second notification may arrive after the first
+    // wake-up (at most one more), then the waits time out again.
     queue(&mut q, "2", "c", Some("a"));
     queue(&mut q, "3", "c", Some("a"));
     assert!(listener.wait_for_work(WAIT).unwrap());
-    assert!(!listener.wait_for_work(Duration::from_millis(50)).unwrap());
+    let extra = (0..3)
+        .filter(|_| listener.wait_for_work(Duration::from_millis(200)).unwrap())
+        .count();
+    assert!(extra <= 1, "{extra} more wake-ups for one more job");
 
     // A claim wakes nobody; the job ending does (its configuration's next job may start).
     assert_eq!(claim(&mut q, "n").as_deref(), Some("1"));
