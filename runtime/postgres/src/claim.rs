@@ -42,7 +42,7 @@ const MAY_START: &str = "(j.config_id IS NULL OR ( \
 
 /// The configuration's lock object: a hash of the component and configuration ids (a collision
 /// only makes two configurations wait for each other's claim, never run together).
-const CONFIG_KEY: &str = "hashtext(length($1)::text || ':' || $1 || $2)";
+pub(crate) const CONFIG_KEY: &str = "hashtext(length($1)::text || ':' || $1 || $2)";
 
 impl PgQueue {
     /// Takes the next job to run for node `node` (see the module docs), marked `processing`

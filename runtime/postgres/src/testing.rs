@@ -5,7 +5,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Transaction};
 
 /// The cluster `.ci/start-postgres.sh` starts, unless `BERTH_TEST_POSTGRES_URL` says otherwise.
 pub const DEFAULT_URL: &str = "postgres://berth@127.0.0.1:5439/postgres";
@@ -99,4 +99,17 @@ pub fn with_database(url: &str, name: &str) -> String {
     let (authority, tail) = rest.split_at(authority_end);
     let query = tail.find('?').map_or("", |q| &tail[q..]);
     format!("{scheme}://{authority}/{name}{query}")
+}
+
+/// Takes, in `tx`, the advisory lock a node holds while it claims a job of `component`'s
+/// configuration `config` (until `tx` ends): a test's stand-in for another node caught mid-claim.
+pub fn hold_config_lock(tx: &mut Transaction<'_>, component: &str, config: &str) {
+    tx.execute(
+        &format!(
+            "SELECT pg_advisory_xact_lock($3, {})",
+            crate::claim::CONFIG_KEY
+        ),
+        &[&component, &config, &crate::locks::CONFIG_LOCK_CLASS],
+    )
+    .expect("taking a configuration's claim lock");
 }

@@ -2,6 +2,7 @@
 //! and hostile input: unknown jobs, a refused compare-and-set, ids PostgreSQL cannot store,
 //! duplicate ids, NUL characters in logs, documents that must come back exactly.
 
+use berth_postgres::testing::hold_config_lock;
 use berth_postgres::{JobFilter, JobStatus, NewJob, PgError};
 use berth_storage::StorageError;
 use serde_json::json;
@@ -39,6 +40,25 @@ fn jobs_of_one_configuration_run_one_at_a_time_in_order() {
     assert!(done.finished.is_some());
     assert!(done.finished >= done.started);
     assert_eq!(done.record["done"], true);
+}
+
+/// A node caught mid-claim of a configuration (holding its claim lock) makes the others skip that
+/// configuration — not wait for it, not take its job — and take other work.
+#[test]
+fn a_configuration_another_node_is_claiming_is_skipped() {
+    let Some((db, mut q)) = fresh("a_configuration_another_node_is_claiming_is_skipped") else {
+        return;
+    };
+    queue(&mut q, "1", "c", Some("a"));
+    queue(&mut q, "2", "c", Some("b"));
+    let mut other = db.client();
+    let mut tx = other.transaction().unwrap();
+    hold_config_lock(&mut tx, "c", "a");
+    assert_eq!(claim(&mut q, "n").as_deref(), Some("2"));
+    assert_eq!(claim(&mut q, "n"), None);
+    assert_eq!(q.job("1").unwrap().status, JobStatus::Waiting);
+    tx.commit().unwrap();
+    assert_eq!(claim(&mut q, "n").as_deref(), Some("1"));
 }
 
 #[test]
