@@ -22,9 +22,11 @@
 //! of one configuration as long as only claims change which job that is; the advisory lock and
 //! step 3's check also hold when something else changes it at the same moment (an older
 //! `created` job being queued, a job put back to `waiting`), and do not lean on how PostgreSQL
-//! re-checks a locked row's conditions. The multi-node tests show each layer's part: without the
-//! oldest-job rule and without the advisory lock, jobs of one configuration overlap; without the
-//! oldest-job rule alone, they no longer overlap (the advisory lock holds) but run out of order.
+//! re-checks a locked row's conditions. The tests show each layer's part: without the oldest-job
+//! rule and without the advisory lock, jobs of one configuration overlap in the multi-node runs;
+//! without the oldest-job rule alone they no longer overlap (the advisory lock holds) but run out
+//! of order; without the advisory lock alone, a node takes a job of a configuration another node
+//! is claiming at that moment (`a_configuration_another_node_is_claiming_is_skipped`).
 
 use crate::jobs::{JOB_COLUMNS, stored};
 use crate::locks::CONFIG_LOCK_CLASS;
