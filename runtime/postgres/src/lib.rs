@@ -29,7 +29,7 @@
 //! ```no_run
 //! use berth_postgres::PgQueue;
 //! # fn main() -> Result<(), berth_postgres::PgError> {
-//! let queue = PgQueue::connect("postgres://berth@127.0.0.1:5432/berth")?;
+//! let mut queue = PgQueue::connect("postgres://berth@127.0.0.1:5432/berth")?;
 //! if let Some(job) = queue.claim_next_job("node-a")? {
 //!     println!("running {}", job.id);
 //! }
