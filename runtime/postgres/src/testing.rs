@@ -36,8 +36,14 @@ impl TestDatabase {
         let mut admin = match Client::connect(&admin_url, NoTls) {
             Ok(client) => client,
             Err(e) => {
+                let mut cause = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(inner) = source {
+                    cause = format!("{cause}: {inner}");
+                    source = inner.source();
+                }
                 let message = format!(
-                    "{test}: no PostgreSQL at {admin_url} (BERTH_TEST_POSTGRES_URL): {e}; start one with .ci/start-postgres.sh"
+                    "{test}: no PostgreSQL at {admin_url} (BERTH_TEST_POSTGRES_URL): {cause}; start one with .ci/start-postgres.sh"
                 );
                 if required() {
                     panic!("{message} (BERTH_REQUIRE_POSTGRES=1)");
