@@ -1,0 +1,100 @@
+//! The error type at the crate boundary: every variant names the stage and the subject (the
+//! database URL without its password, the job id) so a message alone says what went wrong.
+
+use berth_storage::StorageError;
+
+/// An error from the PostgreSQL backend.
+///
+/// [`PgError::is_user_error`] separates what the caller got wrong (a malformed URL, an unknown
+/// job: exit 1) from failures of the database or of this node's schema (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PgError {
+    /// The storage URL is not a `postgres://` or `postgresql://` URL PostgreSQL accepts.
+    #[error("invalid PostgreSQL URL \"{url}\": {reason}")]
+    InvalidUrl {
+        /// The URL as given, its password replaced by `***`.
+        url: String,
+        /// Why it is invalid.
+        reason: String,
+    },
+    /// The server could not be reached, or refused the connection.
+    #[error("cannot connect to PostgreSQL at {url}: {}", chain(source))]
+    Connect {
+        /// The URL, its password replaced by `***`.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: postgres::Error,
+    },
+    /// The database was migrated by a newer berth: this binary does not know its schema and
+    /// refuses to touch it.
+    #[error(
+        "the PostgreSQL database at {url} has schema version {found}, newer than the {known} this berth knows; upgrade berth on this node (the database was left unchanged)"
+    )]
+    SchemaTooNew {
+        /// The URL, its password replaced by `***`.
+        url: String,
+        /// The version found in the database.
+        found: i32,
+        /// The newest version this binary has.
+        known: i32,
+    },
+    /// An error Storage defines (an unknown job, a status the database holds that is not one).
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The database failed (not the caller's fault).
+    #[error("PostgreSQL error while {stage} ({subject}): {}", chain(source))]
+    Database {
+        /// What the backend was doing.
+        stage: &'static str,
+        /// What it was doing it to.
+        subject: String,
+        /// The driver's error (its message is the server's, with SQLSTATE).
+        #[source]
+        source: postgres::Error,
+    },
+}
+
+impl PgError {
+    /// True when the caller's input is at fault (exit code 1), false for failures of the
+    /// database or its schema (exit code 2).
+    pub fn is_user_error(&self) -> bool {
+        match self {
+            Self::InvalidUrl { .. } => true,
+            Self::Storage(e) => e.is_user_error(),
+            Self::Connect { .. } | Self::SchemaTooNew { .. } | Self::Database { .. } => false,
+        }
+    }
+
+    /// Wraps a driver error with the stage and subject.
+    pub(crate) fn db(
+        stage: &'static str,
+        subject: impl std::fmt::Display,
+    ) -> impl FnOnce(postgres::Error) -> Self {
+        let subject = subject.to_string();
+        move |source| Self::Database {
+            stage,
+            subject,
+            source,
+        }
+    }
+
+    /// The job `id` does not exist.
+    pub(crate) fn job_not_found(id: &str) -> Self {
+        Self::Storage(StorageError::JobNotFound { id: id.to_owned() })
+    }
+}
+
+/// The driver's error with its causes (the driver's own text is only "db error", "error
+/// connecting to server", …; the server's message and the I/O error are its sources).
+fn chain(error: &postgres::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

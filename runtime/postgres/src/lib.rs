@@ -1,0 +1,130 @@
+//! berth's Storage on PostgreSQL — first slice: the job queue shared by several runner nodes.
+//!
+//! The embedded Storage (`berth-storage`) keeps everything in one DuckDB file: one process, one
+//! machine. This crate holds the same job queue in a PostgreSQL database that several nodes share,
+//! with the same rules (jobs of one configuration run one at a time, in the order they were
+//! queued; a kill is a compare-and-set on the status; a job whose runner vanished ends as an error
+//! and is never run again) and what several nodes need on top:
+//!
+//! - claims with `SELECT … FOR UPDATE SKIP LOCKED` plus a transaction-level advisory lock on the
+//!   configuration ([`PgQueue::claim_next_job`], module `claim`);
+//! - `LISTEN/NOTIFY`, so an idle node wakes when a job is queued or a configuration frees up
+//!   ([`WorkListener::wait_for_work`]);
+//! - a heartbeat per running job, written by the node that runs it, which also tells the node
+//!   when a kill from another node asks it to stop ([`PgQueue::heartbeat`]);
+//! - a sweep any node can run that ends jobs whose heartbeat expired ([`PgQueue::sweep_expired`]).
+//!
+//! The job types are `berth-storage`'s ([`NewJob`], [`StoredJob`], [`JobStatus`], [`JobFilter`],
+//! [`JobEvent`]), and the methods shared with the embedded queue have its signatures, so the two
+//! can later sit behind one interface. Not here yet: the catalog, tables and files, and wiring
+//! into `berth serve`.
+//!
+//! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
+//! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,
+//! from blocking threads), never from inside an async task.
+//!
+//! Times (created, started, finished, heartbeats) are the database server's clock, so nodes whose
+//! clocks drift still agree on which heartbeat expired.
+//!
+//! ```no_run
+//! use berth_postgres::PgQueue;
+//! # fn main() -> Result<(), berth_postgres::PgError> {
+//! let mut queue = PgQueue::connect("postgres://berth@127.0.0.1:5432/berth")?;
+//! if let Some(job) = queue.claim_next_job("node-a")? {
+//!     println!("running {}", job.id);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod claim;
+mod connect;
+mod error;
+mod events;
+mod jobs;
+mod listen;
+mod locks;
+mod migrate;
+mod nodes;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::cell::RefCell;
+
+pub use berth_storage::{JobEvent, JobFilter, JobStatus, NewJob, StoredJob};
+pub use error::PgError;
+pub use listen::WorkListener;
+pub use migrate::SCHEMA_VERSION;
+pub use nodes::{Heartbeat, SweptJob, node_stopped_message};
+
+/// The `NOTIFY` channel a job being queued, or a job ending, is announced on.
+pub(crate) const CHANNEL: &str = "berth_jobs";
+
+/// One connection to a berth database on PostgreSQL, its schema migrated.
+///
+/// Each method is one transaction. A connection serves one thread at a time (like an embedded
+/// `Storage` handle); open one per thread with [`PgQueue::connect`] or [`PgQueue::try_clone`].
+pub struct PgQueue {
+    target: connect::Target,
+    client: RefCell<postgres::Client>,
+}
+
+impl std::fmt::Debug for PgQueue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgQueue")
+            .field("url", &self.target.shown())
+            .finish()
+    }
+}
+
+impl PgQueue {
+    /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`)
+    /// and brings its schema to [`SCHEMA_VERSION`] (a no-op when it is there already; refused
+    /// with [`PgError::SchemaTooNew`] when a newer berth migrated it).
+    pub fn connect(url: &str) -> Result<Self, PgError> {
+        let target = connect::Target::parse(url)?;
+        let mut client = target.connect()?;
+        migrate::migrate(&mut client, target.shown())?;
+        Ok(Self {
+            target,
+            client: RefCell::new(client),
+        })
+    }
+
+    /// Like [`PgQueue::connect`], returning the schema versions this call applied (empty when
+    /// the database was already migrated).
+    pub fn connect_migrating(url: &str) -> Result<(Self, Vec<i32>), PgError> {
+        let target = connect::Target::parse(url)?;
+        let mut client = target.connect()?;
+        let applied = migrate::migrate(&mut client, target.shown())?;
+        Ok((
+            Self {
+                target,
+                client: RefCell::new(client),
+            },
+            applied,
+        ))
+    }
+
+    /// Another connection to the same database (for another thread).
+    pub fn try_clone(&self) -> Result<Self, PgError> {
+        Ok(Self {
+            client: RefCell::new(self.target.connect()?),
+            target: self.target.clone(),
+        })
+    }
+
+    /// A connection that listens for work (see [`WorkListener`]).
+    pub fn listener(&self) -> Result<WorkListener, PgError> {
+        WorkListener::new(self.target.connect()?, self.target.shown())
+    }
+
+    /// The database URL, its password hidden.
+    pub fn url(&self) -> &str {
+        self.target.shown()
+    }
+
+    /// The connection, for one method's use.
+    fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
+        self.client.borrow_mut()
+    }
+}

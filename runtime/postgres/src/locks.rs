@@ -1,0 +1,13 @@
+//! The advisory lock keys berth takes (two-key form: a class naming what is locked, then the
+//! object). The classes spell `brt0`, `brt1`, … so they do not collide with another application's
+//! locks in a shared database by accident.
+
+/// Held (transaction-level) while migrating the schema.
+pub(crate) const MIGRATION_LOCK: (i32, i32) = (0x6272_7430, 0);
+
+/// Class of the lock on one configuration (object: a hash of component and configuration), held
+/// while a node claims a job of that configuration.
+pub(crate) const CONFIG_LOCK_CLASS: i32 = 0x6272_7431;
+
+/// Class of the lock on one job's event log (object: a hash of the job id), held while appending.
+pub(crate) const EVENTS_LOCK_CLASS: i32 = 0x6272_7432;

@@ -1,0 +1,40 @@
+//! berth-postgres against a real PostgreSQL (`.ci/start-postgres.sh`): each test on a fresh
+//! database of its own. Skipped with a message when no cluster answers, failing instead when
+//! `BERTH_REQUIRE_POSTGRES=1`.
+
+mod pg_listen;
+mod pg_migrate;
+mod pg_multinode;
+mod pg_nodes;
+mod pg_queue;
+
+use berth_postgres::testing::TestDatabase;
+use berth_postgres::{JobStatus, NewJob, PgQueue};
+use serde_json::json;
+
+/// A fresh database and a connection to it, or `None` when the test is skipped.
+fn fresh(test: &str) -> Option<(TestDatabase, PgQueue)> {
+    let db = TestDatabase::create(test)?;
+    let queue = PgQueue::connect(db.url()).expect("connecting to the test database");
+    Some((db, queue))
+}
+
+/// Queues job `id` of `component` (and configuration `config`).
+fn queue(queue: &mut PgQueue, id: &str, component: &str, config: Option<&str>) {
+    queue
+        .insert_job(&NewJob {
+            id: id.into(),
+            component_id: component.into(),
+            config_id: config.map(str::to_owned),
+            status: JobStatus::Waiting,
+            token_id: Some("1".into()),
+            request: json!({"component": component, "config": config}),
+            record: json!({"id": id}),
+        })
+        .unwrap();
+}
+
+/// The id of the job node `node` claims next.
+fn claim(queue: &mut PgQueue, node: &str) -> Option<String> {
+    queue.claim_next_job(node).unwrap().map(|j| j.id)
+}
