@@ -152,3 +152,33 @@ fn network_bridge_is_refused_for_a_wasi_component() {
     // no-internet on WASI is the same as none: no sockets, and the job runs.
     env.run_data("acme.offline", json!({})).assert_success();
 }
+
+#[test]
+fn network_no_internet_is_refused_for_a_container_and_nothing_runs() {
+    use berth_exec::docker::fixture::{docker_available, scratch_image};
+    if !docker_available("network_no_internet_is_refused_for_a_container_and_nothing_runs") {
+        return;
+    }
+    let image = scratch_image("test-programs", "write_outputs")
+        .unwrap_or_else(|e| panic!("write_outputs image: {e:#}"));
+    let env = Env::new();
+    env.component(
+        "acme.offline",
+        &format!("docker://{image}"),
+        json!({"network": "no-internet"}),
+    );
+    let job = env.run_data(
+        "acme.offline",
+        json!({"parameters": {"write": [{"path": "out/tables/t.csv", "text": "a\n1\n"}]},
+               "storage": {"output": {"tables": [{"source": "t.csv", "destination": "out.c-main.t"}]}}}),
+    );
+    let message = job.assert_error("user");
+    assert!(
+        message.contains(r#"network "no-internet" is not available to containers yet"#),
+        "{message}"
+    );
+    assert!(
+        env.table("out.c-main.t").is_none(),
+        "the component never ran"
+    );
+}
