@@ -679,10 +679,7 @@ pub(crate) fn secret_error(
 /// the main component's configuration).
 pub(crate) fn write_config(data: &DataDir, config: &ConfigFile) -> Result<(), StagingError> {
     let path = data.config_file();
-    let shown = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let shown = data.format.file_name("config");
     let fail = |e: String| StagingError::app(Stage::Configuration, &shown, anyhow::anyhow!(e));
     let text = berth_staging::format::encode(data.format, config).map_err(fail)?;
     remove_other_formats(data, DataDir::config_file).map_err(|e| fail(e.to_string()))?;

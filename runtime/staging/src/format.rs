@@ -8,6 +8,8 @@
 //! file in an error message (a state file may hold secrets). What it decodes to is re-encoded as
 //! JSON, so every file then passes the same strict JSON validation whatever its format.
 
+use std::borrow::Cow;
+
 use berth_host_api::FileFormat;
 use serde::Serialize;
 use serde_json::Value;
@@ -16,25 +18,30 @@ use serde_json::Value;
 /// recurses with large frames (128 levels overflowed a 2 MiB test thread in the debug profile).
 const MAX_DEPTH: usize = 64;
 
-/// The JSON text of `bytes` read in `format`; `shown` names the file in messages
-/// (`Failed to parse <what> "<shown>" as "yaml": <reason>`, `what` being `file` or `manifest
-/// file`). Blank text stays blank (the callers give it its meaning, e.g. "no state").
-pub fn to_json_text(
+/// `bytes` read in `format`, as JSON: JSON as it is (untouched, so the JSON reader still sees
+/// every byte), YAML decoded and re-encoded. `shown` names the file in messages (`Failed to
+/// parse <what> "<shown>" as "yaml": <reason>`, `what` being `file` or `manifest file`). Blank
+/// text stays blank (the callers give it its meaning, e.g. "no state").
+pub fn to_json<'a>(
     format: FileFormat,
     what: &str,
     shown: &str,
-    bytes: &[u8],
-) -> Result<String, String> {
-    let text = String::from_utf8_lossy(bytes);
-    match format {
-        FileFormat::Json => Ok(text.into_owned()),
-        FileFormat::Yaml if text.trim().is_empty() => Ok(String::new()),
-        FileFormat::Yaml => {
-            let value = parse_yaml(&text)
-                .map_err(|e| format!("Failed to parse {what} \"{shown}\" as \"yaml\": {e}"))?;
-            serde_json::to_string(&value).map_err(|e| e.to_string())
-        }
+    bytes: &'a [u8],
+) -> Result<Cow<'a, [u8]>, String> {
+    if format == FileFormat::Json {
+        return Ok(Cow::Borrowed(bytes));
     }
+    let failed = |reason: &dyn std::fmt::Display| {
+        format!("Failed to parse {what} \"{shown}\" as \"yaml\": {reason}")
+    };
+    let text = std::str::from_utf8(bytes).map_err(|_| failed(&"the file is not UTF-8"))?;
+    if text.trim().is_empty() {
+        return Ok(Cow::Borrowed(b""));
+    }
+    let value = parse_yaml(text).map_err(|e| failed(&e))?;
+    serde_json::to_vec(&value)
+        .map(Cow::Owned)
+        .map_err(|e| e.to_string())
 }
 
 fn parse_yaml(text: &str) -> Result<Value, serde_saphyr::Error> {
@@ -73,8 +80,8 @@ mod tests {
     use serde_json::json;
 
     fn yaml(text: &str) -> Result<Value, String> {
-        to_json_text(FileFormat::Yaml, "file", "out/state.yml", text.as_bytes())
-            .map(|json| serde_json::from_str(&json).unwrap_or(Value::Null))
+        to_json(FileFormat::Yaml, "file", "out/state.yml", text.as_bytes())
+            .map(|json| serde_json::from_slice(&json).unwrap_or(Value::Null))
     }
 
     #[test]
@@ -100,8 +107,8 @@ mod tests {
             json!({"a": [1, {"b": "c"}]})
         );
         assert_eq!(
-            to_json_text(FileFormat::Json, "file", "x", b"{not json").unwrap(),
-            "{not json"
+            *to_json(FileFormat::Json, "file", "x", b"{not json").unwrap(),
+            *b"{not json"
         );
     }
 
@@ -112,8 +119,8 @@ mod tests {
             json!({"a": "yes", "b": true})
         );
         assert_eq!(
-            to_json_text(FileFormat::Yaml, "file", "x", b" \n\t\n").unwrap(),
-            ""
+            *to_json(FileFormat::Yaml, "file", "x", b" \n\t\n").unwrap(),
+            *b""
         );
     }
 

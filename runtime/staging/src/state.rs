@@ -62,11 +62,12 @@ pub fn read_out(out: &OutDir) -> Result<StateUpdate, StagingError> {
     let shown = format!("out/{name}");
     let bytes = out.read_file(&name, limit, "state_bytes", Stage::State)?;
     let user = |message: String| StagingError::user(Stage::State, &shown, message);
-    let text = bytes
-        .map(|b| crate::format::to_json_text(out.format(), "file", &shown, &b))
+    let json = bytes
+        .as_deref()
+        .map(|b| crate::format::to_json(out.format(), "file", &shown, b))
         .transpose()
         .map_err(user)?;
-    read_out_state(text.as_deref().map(str::as_bytes)).map_err(|e| user(e.to_string()))
+    read_out_state(json.as_deref()).map_err(|e| user(e.to_string()))
 }
 
 /// Stores `previous` with the component state replaced by `update` and the input-mapping state

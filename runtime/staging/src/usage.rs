@@ -14,36 +14,25 @@ use super::{Stage, StagingError};
 pub fn read_usage(out: &OutDir) -> Result<Option<Vec<UsageRecord>>, StagingError> {
     let name = out.format().file_name("usage");
     let file = format!("out/{name}");
-    let file = file.as_str();
+    let failed = |message: &dyn std::fmt::Display| {
+        StagingError::app(
+            Stage::Usage,
+            &file,
+            anyhow::anyhow!("Failed to store Job usage: {message}"),
+        )
+    };
     let limit = out.limits().usage_bytes;
     let Some(bytes) = out.read_file(&name, limit, "usage_bytes", Stage::Usage)? else {
         return Ok(None);
     };
-    let Ok(text) = String::from_utf8(bytes) else {
-        return Err(StagingError::app(
-            Stage::Usage,
-            file,
-            anyhow::anyhow!("Failed to store Job usage: {file} is not UTF-8"),
-        ));
+    let json =
+        crate::format::to_json(out.format(), "file", &file, &bytes).map_err(|e| failed(&e))?;
+    let Ok(text) = std::str::from_utf8(&json) else {
+        return Err(failed(&format!("{file} is not UTF-8")));
     };
-    let text =
-        crate::format::to_json_text(out.format(), "file", file, text.as_bytes()).map_err(|e| {
-            StagingError::app(
-                Stage::Usage,
-                file,
-                anyhow::anyhow!("Failed to store Job usage: {e}"),
-            )
-        })?;
-    parse_usage(&text).map(Some).map_err(|e| {
+    parse_usage(text).map(Some).map_err(|e| match e {
         // The contract's message names `out/usage.json`; a YAML component wrote `usage.yml`.
-        let message = match e {
-            ContractError::Usage(reason) => format!("Invalid usage file \"{file}\": {reason}"),
-            other => other.to_string(),
-        };
-        StagingError::app(
-            Stage::Usage,
-            file,
-            anyhow::anyhow!("Failed to store Job usage: {message}"),
-        )
+        ContractError::Usage(reason) => failed(&format!("Invalid usage file \"{file}\": {reason}")),
+        other => failed(&other),
     })
 }

@@ -11,8 +11,9 @@ use std::collections::BTreeMap;
 use duckdb::{Connection, params};
 
 use super::db::{from_micros, to_micros};
-use super::table_id::{quote_ident, validate_column_list};
-use super::tables::{MetadataEntry, data_table, require_entry, write_entry};
+use super::import::add_column;
+use super::table_id::validate_column_list;
+use super::tables::{MetadataEntry, require_entry, write_entry};
 use super::{Storage, StorageError, TableId};
 
 /// One column metadata entry to set.
@@ -90,15 +91,7 @@ pub(crate) fn write(
     if !added.is_empty() {
         validate_column_list(id, &added)?;
         for column in &added {
-            tx.execute_batch(&format!(
-                "ALTER TABLE {} ADD COLUMN {} VARCHAR NOT NULL DEFAULT ''",
-                data_table(id),
-                quote_ident(column)
-            ))
-            .map_err(StorageError::db(
-                "adding a column named by column metadata",
-                id,
-            ))?;
+            add_column(tx, id, column)?;
         }
         entry.columns.extend(added);
         write_entry(tx, id, &entry)?;

@@ -295,6 +295,17 @@ fn upsert_in_place(
     .map_err(StorageError::db("merging rows by primary key", id))
 }
 
+/// Adds `column` to table `id`'s data, empty in every existing row (the catalog entry is the
+/// caller's to update).
+pub(super) fn add_column(tx: &Connection, id: &TableId, column: &str) -> Result<(), StorageError> {
+    tx.execute_batch(&format!(
+        "ALTER TABLE {} ADD COLUMN {} VARCHAR NOT NULL DEFAULT ''",
+        data_table(id),
+        quote_ident(column)
+    ))
+    .map_err(StorageError::db("adding a column", id))
+}
+
 /// The body of [`Storage::import_csv`] inside a transaction the caller owns, so that several
 /// loads can share one transaction (`batch`). Nothing is committed here.
 pub(super) fn import_in(
@@ -377,11 +388,7 @@ pub(super) fn import_in(
             .map_err(StorageError::db("creating the table", id))?,
         Some(entry) => {
             for column in &added {
-                tx.execute_batch(&format!(
-                    "ALTER TABLE {table_sql} ADD COLUMN {} VARCHAR NOT NULL DEFAULT ''",
-                    quote_ident(column)
-                ))
-                .map_err(StorageError::db("adding a column", id))?;
+                add_column(tx, id, column)?;
             }
             rows_deleted += delete_where(tx, id, &entry.columns, &options.delete_where)?;
             if !options.incremental {

@@ -223,9 +223,9 @@ fn redact_file(name: &str, bytes: &[u8], redactor: &Redactor) -> Vec<u8> {
     } else {
         FileFormat::Json
     };
-    let value = berth_staging::format::to_json_text(format, "file", name, bytes)
+    let value = berth_staging::format::to_json(format, "file", name, bytes)
         .ok()
-        .and_then(|json| serde_json::from_str::<serde_json::Value>(&json).ok());
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok());
     match value {
         Some(mut value) => {
             let before = value.clone();

@@ -35,10 +35,9 @@ fn configuration(parameters: Value) -> Value {
 /// A YAML file of the kept data folder, as JSON.
 fn yaml(job: &berth_job::testing::Job, relative: &str) -> Value {
     let text = job.read(relative);
-    let json =
-        berth_staging::format::to_json_text(FileFormat::Yaml, "file", relative, text.as_bytes())
-            .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}\n{text}"));
-    serde_json::from_str(&json).unwrap()
+    let json = berth_staging::format::to_json(FileFormat::Yaml, "file", relative, text.as_bytes())
+        .unwrap_or_else(|e| panic!("{relative} is not YAML: {e}\n{text}"));
+    serde_json::from_slice(&json).unwrap()
 }
 
 #[test]

@@ -52,7 +52,8 @@ pub(crate) fn manifest_text(
     shown: &str,
     bytes: &[u8],
 ) -> Result<String, StagingError> {
-    crate::format::to_json_text(format, "manifest file", shown, bytes)
+    crate::format::to_json(format, "manifest file", shown, bytes)
+        .map(|json| String::from_utf8_lossy(&json).into_owned())
         .map_err(|message| StagingError::user(Stage::OutputMapping, shown, message))
 }
 
