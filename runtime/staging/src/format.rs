@@ -113,6 +113,21 @@ mod tests {
     }
 
     #[test]
+    fn json_bytes_are_never_rewritten_and_yaml_must_be_utf8() {
+        // Invalid UTF-8 reaches the JSON reader as it is (which refuses it), never as U+FFFD.
+        let bytes = b"{\"a\": \"\xff\"}";
+        assert_eq!(
+            *to_json(FileFormat::Json, "file", "out/state.json", bytes).unwrap(),
+            bytes[..]
+        );
+        let message = to_json(FileFormat::Yaml, "file", "out/state.yml", b"a: \xff\n").unwrap_err();
+        assert_eq!(
+            message,
+            "Failed to parse file \"out/state.yml\" as \"yaml\": the file is not UTF-8"
+        );
+    }
+
+    #[test]
     fn yaml_1_1_booleans_are_strings_and_blank_stays_blank() {
         assert_eq!(
             yaml("a: yes\nb: true\n").unwrap(),
