@@ -19,6 +19,7 @@ pub mod signals;
 pub mod table;
 pub mod token;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -124,6 +125,63 @@ impl UserError {
     }
 }
 
+/// The whole `berth` process: logging, the command line, signals, and failures mapped to exit
+/// codes (0 success, 1 user error, 2 application error). The binary is this one call; the
+/// process bench starts its own executable as `berth` through it.
+pub fn main() -> ExitCode {
+    quiet_library_backtraces();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("BERTH_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        // Every secret a running job decrypted is hidden in the logs too.
+        .with_writer(|| berth_secrets::registry::RedactingWriter::new(std::io::stderr()))
+        .init();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // Help and version are successes; a bad invocation is the user's error.
+            return if error.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    // `berth serve` drains its jobs on SIGTERM/SIGINT itself (a grace period, then kills);
+    // every other command stops its component at once.
+    if !matches!(cli.command, Command::Serve(_)) {
+        signals::install();
+    }
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            let _ = writeln!(terminal_stderr(), "berth: error: {error:#}");
+            exit_code_for(&error)
+        }
+    }
+}
+
+/// Sets `RUST_LIB_BACKTRACE=0` unless it is set. With `RUST_BACKTRACE=1` in the environment (as
+/// many developers have it), every error value captured a backtrace of the host's stack — and a
+/// guest's normal exit reaches berth as an error value (`proc_exit` unwinds out of wasm), so each
+/// run of a trivial action paid ~18 µs for a backtrace nobody reads. berth prints errors as their
+/// chain of contexts; panics still print their backtrace with `RUST_BACKTRACE=1`, and
+/// `RUST_LIB_BACKTRACE=1` brings error backtraces back.
+///
+/// Must run first in `main`, before any thread starts.
+#[allow(unsafe_code)]
+fn quiet_library_backtraces() {
+    const VAR: &str = "RUST_LIB_BACKTRACE";
+    if std::env::var_os(VAR).is_none() {
+        // SAFETY: called first thing in the process's `main`, while it has one thread, so no
+        // other thread reads or writes the environment concurrently.
+        unsafe { std::env::set_var(VAR, "0") };
+    }
+}
+
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Some(url) = cli.url.as_deref().filter(|u| !u.trim().is_empty()) {
@@ -146,6 +204,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             server.url
         ))
         .into());
+    }
+    if !matches!(cli.command, Command::Serve(_)) {
+        // One-shot commands run a component or a few: the on-demand allocator starts in a tenth
+        // of the pooling one's time and instantiates a few microseconds slower, which they never
+        // make up. `berth serve` keeps pooling (behind the address-space probe).
+        berth_exec::wasm::set_shared_allocator(berth_exec::wasm::Allocator::OnDemand);
     }
     match cli.command {
         Command::Serve(args) => serve::run(&home, args),

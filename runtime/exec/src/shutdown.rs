@@ -7,12 +7,17 @@
 //! output, and its temporary folders are removed on the way out as after any other failure.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::watch;
 
 /// The start of the [`crate::Termination::Crashed`] text of a run stopped by a cancellation or a
 /// shutdown.
 pub const CANCELLED: &str = "cancelled";
+
+/// Set with the first [`request`]: read by the epoch callback of every running WASI guest, which
+/// cannot afford a lock every tick.
+static REQUESTED: AtomicBool = AtomicBool::new(false);
 
 fn channel() -> &'static watch::Sender<Option<String>> {
     static SHUTDOWN: OnceLock<watch::Sender<Option<String>>> = OnceLock::new();
@@ -30,6 +35,13 @@ pub fn request(why: &str) {
             false
         }
     });
+    // After the reason, so whoever sees the flag finds the reason.
+    REQUESTED.store(true, Ordering::Release);
+}
+
+/// Whether a shutdown was requested (a lock-free read; [`requested`] gives the reason).
+pub fn is_requested() -> bool {
+    REQUESTED.load(Ordering::Acquire)
 }
 
 /// Why a shutdown was requested, if it was.

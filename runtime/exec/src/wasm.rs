@@ -28,6 +28,7 @@ mod poll;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -116,10 +117,28 @@ fn on_epoch_tick(
     epoch_tick(host.cancel.as_ref(), &mut host.ticks_left)
 }
 
+/// The error a guest's call ends with when the process was asked to shut down while it ran
+/// wasm code ([`crate::shutdown`]).
+#[derive(Debug)]
+struct GuestShutDown;
+
+impl std::fmt::Display for GuestShutDown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("berth is shutting down")
+    }
+}
+
+impl std::error::Error for GuestShutDown {}
+
 /// One epoch tick of a module's or a component's run (see [`on_epoch_tick`]).
 fn epoch_tick(cancel: Option<&Cancel>, ticks_left: &mut u64) -> wasmtime::Result<UpdateDeadline> {
     if cancel.is_some_and(Cancel::is_cancelled) {
         return Err(wasmtime::Error::new(GuestCancelled));
+    }
+    // A guest busy in wasm code never reaches an await point where the shutdown watcher of
+    // `drive` could stop it; the tick does.
+    if crate::shutdown::is_requested() {
+        return Err(wasmtime::Error::new(GuestShutDown));
     }
     if *ticks_left == 0 {
         return Ok(UpdateDeadline::Interrupt);
@@ -217,7 +236,9 @@ impl ResourceLimiter for MemoryLimiter {
 struct EngineInner {
     engine: Engine,
     linker: Linker<Host>,
-    component_linker: wasmtime::component::Linker<component::ComponentHost>,
+    /// Built on the first component: a process that runs only core modules never pays for
+    /// linking all of WASI preview 2.
+    component_linker: std::sync::OnceLock<wasmtime::component::Linker<component::ComponentHost>>,
     cache: CompiledCache,
     runtime: tokio::runtime::Runtime,
     allocator: Allocator,
@@ -248,6 +269,26 @@ impl std::fmt::Debug for WasmEngine {
     }
 }
 
+/// The allocator of [`WasmEngine::shared`] engines, as an [`Allocator`] discriminant.
+static SHARED_ALLOCATOR: AtomicU8 = AtomicU8::new(Allocator::Auto as u8);
+
+/// Chooses the allocator of the engines [`WasmEngine::shared`] builds from now on (default
+/// [`Allocator::Auto`]). A process that runs a component or two and exits (`berth exec`, `berth
+/// run`) wants [`Allocator::OnDemand`]: building a pooling engine costs more than a millisecond
+/// (address-space probe, slot reservations) and pays back only over many instantiations, as in
+/// a server.
+pub fn set_shared_allocator(allocator: Allocator) {
+    SHARED_ALLOCATOR.store(allocator as u8, Ordering::Relaxed);
+}
+
+fn shared_allocator() -> Allocator {
+    match SHARED_ALLOCATOR.load(Ordering::Relaxed) {
+        x if x == Allocator::OnDemand as u8 => Allocator::OnDemand,
+        x if x == Allocator::Pooling as u8 => Allocator::Pooling,
+        _ => Allocator::Auto,
+    }
+}
+
 /// Whether this process may reserve the address space the pooling allocator needs.
 pub fn pooling_is_available() -> bool {
     let probe = || -> Result<()> {
@@ -259,6 +300,18 @@ pub fn pooling_is_available() -> bool {
         Ok(())
     };
     probe().is_ok()
+}
+
+/// How much of a pooled linear memory is reset by zeroing its dirty pages (see
+/// [`engine_config`]).
+const KEEP_RESIDENT_BYTES: usize = 4 << 20;
+
+/// The same for a pooled table.
+const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
+
+/// Whether the kernel has the PAGEMAP_SCAN ioctl (Linux 6.7+).
+fn pagemap_scan_available() -> bool {
+    wasmtime::PoolingAllocationConfig::is_pagemap_scan_available()
 }
 
 fn engine_config(allocator: Allocator) -> (Config, Allocator) {
@@ -276,15 +329,29 @@ fn engine_config(allocator: Allocator) -> (Config, Allocator) {
             .total_tables(64)
             .total_stacks(64)
             .max_memory_size(4 << 30)
-            .max_unused_warm_slots(16);
+            .max_unused_warm_slots(16)
+            // A slot's memory is reset for the next instance by zeroing the pages the last one
+            // dirtied (found with Linux's PAGEMAP_SCAN, 6.7+), up to this much, instead of
+            // `madvise` dropping them: no page faults to map them again, and no TLB shootdown
+            // interrupting every other core running a guest of this process, which kept
+            // concurrent runs from scaling. Larger memories are still reset by `madvise`, and
+            // without PAGEMAP_SCAN the whole `keep_resident` prefix would be zeroed on every
+            // reset, so it is only set when the scan is available. The guarantee is the same
+            // either way — a new instance sees only zeroes and its own data segments — and a
+            // test runs a guest that checks for a previous run's bytes.
+            .pagemap_scan(wasmtime::Enabled::Auto);
+        if pagemap_scan_available() {
+            pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
+                .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
+        }
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
     (config, chosen)
 }
 
 impl WasmEngine {
-    /// Builds the engine, the linkers with WASI preview 1 and preview 2, the epoch ticker and the
-    /// runtime.
+    /// Builds the engine, the WASI preview 1 linker (preview 2's is built with the first
+    /// component), the epoch ticker and the runtime.
     pub fn new(options: &EngineOptions) -> Result<Self, ExecError> {
         let build = || -> Result<EngineInner> {
             let (config, mut allocator) = engine_config(options.allocator);
@@ -302,7 +369,6 @@ impl WasmEngine {
             let mut linker: Linker<Host> = Linker::new(&engine);
             p1::add_to_linker_async(&mut linker, |host: &mut Host| &mut host.wasi)?;
             poll::shadow_poll_oneoff(&mut linker)?;
-            let component_linker = component::linker(&engine)?;
             start_epoch_ticker(&engine);
             // Every run is driven by `block_on` on its caller's thread, so runs on several
             // threads proceed in parallel. The one worker thread turns the timer and I/O
@@ -318,7 +384,7 @@ impl WasmEngine {
             Ok(EngineInner {
                 engine,
                 linker,
-                component_linker,
+                component_linker: std::sync::OnceLock::new(),
                 cache: CompiledCache::new(&options.cache_dir),
                 runtime,
                 allocator,
@@ -338,7 +404,7 @@ impl WasmEngine {
     /// The process-wide engine for the compiled cache in `cache_dir`: built once, so that a pull's
     /// precompile, `berth exec` and every row of a job share one engine, one epoch ticker and
     /// the in-process table of loaded modules. Never dropped (its runtime must not be dropped
-    /// inside an async context).
+    /// inside an async context). Its allocator is [`set_shared_allocator`]'s choice.
     pub fn shared(cache_dir: &Path) -> Result<Self, ExecError> {
         static ENGINES: std::sync::OnceLock<Mutex<HashMap<PathBuf, WasmEngine>>> =
             std::sync::OnceLock::new();
@@ -346,7 +412,10 @@ impl WasmEngine {
             .get_or_init(Default::default)
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let options = EngineOptions::with_cache_dir(cache_dir);
+        let options = EngineOptions {
+            allocator: shared_allocator(),
+            ..EngineOptions::with_cache_dir(cache_dir)
+        };
         if let Some(engine) = engines.get(&options.cache_dir) {
             return Ok(engine.clone());
         }
@@ -456,7 +525,7 @@ impl WasmEngine {
         if component::is_component(wasm) {
             let (pre, status) = component::prepare(
                 &inner.engine,
-                &inner.component_linker,
+                self.component_linker()?,
                 &inner.cache,
                 wasm,
                 digest,
@@ -476,7 +545,7 @@ impl WasmEngine {
         let status = if is_component {
             match inner.cache.load_cached_component(&inner.engine, digest) {
                 Lookup::Found(compiled) => {
-                    let pre = component::link(&inner.component_linker, &compiled)?;
+                    let pre = component::link(self.component_linker()?, &compiled)?;
                     return Ok((Prepared::Component(pre), CacheStatus::Hit));
                 }
                 Lookup::Missing(status) => status,
@@ -504,7 +573,7 @@ impl WasmEngine {
                     digest,
                     status,
                 )?;
-            let pre = component::link(&inner.component_linker, &compiled)?;
+            let pre = component::link(self.component_linker()?, &compiled)?;
             Ok((Prepared::Component(pre), status))
         } else {
             let (module, status) = inner.cache.compile_and_store::<wasmtime::Module>(
@@ -515,6 +584,17 @@ impl WasmEngine {
             )?;
             Ok((self.link_module(&module)?, status))
         }
+    }
+
+    /// The preview 2 linker, built on first use.
+    fn component_linker(&self) -> Result<&wasmtime::component::Linker<component::ComponentHost>> {
+        let cell = &self.inner.component_linker;
+        if let Some(linker) = cell.get() {
+            return Ok(linker);
+        }
+        let linker = component::linker(&self.inner.engine)?;
+        // Two threads may build it at once; either result is the same linker.
+        Ok(cell.get_or_init(|| linker))
     }
 
     fn link_module(&self, module: &wasmtime::Module) -> Result<Prepared> {
@@ -674,24 +754,41 @@ fn epoch_ticks(timeout: Duration) -> u64 {
 
 /// Drives a guest's `run` on the engine's runtime until it ends, its time is up (the async
 /// backstop behind the epoch deadline) or it is cancelled.
+///
+/// Most runs never wait: a synchronous action, a transformation busy with its data (file I/O is
+/// inline, see [`poll`]) finish within the first poll of `run`, stopped if need be by the epoch
+/// callback (time, cancellation, shutdown). Only a run that waits — a guest sleeping in
+/// `poll_oneoff`, a component blocked on a pollable — needs the backstop timer and the cancel and
+/// shutdown watchers, so they are set up after the first poll comes back pending, with the
+/// deadline counted from the start. A run that never waits registers no timer with the runtime,
+/// which otherwise had to wake its driver thread for every run (that wake-up, paid by every
+/// thread at once, kept concurrent runs from scaling).
 fn drive(
     engine: &WasmEngine,
     request: &ExecRequest,
     run: impl std::future::Future<Output = CallEnd>,
 ) -> CallEnd {
-    let limit = request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
+    if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+        return CallEnd::Cancelled;
+    }
+    if let Some(why) = crate::shutdown::requested() {
+        return CallEnd::ShutDown(why);
+    }
+    let deadline = tokio::time::Instant::now() + request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
     engine.inner.runtime.block_on(async {
+        let mut run = std::pin::pin!(run);
+        let first = std::future::poll_fn(|cx| std::task::Poll::Ready(run.as_mut().poll(cx))).await;
+        if let std::task::Poll::Ready(end) = first {
+            return end;
+        }
         // Dropping `run` (timeout or cancellation) stops the guest at its next await point:
         // a host call, an epoch check yields nothing, so a busy guest is stopped by the epoch
         // deadline (timeout) and an explicit cancellation by the next host call or epoch tick.
-        if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
-            return CallEnd::Cancelled;
-        }
         tokio::select! {
             biased;
             () = until_cancelled(request.cancel.as_ref()) => CallEnd::Cancelled,
             why = crate::shutdown::wait() => CallEnd::ShutDown(why),
-            end = tokio::time::timeout(limit, run) => end.unwrap_or(CallEnd::TimedOut),
+            end = tokio::time::timeout_at(deadline, run) => end.unwrap_or(CallEnd::TimedOut),
         }
     })
 }
@@ -762,10 +859,7 @@ fn finish(
     let termination = match end {
         CallEnd::TimedOut => Termination::TimedOut,
         CallEnd::Cancelled => Termination::Cancelled,
-        CallEnd::ShutDown(why) => Termination::Crashed(format!(
-            "{}: berth received {why} and stopped the component",
-            crate::shutdown::CANCELLED
-        )),
+        CallEnd::ShutDown(why) => shut_down(&why),
         CallEnd::Finished(Ok(())) => Termination::Exited(0),
         CallEnd::Finished(Err(error)) => termination_of(&error, memory_denied),
         CallEnd::Instantiation(error) => {
@@ -789,6 +883,14 @@ fn finish(
     })
 }
 
+/// The termination of a run stopped because berth received `why` (a signal's name).
+fn shut_down(why: &str) -> Termination {
+    Termination::Crashed(format!(
+        "{}: berth received {why} and stopped the component",
+        crate::shutdown::CANCELLED
+    ))
+}
+
 /// Maps a guest's error to a termination; a denied memory growth turns any failure into
 /// out-of-memory.
 fn termination_of(error: &wasmtime::Error, memory_denied: bool) -> Termination {
@@ -804,6 +906,9 @@ fn termination_of(error: &wasmtime::Error, memory_denied: bool) -> Termination {
     }
     if error.downcast_ref::<GuestCancelled>().is_some() {
         return Termination::Cancelled;
+    }
+    if error.downcast_ref::<GuestShutDown>().is_some() {
+        return shut_down(&crate::shutdown::requested().unwrap_or_default());
     }
     if memory_denied {
         return Termination::OutOfMemory;

@@ -498,13 +498,11 @@ impl Storage {
 
     /// A component's definition.
     pub fn component(&self, id: &str) -> Result<ComponentDefinition, StorageError> {
+        // Read by every action and job: prepared once per connection.
         let text: Option<String> = self
             .conn
-            .query_row(
-                "SELECT definition FROM berth_components WHERE id = ?",
-                params![id],
-                |row| row.get(0),
-            )
+            .prepare_cached("SELECT definition FROM berth_components WHERE id = ?")
+            .and_then(|mut statement| statement.query_row(params![id], |row| row.get(0)))
             .optional()
             .map_err(StorageError::db("reading the component", id))?;
         let text = text.ok_or_else(|| StorageError::ComponentNotFound { id: id.to_owned() })?;

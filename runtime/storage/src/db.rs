@@ -140,6 +140,42 @@ pub(crate) struct Database {
     path: PathBuf,
     /// The connection new ones are cloned from (DuckDB connections are `Send`, not `Sync`).
     root: Mutex<Connection>,
+    /// Connections of dropped [`crate::Storage`] handles, reused by the next ones: a new DuckDB
+    /// connection costs a client context, and a reused one keeps its cache of prepared
+    /// statements (a server opens Storage for every request).
+    idle: Mutex<Vec<Connection>>,
+}
+
+/// How many idle connections a database keeps for reuse.
+const IDLE_CONNECTIONS: usize = 16;
+
+/// A connection of a [`Database`], given back to it for reuse when dropped.
+pub(crate) struct PooledConnection {
+    /// Present until dropped.
+    conn: Option<Connection>,
+    database: Arc<Database>,
+}
+
+impl std::ops::Deref for PooledConnection {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn.as_ref().expect("present until dropped")
+    }
+}
+
+impl std::ops::DerefMut for PooledConnection {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.conn.as_mut().expect("present until dropped")
+    }
+}
+
+impl Drop for PooledConnection {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.database.give_back(conn);
+        }
+    }
 }
 
 /// The databases open in this process, by canonical Storage directory.
@@ -168,21 +204,50 @@ impl Database {
         let database = Arc::new(Self {
             path: dir.join(DB_FILE),
             root: Mutex::new(open_file(dir, wait)?),
+            idle: Mutex::new(Vec::new()),
         });
         open.insert(key, Arc::downgrade(&database));
         Ok(database)
     }
 
-    /// A new connection to this database.
-    pub(crate) fn connect(&self) -> Result<Connection, StorageError> {
-        self.root
+    /// A connection to this database: an idle one, or a new one.
+    pub(crate) fn connect(self: &Arc<Self>) -> Result<PooledConnection, StorageError> {
+        let idle = self
+            .idle
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .try_clone()
-            .map_err(StorageError::db(
-                "opening a connection",
-                self.path.display(),
-            ))
+            .pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => self
+                .root
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .try_clone()
+                .map_err(StorageError::db(
+                    "opening a connection",
+                    self.path.display(),
+                ))?,
+        };
+        Ok(PooledConnection {
+            conn: Some(conn),
+            database: Arc::clone(self),
+        })
+    }
+
+    /// Takes back the connection of a dropped handle for reuse; one inside a transaction (a
+    /// handle dropped mid-way, by a panic) is closed instead, which rolls the transaction back.
+    fn give_back(&self, conn: Connection) {
+        if !conn.is_autocommit() {
+            return;
+        }
+        let mut idle = self
+            .idle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if idle.len() < IDLE_CONNECTIONS {
+            idle.push(conn);
+        }
     }
 }
 
@@ -191,7 +256,7 @@ fn open_file(dir: &Path, wait: Duration) -> Result<Connection, StorageError> {
     let path = dir.join(DB_FILE);
     let started = Instant::now();
     let conn = loop {
-        match Connection::open(&path) {
+        match Connection::open_with_flags(&path, connection_config(&path)?) {
             Ok(conn) => break conn,
             Err(err) if is_lock_error(&err) => {
                 if started.elapsed() >= wait {
@@ -209,15 +274,56 @@ fn open_file(dir: &Path, wait: Duration) -> Result<Connection, StorageError> {
             }
         }
     };
-    // One DuckDB thread. Loads are appender-bound and the CSV parser already runs on its own
-    // thread; with more DuckDB threads, row groups are compressed by background tasks that
-    // compete with it, and a 64 MB full import took 2.4 s instead of 1.1 s on two cores
-    // (incremental with a primary key: 2.5 s instead of 1.5 s; exports unchanged).
-    conn.execute_batch("SET threads = 1")
-        .map_err(StorageError::db("configuring the database", path.display()))?;
-    conn.execute_batch(SCHEMA)
-        .map_err(StorageError::db("creating the catalog", path.display()))?;
+    apply_schema(&conn).map_err(StorageError::db("creating the catalog", path.display()))?;
     Ok(conn)
+}
+
+/// How every connection is opened.
+fn connection_config(path: &Path) -> Result<duckdb::Config, StorageError> {
+    // One DuckDB thread, from the start (no worker threads started and stopped again). Loads
+    // are appender-bound and the CSV parser already runs on its own thread; with more DuckDB
+    // threads, row groups are compressed by background tasks that compete with it, and a 64 MB
+    // full import took 2.4 s instead of 1.1 s on two cores (incremental with a primary key:
+    // 2.5 s instead of 1.5 s; exports unchanged).
+    duckdb::Config::default()
+        .threads(1)
+        .map_err(StorageError::db("configuring the database", path.display()))
+}
+
+/// A digest of [`SCHEMA`] (FNV-1a), stored in the database once the schema is applied.
+const SCHEMA_DIGEST: u64 = fnv1a(SCHEMA.as_bytes());
+
+const fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        hash ^= bytes[i] as u64;
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    hash
+}
+
+/// Applies [`SCHEMA`] unless the database says this very schema was applied: one read instead
+/// of some twenty statements on every open (a few milliseconds of every `berth` command).
+/// [`SCHEMA`] is idempotent, so a digest that differs for any reason only means applying it
+/// again; all of it happens in one transaction.
+fn apply_schema(conn: &Connection) -> duckdb::Result<()> {
+    let stored: Option<String> = conn
+        .query_row("SELECT digest FROM berth_schema", [], |row| row.get(0))
+        .ok();
+    let digest = format!("{SCHEMA_DIGEST:016x}");
+    if stored.as_deref() == Some(digest.as_str()) {
+        return Ok(());
+    }
+    conn.execute_batch(&format!(
+        "BEGIN TRANSACTION;
+         {SCHEMA}
+         CREATE TABLE IF NOT EXISTS berth_schema (digest VARCHAR NOT NULL);
+         DELETE FROM berth_schema;
+         INSERT INTO berth_schema VALUES ('{digest}');
+         COMMIT;"
+    ))
 }
 
 /// How often a write that met another connection's concurrent write is tried in all.

@@ -87,7 +87,8 @@ pub use tokens::{NewToken, TokenCheck, TokenInfo};
 /// other processes may open it, when the last connection is dropped.
 pub struct Storage {
     dir: PathBuf,
-    conn: duckdb::Connection,
+    /// Given back to the database for reuse when the handle is dropped.
+    conn: db::PooledConnection,
     clock: Clock,
     database: Arc<db::Database>,
 }

@@ -194,13 +194,14 @@ impl Storage {
 
     /// Whose secret this is, and whether it may be used now.
     pub fn check_token(&self, secret: &str) -> Result<TokenCheck, StorageError> {
+        // Every request to the server checks its token: the statement is prepared once per
+        // connection (connections are reused, see `db`).
         let found = self
             .conn
-            .query_row(
-                &format!("SELECT {TOKEN_COLUMNS} FROM berth_tokens WHERE hash = ?"),
-                params![hash(secret)],
-                token_from_row,
-            )
+            .prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM berth_tokens WHERE hash = ?"
+            ))
+            .and_then(|mut statement| statement.query_row(params![hash(secret)], token_from_row))
             .optional()
             .map_err(StorageError::db("checking a token", "tokens"))?;
         Ok(match found {

@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::hostile_output::snapshot;
 use crate::hostile_support::{RSS_BOUND_KB, reported_rss, under_time, wait4};
 use crate::support::berth;
+use components_artifacts as guests;
 
 fn spin_forever() -> String {
     let tag = scratch_image("docker-fixtures", "spin_forever").expect("the spin_forever image");
@@ -182,4 +183,77 @@ fn hostile_containers_of_a_killed_berth_are_reaped() {
     );
     // Containers of live owners (none here) would have been kept.
     let _ = containers_labelled(LABEL_MANAGED, "docker");
+}
+
+/// SIGTERM to `berth run` of a WASI guest, busy in wasm code (`spin_forever`: it never reaches a
+/// host call, so only the epoch tick can stop it) or asleep in a host call (`sleep_forever`):
+/// the guest is stopped at once, the job fails with the signal's name, its folders are removed,
+/// nothing reaches Storage and berth exits 2 — well before the signal handler's cleanup grace
+/// would end the process without any of that.
+#[test]
+fn hostile_sigterm_stops_a_busy_or_sleeping_wasi_guest() {
+    for guest in [guests::SPIN_FOREVER, guests::SLEEP_FOREVER] {
+        let env = Env::new();
+        env.component("acme.guest", guest, json!({})).config(
+            "acme.guest",
+            "forever",
+            json!({"parameters": {}}),
+        );
+        let before = snapshot(&env);
+        let mut child = berth()
+            .arg("--home")
+            .arg(env.root())
+            .args(["run", "acme.guest", "--config", "forever"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The job's folder appears once staging is done; the guest starts microseconds later.
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while job_folders(&env).is_empty() {
+            assert!(Instant::now() < deadline, "{guest}: the job never started");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let sent = Instant::now();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let code = child.wait().unwrap().code();
+        let wall = sent.elapsed();
+        eprintln!("hostile: SIGTERM to berth run of {guest}: exit={code:?} stop={wall:.2?}");
+        assert_eq!(
+            code,
+            Some(2),
+            "{guest}: berth exits with an application error"
+        );
+        assert!(
+            wall < signals_grace(),
+            "{guest}: stopped only by the cleanup grace ({wall:?})"
+        );
+        assert_eq!(
+            job_folders(&env),
+            Vec::<std::path::PathBuf>::new(),
+            "{guest}"
+        );
+        assert_eq!(snapshot(&env), before, "{guest}: Storage changed");
+        let record = berth_job::JobStore::new(&env.home)
+            .list()
+            .unwrap()
+            .into_iter()
+            .last()
+            .unwrap();
+        assert!(
+            record.result.message.contains("berth received SIGTERM"),
+            "{guest}: {:?}",
+            record.result
+        );
+    }
+}
+
+/// How long berth's signal handler lets the cleanup run before it exits anyway.
+fn signals_grace() -> Duration {
+    berth_cli::signals::CLEANUP_GRACE
 }

@@ -14,6 +14,8 @@ mod cancel;
 mod compiled_cache;
 // Runs on several threads sharing one engine.
 mod concurrency;
+// Pooled memory slots reused without a previous run's bytes.
+mod memory_reuse;
 // Example components built on berth-guest-sdk: multiplier, incremental (state and usage).
 mod examples;
 // Docker executor support: fixture images from components/docker-fixtures, a case per test.
