@@ -8,6 +8,11 @@
 //! - claims/s: jobs over 20 configurations queued in advance, claimed and finished by 1, 2 and 3
 //!   nodes (each a thread with its own connection) until none is left; DuckDB with one.
 //!
+//! Both backends are driven through the one interface, `berth_storage::JobQueue` (the embedded
+//! `Storage`, and PostgreSQL as `berth_postgres::PgNode`): the same code queues, claims and
+//! finishes (`update_job`, as `berth_job::queue` does) on each. Only the wake-up differs, since
+//! it is not part of the interface.
+//!
 //! Needs the test PostgreSQL cluster (`.ci/start-postgres.sh`, `BERTH_TEST_POSTGRES_URL`); without
 //! it the PostgreSQL rows are skipped with a message, or the bench fails when
 //! `BERTH_REQUIRE_POSTGRES=1`. The test cluster runs with fsync off: its figures are the queue's
@@ -21,7 +26,7 @@ use std::time::{Duration, Instant};
 use berth_benches::{announce, smoke};
 use berth_postgres::PgQueue;
 use berth_postgres::testing::TestDatabase;
-use berth_storage::{JobStatus, NewJob, Storage};
+use berth_storage::{JobQueue, JobStatus, NewJob, Storage};
 use serde_json::json;
 
 /// Configurations the jobs are spread over.
@@ -43,6 +48,52 @@ fn done() -> serde_json::Value {
     json!({"status": "success"})
 }
 
+/// A connection to the PostgreSQL queue at `url`, working for node `node`.
+fn pg_node(url: &str, node: &str) -> Box<dyn JobQueue + Send> {
+    Box::new(PgQueue::connect(url).unwrap().for_node(node))
+}
+
+/// One job queued, claimed and finished, back to back.
+fn claim_finish(queue: &mut dyn JobQueue, n: usize) {
+    queue.insert_job(&job(n)).unwrap();
+    let claimed = queue.claim_next_job().unwrap().unwrap();
+    queue
+        .update_job(&claimed.id, JobStatus::Success, &done())
+        .unwrap();
+}
+
+/// Claims and finishes jobs from `queue` until none may start now, sending the time of each
+/// claim to `claimed`; returns how many.
+fn drain(queue: &mut dyn JobQueue, claimed: &mpsc::Sender<Instant>) -> usize {
+    let mut seen = 0;
+    while let Some(job) = queue.claim_next_job().unwrap() {
+        claimed.send(Instant::now()).unwrap();
+        queue
+            .update_job(&job.id, JobStatus::Success, &done())
+            .unwrap();
+        seen += 1;
+    }
+    seen
+}
+
+/// Queues `count` jobs one at a time on `producer`, each after the previous was claimed, calling
+/// `queued` after each; the enqueue → claim times.
+fn latencies(
+    producer: &mut dyn JobQueue,
+    count: usize,
+    claimed: &mpsc::Receiver<Instant>,
+    mut queued: impl FnMut(),
+) -> Vec<Duration> {
+    let mut samples = Vec::with_capacity(count);
+    for n in 0..count {
+        let start = Instant::now();
+        producer.insert_job(&job(n)).unwrap();
+        queued();
+        samples.push(claimed.recv().unwrap() - start);
+    }
+    samples
+}
+
 /// p50 and p99 of `samples`.
 fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
     samples.sort();
@@ -54,13 +105,12 @@ fn percentiles(mut samples: Vec<Duration>) -> (Duration, Duration) {
 /// Enqueue → claim latency on DuckDB: the consumer waits on a condition variable that the
 /// producer signals after queueing.
 fn duckdb_latency(dir: &std::path::Path, count: usize) -> Vec<Duration> {
-    let mut producer = Storage::open(dir).unwrap();
+    let mut producer: Box<dyn JobQueue + Send> = Box::new(Storage::open(dir).unwrap());
     let wake = Arc::new((Mutex::new(false), Condvar::new()));
     let (tx, rx) = mpsc::channel::<Instant>();
-    let consumer_storage = producer.try_clone().unwrap();
+    let mut consumer_queue = producer.connect_again().unwrap();
     let consumer_wake = Arc::clone(&wake);
     let consumer = std::thread::spawn(move || {
-        let mut storage = consumer_storage;
         let (flag, condvar) = &*consumer_wake;
         let mut seen = 0;
         while seen < count {
@@ -71,25 +121,14 @@ fn duckdb_latency(dir: &std::path::Path, count: usize) -> Vec<Duration> {
                 }
                 *woken = false;
             }
-            while let Some(job) = storage.claim_next_job().unwrap() {
-                tx.send(Instant::now()).unwrap();
-                storage
-                    .update_job(&job.id, JobStatus::Success, &done())
-                    .unwrap();
-                seen += 1;
-            }
+            seen += drain(&mut *consumer_queue, &tx);
         }
     });
-    let mut samples = Vec::with_capacity(count);
-    for n in 0..count {
-        let start = Instant::now();
-        producer.insert_job(&job(n)).unwrap();
+    let samples = latencies(&mut *producer, count, &rx, || {
         let (flag, condvar) = &*wake;
         *flag.lock().unwrap() = true;
         condvar.notify_all();
-        let claimed = rx.recv().unwrap();
-        samples.push(claimed - start);
-    }
+    });
     consumer.join().unwrap();
     samples
 }
@@ -97,83 +136,49 @@ fn duckdb_latency(dir: &std::path::Path, count: usize) -> Vec<Duration> {
 /// Enqueue → claim latency on PostgreSQL: the consumer node waits with LISTEN on its own
 /// connection; the producer is another connection.
 fn postgres_latency(url: &str, count: usize) -> Vec<Duration> {
-    let mut producer = PgQueue::connect(url).unwrap();
+    let mut producer = pg_node(url, "producer");
     let (tx, rx) = mpsc::channel::<Instant>();
     let url = url.to_owned();
     let (ready_tx, ready_rx) = mpsc::channel();
     let consumer = std::thread::spawn(move || {
-        let mut queue = PgQueue::connect(&url).unwrap();
-        let mut listener = queue.listener().unwrap();
+        let connection = PgQueue::connect(&url).unwrap();
+        let mut listener = connection.listener().unwrap();
+        let mut queue = connection.for_node("bench");
         ready_tx.send(()).unwrap();
         let mut seen = 0;
         while seen < count {
-            while let Some(job) = queue.claim_next_job("bench").unwrap() {
-                tx.send(Instant::now()).unwrap();
-                queue
-                    .update_claimed_job("bench", &job.id, JobStatus::Success, &done())
-                    .unwrap()
-                    .unwrap();
-                seen += 1;
-            }
+            seen += drain(&mut queue, &tx);
             if seen < count {
                 listener.wait_for_work(Duration::from_secs(5)).unwrap();
             }
         }
     });
     ready_rx.recv().unwrap();
-    let mut samples = Vec::with_capacity(count);
-    for n in 0..count {
-        let start = Instant::now();
-        producer.insert_job(&job(n)).unwrap();
-        let claimed = rx.recv().unwrap();
-        samples.push(claimed - start);
-    }
+    let samples = latencies(&mut *producer, count, &rx, || {});
     consumer.join().unwrap();
     samples
 }
 
-/// Jobs per second: `count` jobs queued in advance, claimed and finished by the DuckDB queue from
-/// one connection.
-fn duckdb_claims(dir: &std::path::Path, count: usize) -> f64 {
-    let mut storage = Storage::open(dir).unwrap();
-    for n in 0..count {
-        storage.insert_job(&job(n)).unwrap();
-    }
-    let start = Instant::now();
-    let mut finished = 0;
-    while let Some(job) = storage.claim_next_job().unwrap() {
-        storage
-            .update_job(&job.id, JobStatus::Success, &done())
-            .unwrap();
-        finished += 1;
-    }
-    assert_eq!(finished, count);
-    count as f64 / start.elapsed().as_secs_f64()
-}
-
-/// Jobs per second: `count` jobs queued in advance, claimed and finished by `nodes` nodes.
-fn postgres_claims(url: &str, count: usize, nodes: usize) -> f64 {
-    let mut setup = PgQueue::connect(url).unwrap();
+/// Jobs per second: `count` jobs queued in advance on `setup`, claimed and finished by one node
+/// per connection in `nodes` until none is left.
+fn claims(setup: &mut dyn JobQueue, count: usize, nodes: Vec<Box<dyn JobQueue + Send>>) -> f64 {
     for n in 0..count {
         setup.insert_job(&job(n)).unwrap();
     }
     let finished = Arc::new(AtomicUsize::new(0));
-    let barrier = Arc::new(Barrier::new(nodes + 1));
-    let handles: Vec<_> = (0..nodes)
-        .map(|n| {
-            let url = url.to_owned();
+    let barrier = Arc::new(Barrier::new(nodes.len() + 1));
+    let handles: Vec<_> = nodes
+        .into_iter()
+        .map(|mut queue| {
             let finished = Arc::clone(&finished);
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let mut queue = PgQueue::connect(&url).unwrap();
-                let node = format!("node-{n}");
                 barrier.wait();
                 while finished.load(Ordering::SeqCst) < count {
-                    match queue.claim_next_job(&node).unwrap() {
+                    match queue.claim_next_job().unwrap() {
                         Some(job) => {
                             queue
-                                .update_claimed_job(&node, &job.id, JobStatus::Success, &done())
-                                .unwrap()
+                                .update_job(&job.id, JobStatus::Success, &done())
                                 .unwrap();
                             finished.fetch_add(1, Ordering::SeqCst);
                         }
@@ -189,6 +194,7 @@ fn postgres_claims(url: &str, count: usize, nodes: usize) -> f64 {
     for handle in handles {
         handle.join().unwrap();
     }
+    assert_eq!(finished.load(Ordering::SeqCst), count);
     count as f64 / start.elapsed().as_secs_f64()
 }
 
@@ -198,44 +204,35 @@ fn main() {
     let (latency_jobs, claim_jobs) = if smoke() { (10, 40) } else { (2000, 3000) };
 
     let duck_dir = tempfile::TempDir::new().unwrap();
-    let mut duck = Storage::open(duck_dir.path()).unwrap();
     let pg_db = TestDatabase::create("queue bench");
-    let mut pg = pg_db.as_ref().map(|db| PgQueue::connect(db.url()).unwrap());
+    let duck: Box<dyn JobQueue + Send> = Box::new(Storage::open(duck_dir.path()).unwrap());
+    let mut backends = vec![("duckdb", duck)];
+    if let Some(db) = &pg_db {
+        backends.push(("postgres", pg_node(db.url(), "bench")));
+    }
 
     // One job queued, claimed and finished, back to back.
     let mut n = 1_000_000;
     let mut group = criterion.benchmark_group("queue_claim_finish");
-    group.bench_function("duckdb", |b| {
-        b.iter(|| {
-            n += 1;
-            duck.insert_job(&job(n)).unwrap();
-            let claimed = duck.claim_next_job().unwrap().unwrap();
-            duck.update_job(&claimed.id, JobStatus::Success, &done())
-                .unwrap();
-        })
-    });
-    if let Some(pg) = pg.as_mut() {
-        group.bench_function("postgres", |b| {
+    for (name, queue) in &mut backends {
+        group.bench_function(*name, |b| {
             b.iter(|| {
                 n += 1;
-                pg.insert_job(&job(n)).unwrap();
-                let claimed = pg.claim_next_job("bench").unwrap().unwrap();
-                pg.update_claimed_job("bench", &claimed.id, JobStatus::Success, &done())
-                    .unwrap()
-                    .unwrap();
+                claim_finish(&mut **queue, n);
             })
         });
     }
     group.finish();
-    drop(duck);
-    drop(pg);
+    drop(backends);
 
     // Latency and claims/s, each on a fresh queue.
     let fresh_duck = || tempfile::TempDir::new().unwrap();
     let d = fresh_duck();
     let (duck_p50, duck_p99) = percentiles(duckdb_latency(d.path(), latency_jobs));
     let d = fresh_duck();
-    let duck_rate = duckdb_claims(d.path(), claim_jobs);
+    let mut duck = Storage::open(d.path()).unwrap();
+    let claimer = duck.connect_again().unwrap();
+    let duck_rate = claims(&mut duck, claim_jobs, vec![claimer]);
 
     let mode = if cfg!(debug_assertions) {
         "dev profile"
@@ -256,7 +253,11 @@ fn main() {
         latency_rows.push(("postgres p99", pg_p99));
         for nodes in 1..=3 {
             let db = TestDatabase::create("queue bench claims").unwrap();
-            let rate = postgres_claims(db.url(), claim_jobs, nodes);
+            let mut setup = pg_node(db.url(), "setup");
+            let connections = (0..nodes)
+                .map(|n| pg_node(db.url(), &format!("node-{n}")))
+                .collect();
+            let rate = claims(&mut *setup, claim_jobs, connections);
             rate_rows.push((
                 format!("postgres, {nodes} node(s)"),
                 rate,

@@ -8,13 +8,20 @@
 //! `terminated`. After a crash, [`recover`] ends every job that was `processing` as an error — it
 //! is never run again silently, because components have side effects — while `waiting` jobs stay
 //! queued.
+//!
+//! The queue itself is any [`JobQueue`] backend (the embedded Storage, or PostgreSQL from
+//! `berth-postgres`): [`enqueue`], [`claim`], [`kill_in`], [`store_record`],
+//! [`interrupted_jobs`] and [`end_interrupted`] take `&mut dyn JobQueue`. What also needs the
+//! catalog stays on the embedded [`Storage`] for now: [`QueuedJob::validate`] (and so
+//! [`submit`]) reads components and configurations, and [`recover`] revokes the interrupted
+//! jobs' tokens; [`kill`] and [`recover`] open the home's Storage.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use berth_exec::environment::new_run_id;
-use berth_storage::{JobFilter, JobStatus, NewJob, Storage, StorageError, StoredJob};
+use berth_storage::{JobFilter, JobQueue, JobStatus, NewJob, Storage, StorageError, StoredJob};
 
 use crate::JobRequest;
 use crate::config::ConfigSource;
@@ -160,6 +167,16 @@ pub fn submit(
     token_id: Option<&str>,
 ) -> Result<JobRecord, SubmitError> {
     job.validate(storage)?;
+    enqueue(storage, job, token_id)
+}
+
+/// Records `job`, which the caller validated ([`QueuedJob::validate`]), as `waiting` in `queue`;
+/// returns its record.
+pub fn enqueue(
+    queue: &mut dyn JobQueue,
+    job: &QueuedJob,
+    token_id: Option<&str>,
+) -> Result<JobRecord, SubmitError> {
     let id = new_run_id();
     let mut record = JobRecord::new(&id, &id, &job.component);
     record.status = JobStatus::Waiting;
@@ -167,7 +184,7 @@ pub fn submit(
     if let [row] = job.config_row_ids.as_slice() {
         record.row_id = Some(row.clone());
     }
-    storage
+    queue
         .insert_job(&NewJob {
             id: id.clone(),
             component_id: job.component.clone(),
@@ -191,8 +208,8 @@ pub struct ClaimedJob {
 }
 
 /// Takes the next job that may start (see the module docs); `None` when none may.
-pub fn claim(storage: &mut Storage) -> Result<Option<ClaimedJob>> {
-    let Some(stored) = storage
+pub fn claim(queue: &mut dyn JobQueue) -> Result<Option<ClaimedJob>> {
+    let Some(stored) = queue
         .claim_next_job()
         .context("taking a job from the queue")?
     else {
@@ -216,27 +233,35 @@ pub enum Killed {
     Unchanged(JobStatus),
 }
 
-/// Kills job `id` (see the module docs).
+/// Kills job `id` (see the module docs) in the home's Storage.
 pub fn kill(home: &Home, id: &str) -> Result<Killed, StorageError> {
-    let mirror = JobStore::new(home);
     let mut storage = Storage::open(home.storage())?;
-    if let Ok(previous) = storage.transition_job(
+    kill_in(&mut storage, &JobStore::new(home), id)
+}
+
+/// Kills job `id` (see the module docs) in `queue`, mirroring the changed record in `mirror`.
+pub fn kill_in(
+    queue: &mut dyn JobQueue,
+    mirror: &JobStore,
+    id: &str,
+) -> Result<Killed, StorageError> {
+    if let Ok(previous) = queue.transition_job(
         id,
         &[JobStatus::Created, JobStatus::Waiting],
         JobStatus::Cancelled,
     )? {
-        let mut record = parse(&storage.job(id)?).map_err(internal(id))?;
+        let mut record = parse(&queue.job(id)?).map_err(internal(id))?;
         record.status = JobStatus::Cancelled;
         record.finished = Some(now_text());
         record.result.message = format!("The job was cancelled while {previous}.");
-        store_record(&mut storage, &mirror, &record)?;
+        store_record(queue, mirror, &record)?;
         return Ok(Killed::Cancelled);
     }
-    match storage.transition_job(id, &[JobStatus::Processing], JobStatus::Terminating)? {
+    match queue.transition_job(id, &[JobStatus::Processing], JobStatus::Terminating)? {
         Ok(_) => {
-            let mut record = parse(&storage.job(id)?).map_err(internal(id))?;
+            let mut record = parse(&queue.job(id)?).map_err(internal(id))?;
             record.status = JobStatus::Terminating;
-            store_record(&mut storage, &mirror, &record)?;
+            store_record(queue, mirror, &record)?;
             Ok(Killed::Terminating)
         }
         Err(current) => Ok(Killed::Unchanged(current)),
@@ -251,13 +276,15 @@ fn internal(id: &str) -> impl FnOnce(anyhow::Error) -> StorageError + '_ {
     }
 }
 
-fn store_record(
-    storage: &mut Storage,
+/// Stores `record` as the new version of its job in `queue` (its status too) and mirrors it in
+/// `mirror` (a failed mirror is logged, not returned: the queue holds the record).
+pub fn store_record(
+    queue: &mut dyn JobQueue,
     mirror: &JobStore,
     record: &JobRecord,
 ) -> Result<(), StorageError> {
     let json = serde_json::to_value(record).map_err(|e| internal(&record.id)(e.into()))?;
-    storage.update_job(&record.id, record.status, &json)?;
+    queue.update_job(&record.id, record.status, &json)?;
     if let Err(e) = mirror.save_mirror(record) {
         tracing::warn!("mirroring job record {}: {e:#}", record.id);
     }
@@ -269,31 +296,14 @@ pub const INTERRUPTED_MESSAGE: &str = "berth serve stopped while this job was pr
     not run again, because components have side effects.";
 
 /// After a crash or restart: every job that was `processing` ends as an error saying so, every
-/// `terminating` one as `terminated`. Returns the ids changed. `waiting` jobs stay queued.
+/// `terminating` one as `terminated`, and the tokens forwarded to them are revoked. Returns the
+/// ids changed. `waiting` jobs stay queued.
 pub fn recover(home: &Home) -> Result<Vec<String>> {
     let mirror = JobStore::new(home);
     let mut storage = Storage::open(home.storage()).context("opening Storage")?;
-    let filter = JobFilter {
-        statuses: vec![JobStatus::Processing, JobStatus::Terminating],
-        limit: Some(usize::MAX >> 1),
-        ..JobFilter::default()
-    };
-    let interrupted: Vec<StoredJob> = storage.jobs(&filter).context("listing running jobs")?;
     let mut changed = Vec::new();
-    for job in interrupted {
-        let mut record = parse(&job)?;
-        record.finished = Some(now_text());
-        if job.status == JobStatus::Terminating {
-            record.status = JobStatus::Terminated;
-            record.result.message = crate::runner::TERMINATED_MESSAGE.to_owned();
-        } else {
-            record.status = JobStatus::Error;
-            record.result.message = INTERRUPTED_MESSAGE.to_owned();
-            record.result.error_type = Some("application".to_owned());
-            record.result.exit_code = Some(2);
-        }
-        store_record(&mut storage, &mirror, &record)
-            .with_context(|| format!("recovering job {}", job.id))?;
+    for job in interrupted_jobs(&storage)? {
+        end_interrupted(&mut storage, &mirror, &job)?;
         // A token forwarded to the interrupted component ends with its job.
         storage
             .revoke_job_tokens(&job.id)
@@ -301,6 +311,38 @@ pub fn recover(home: &Home) -> Result<Vec<String>> {
         changed.push(job.id);
     }
     Ok(changed)
+}
+
+/// The jobs of `queue` that are `processing` or `terminating`, newest first: after a restart of
+/// the only node running them, jobs whose runner is gone.
+///
+/// Only for a queue one node runs: on a queue several nodes share (PostgreSQL) this lists the
+/// other nodes' running jobs too; there, jobs whose node stopped are found by their expired
+/// heartbeats (`berth_postgres::PgQueue::sweep_expired`), never by this.
+pub fn interrupted_jobs(queue: &dyn JobQueue) -> Result<Vec<StoredJob>> {
+    let filter = JobFilter {
+        statuses: vec![JobStatus::Processing, JobStatus::Terminating],
+        limit: Some(usize::MAX >> 1),
+        ..JobFilter::default()
+    };
+    queue.jobs(&filter).context("listing running jobs")
+}
+
+/// Ends `job`, whose runner is gone: `processing` as an error saying the server stopped,
+/// `terminating` as `terminated`; stored in `queue` and mirrored in `mirror`.
+pub fn end_interrupted(queue: &mut dyn JobQueue, mirror: &JobStore, job: &StoredJob) -> Result<()> {
+    let mut record = parse(job)?;
+    record.finished = Some(now_text());
+    if job.status == JobStatus::Terminating {
+        record.status = JobStatus::Terminated;
+        record.result.message = crate::runner::TERMINATED_MESSAGE.to_owned();
+    } else {
+        record.status = JobStatus::Error;
+        record.result.message = INTERRUPTED_MESSAGE.to_owned();
+        record.result.error_type = Some("application".to_owned());
+        record.result.exit_code = Some(2);
+    }
+    store_record(queue, mirror, &record).with_context(|| format!("recovering job {}", job.id))
 }
 
 /// Job `id`'s record.

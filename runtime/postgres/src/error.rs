@@ -86,6 +86,48 @@ impl PgError {
     }
 }
 
+/// How a PostgreSQL error crosses the backend-neutral [`berth_storage::JobQueue`] interface:
+/// what Storage defines stays itself (an unknown job is [`StorageError::JobNotFound`]); a bad URL
+/// is a user error ([`StorageError::InvalidOption`]); the database failing, unreachable, or
+/// migrated by a newer berth is [`StorageError::Database`] with the stage and subject and the
+/// driver's error (prefixed `PostgreSQL`) as its source — so [`StorageError::is_user_error`]
+/// answers as [`PgError::is_user_error`] did.
+impl From<PgError> for StorageError {
+    fn from(error: PgError) -> Self {
+        let driver = |source: postgres::Error| anyhow::Error::new(source).context("PostgreSQL");
+        match error {
+            PgError::Storage(e) => e,
+            PgError::InvalidUrl { url, reason } => StorageError::InvalidOption {
+                subject: url,
+                option: "PostgreSQL URL",
+                reason,
+            },
+            PgError::Database {
+                stage,
+                subject,
+                source,
+            } => StorageError::Database {
+                stage,
+                subject,
+                source: driver(source),
+            },
+            PgError::Connect { url, source } => StorageError::Database {
+                stage: "connecting to PostgreSQL",
+                subject: url,
+                source: driver(source),
+            },
+            PgError::SchemaTooNew { ref url, .. } => {
+                let subject = url.clone();
+                StorageError::Database {
+                    stage: "checking the schema version",
+                    subject,
+                    source: anyhow::Error::new(error),
+                }
+            }
+        }
+    }
+}
+
 /// The driver's error with its causes (the driver's own text is only "db error", "error
 /// connecting to server", …; the server's message and the I/O error are its sources).
 fn chain(error: &postgres::Error) -> String {

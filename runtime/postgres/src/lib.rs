@@ -15,9 +15,10 @@
 //! - a sweep any node can run that ends jobs whose heartbeat expired ([`PgQueue::sweep_expired`]).
 //!
 //! The job types are `berth-storage`'s ([`NewJob`], [`StoredJob`], [`JobStatus`], [`JobFilter`],
-//! [`JobEvent`]), and the methods shared with the embedded queue have its signatures, so the two
-//! can later sit behind one interface. Not here yet: the catalog, tables and files, and wiring
-//! into `berth serve`.
+//! [`JobEvent`]), and the methods shared with the embedded queue sit behind its interface,
+//! [`berth_storage::JobQueue`], implemented by [`PgNode`] (a connection working for one named
+//! node: [`PgQueue::for_node`]). Not here yet: the catalog, tables and files, and wiring into
+//! `berth serve`.
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,
@@ -45,6 +46,7 @@ mod listen;
 mod locks;
 mod migrate;
 mod nodes;
+mod queue;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -55,6 +57,7 @@ pub use error::PgError;
 pub use listen::WorkListener;
 pub use migrate::SCHEMA_VERSION;
 pub use nodes::{Heartbeat, SweptJob, node_stopped_message};
+pub use queue::PgNode;
 
 /// The `NOTIFY` channel a job being queued, or a job ending, is announced on.
 pub(crate) const CHANNEL: &str = "berth_jobs";

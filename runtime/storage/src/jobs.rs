@@ -389,10 +389,12 @@ impl Storage {
             sql.push(')');
             args.extend(filter.statuses.iter().map(|s| s.as_str().to_owned()));
         }
-        let limit = filter.limit.unwrap_or(DEFAULT_JOB_LIMIT);
+        // DuckDB refuses a LIMIT or OFFSET beyond BIGINT; none can be reached anyway.
+        let bigint = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let limit = bigint(filter.limit.unwrap_or(DEFAULT_JOB_LIMIT));
         sql.push_str(&format!(
             " ORDER BY seq DESC LIMIT {limit} OFFSET {}",
-            filter.offset
+            bigint(filter.offset)
         ));
         let mut statement = self
             .conn
@@ -504,6 +506,8 @@ impl Storage {
         since: u64,
         limit: usize,
     ) -> Result<Vec<JobEvent>, StorageError> {
+        // DuckDB refuses a LIMIT beyond BIGINT.
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut statement = self
             .conn
             .prepare(&format!(

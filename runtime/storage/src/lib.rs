@@ -43,6 +43,7 @@ mod import;
 mod input;
 mod jobs;
 mod limits;
+mod queue;
 mod table_id;
 mod tables;
 mod tokens;
@@ -73,6 +74,7 @@ pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOp
 pub use input::{InputReader, OpenInput};
 pub use jobs::{DEFAULT_JOB_LIMIT, JobEvent, JobFilter, JobStatus, NewJob, StoredJob};
 pub use limits::{ByteSize, LimitOverrides};
+pub use queue::JobQueue;
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
 pub use tokens::{NewToken, TokenCheck, TokenInfo};

@@ -32,3 +32,5 @@ mod variables;
 mod rows_and_tags;
 // OAuth credentials: stored encrypted, injected by id, hidden, narrowed to what the reference passes.
 mod oauth;
+// The queue (submit, claim, kill, recovery) through `&mut dyn JobQueue`, on DuckDB and PostgreSQL.
+mod queue_backends;

@@ -1,12 +1,17 @@
 //! berth-postgres against a real PostgreSQL (`.ci/start-postgres.sh`): each test on a fresh
 //! database of its own. Skipped with a message when no cluster answers, failing instead when
 //! `BERTH_REQUIRE_POSTGRES=1`.
+//!
+//! `queue_suite` is the job queue's behaviour written once against `berth_storage::JobQueue` and
+//! run on both backends (the embedded DuckDB queue and PostgreSQL); the `pg_*` modules hold what
+//! only PostgreSQL has.
 
 mod pg_listen;
 mod pg_migrate;
 mod pg_multinode;
 mod pg_nodes;
 mod pg_queue;
+mod queue_suite;
 
 use berth_postgres::testing::TestDatabase;
 use berth_postgres::{JobStatus, NewJob, PgQueue};

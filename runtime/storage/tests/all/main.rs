@@ -6,5 +6,5 @@ mod storage_tables;
 mod storage_files;
 // Storage components and configurations: strict definitions, parameter merge, rows, state.
 mod storage_configs;
-// Jobs, job events and tokens: the queue's rules, compare-and-set, listings, hashing.
+// Jobs and tokens beyond the shared queue suite (berth-postgres): reopening, statuses, tokens.
 mod storage_jobs;
