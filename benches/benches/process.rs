@@ -26,6 +26,9 @@ use berth_job::testing::Env;
 use components_artifacts as guests;
 use serde_json::json;
 
+/// Builds the command of one row, afresh for every run.
+type CommandMaker<'a> = Box<dyn Fn() -> Command + 'a>;
+
 /// Set in a child: run as `berth`.
 const AS_BERTH: &str = "BERTH_BENCH_AS_BERTH";
 
@@ -66,7 +69,7 @@ fn main() -> ExitCode {
 
     let native = static_binary("test-programs", "action_answer").expect("static build");
     let job_env = berth_exec::JobEnvironment::local("action_answer", "bench").to_vars();
-    let mut rows: Vec<(&str, Box<dyn Fn() -> Command + '_>)> = vec![
+    let mut rows: Vec<(&str, CommandMaker<'_>)> = vec![
         (
             "native_process",
             Box::new(|| {

@@ -172,7 +172,10 @@ pub fn main() -> ExitCode {
 /// `RUST_LIB_BACKTRACE=1` brings error backtraces back.
 ///
 /// Must run first in `main`, before any thread starts.
-#[allow(unsafe_code)]
+#[allow(
+    unsafe_code,
+    reason = "std::env::set_var, sound while the process has one thread"
+)]
 fn quiet_library_backtraces() {
     const VAR: &str = "RUST_LIB_BACKTRACE";
     if std::env::var_os(VAR).is_none() {
