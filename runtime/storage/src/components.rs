@@ -456,6 +456,7 @@ impl Storage {
         .map_err(StorageError::db("storing the component", &definition.id))?;
         tx.commit()
             .map_err(StorageError::db("committing the component", &definition.id))?;
+        self.database.cache.invalidate();
         Ok(existed)
     }
 
@@ -493,12 +494,19 @@ impl Storage {
             .map_err(StorageError::db("deleting the component", id))?;
         tx.commit()
             .map_err(StorageError::db("committing the deletion", id))?;
+        self.database.cache.invalidate();
         Ok(configs.len())
     }
 
     /// A component's definition.
     pub fn component(&self, id: &str) -> Result<ComponentDefinition, StorageError> {
-        // Read by every action and job: prepared once per connection.
+        // Read by every action and job: from the read cache when nothing was written since
+        // (see `db::ReadCache`), else with a statement prepared once per connection.
+        let cache = &self.database.cache;
+        if let Some(component) = cache.component(id) {
+            return Ok(component);
+        }
+        let generation = cache.generation();
         let text: Option<String> = self
             .conn
             .prepare_cached("SELECT definition FROM berth_components WHERE id = ?")
@@ -506,11 +514,14 @@ impl Storage {
             .optional()
             .map_err(StorageError::db("reading the component", id))?;
         let text = text.ok_or_else(|| StorageError::ComponentNotFound { id: id.to_owned() })?;
-        serde_json::from_str(&text).map_err(|err| StorageError::Database {
-            stage: "reading the component",
-            subject: id.to_owned(),
-            source: err.into(),
-        })
+        let component: ComponentDefinition =
+            serde_json::from_str(&text).map_err(|err| StorageError::Database {
+                stage: "reading the component",
+                subject: id.to_owned(),
+                source: err.into(),
+            })?;
+        cache.keep_component(id, generation, &component);
+        Ok(component)
     }
 
     /// Every component definition, ordered by id.

@@ -144,6 +144,81 @@ pub(crate) struct Database {
     /// connection costs a client context, and a reused one keeps its cache of prepared
     /// statements (a server opens Storage for every request).
     idle: Mutex<Vec<Connection>>,
+    /// Token checks and component definitions read by every request (see [`ReadCache`]).
+    pub(crate) cache: ReadCache,
+}
+
+/// Token records and component definitions as last read, for the lookups every server request
+/// makes (a DuckDB point query costs ~0.6 ms of CPU even prepared).
+///
+/// This process is the only writer of the database file while it is open (DuckDB locks it), and
+/// every write of tokens or components goes through [`crate::Storage`], which calls
+/// [`ReadCache::invalidate`] after committing. An entry is tagged with the generation read
+/// *before* its query and used only while the generation is unchanged, so a read racing a write
+/// is never kept. Unknown tokens are not cached (a flood of made-up tokens must not grow it); the
+/// cache is cleared when it reaches [`ReadCache::CAPACITY`] entries.
+#[derive(Default)]
+pub(crate) struct ReadCache {
+    generation: std::sync::atomic::AtomicU64,
+    tokens: Mutex<HashMap<String, (u64, crate::TokenInfo)>>,
+    components: Mutex<HashMap<String, (u64, crate::ComponentDefinition)>>,
+}
+
+impl ReadCache {
+    /// Entries kept per kind before the cache starts over.
+    const CAPACITY: usize = 1024;
+
+    /// The generation to tag a read with, taken before the read.
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Forgets everything read so far; called after a committed write of tokens or components.
+    pub(crate) fn invalidate(&self) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The token whose secret hashes to `hash`, if read at the current generation.
+    pub(crate) fn token(&self, hash: &str) -> Option<crate::TokenInfo> {
+        lookup(&self.tokens, hash, self.generation())
+    }
+
+    /// Keeps `token`, read at `generation`.
+    pub(crate) fn keep_token(&self, hash: &str, generation: u64, token: &crate::TokenInfo) {
+        keep(&self.tokens, hash, generation, token);
+    }
+
+    /// The component `id`, if read at the current generation.
+    pub(crate) fn component(&self, id: &str) -> Option<crate::ComponentDefinition> {
+        lookup(&self.components, id, self.generation())
+    }
+
+    /// Keeps `component`, read at `generation`.
+    pub(crate) fn keep_component(
+        &self,
+        id: &str,
+        generation: u64,
+        component: &crate::ComponentDefinition,
+    ) {
+        keep(&self.components, id, generation, component);
+    }
+}
+
+fn lookup<T: Clone>(map: &Mutex<HashMap<String, (u64, T)>>, key: &str, current: u64) -> Option<T> {
+    let map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match map.get(key) {
+        Some((generation, value)) if *generation == current => Some(value.clone()),
+        _ => None,
+    }
+}
+
+fn keep<T: Clone>(map: &Mutex<HashMap<String, (u64, T)>>, key: &str, generation: u64, value: &T) {
+    let mut map = map.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if map.len() >= ReadCache::CAPACITY {
+        map.clear();
+    }
+    map.insert(key.to_owned(), (generation, value.clone()));
 }
 
 /// How many idle connections a database keeps for reuse.
@@ -205,6 +280,7 @@ impl Database {
             path: dir.join(DB_FILE),
             root: Mutex::new(open_file(dir, wait)?),
             idle: Mutex::new(Vec::new()),
+            cache: ReadCache::default(),
         });
         open.insert(key, Arc::downgrade(&database));
         Ok(database)

@@ -179,6 +179,7 @@ impl Storage {
             "committing the rewrite",
             "stored documents",
         ))?;
+        self.database.cache.invalidate();
         Ok(changed)
     }
 }

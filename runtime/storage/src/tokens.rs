@@ -144,6 +144,7 @@ impl Storage {
                 ],
             )
             .map_err(StorageError::db("creating a token", &id))?;
+        self.database.cache.invalidate();
         Ok((self.token(&id)?, secret))
     }
 
@@ -194,16 +195,29 @@ impl Storage {
 
     /// Whose secret this is, and whether it may be used now.
     pub fn check_token(&self, secret: &str) -> Result<TokenCheck, StorageError> {
-        // Every request to the server checks its token: the statement is prepared once per
-        // connection (connections are reused, see `db`).
-        let found = self
-            .conn
-            .prepare_cached(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM berth_tokens WHERE hash = ?"
-            ))
-            .and_then(|mut statement| statement.query_row(params![hash(secret)], token_from_row))
-            .optional()
-            .map_err(StorageError::db("checking a token", "tokens"))?;
+        // Every request to the server checks its token: from the read cache when nothing was
+        // written since (see `db::ReadCache`), else with a statement prepared once per
+        // connection. Revocation and expiry are judged below either way, at this moment.
+        let hashed = hash(secret);
+        let cache = &self.database.cache;
+        let found = match cache.token(&hashed) {
+            Some(token) => Some(token),
+            None => {
+                let generation = cache.generation();
+                let found = self
+                    .conn
+                    .prepare_cached(&format!(
+                        "SELECT {TOKEN_COLUMNS} FROM berth_tokens WHERE hash = ?"
+                    ))
+                    .and_then(|mut statement| statement.query_row(params![hashed], token_from_row))
+                    .optional()
+                    .map_err(StorageError::db("checking a token", "tokens"))?;
+                if let Some(token) = &found {
+                    cache.keep_token(&hashed, generation, token);
+                }
+                found
+            }
+        };
         Ok(match found {
             None => TokenCheck::Unknown,
             Some(token) if token.revoked.is_some() => TokenCheck::Revoked(token),
@@ -223,6 +237,7 @@ impl Storage {
                 params![to_micros(self.clock.now()), id],
             )
             .map_err(StorageError::db("revoking a token", id))?;
+        self.database.cache.invalidate();
         if changed == 0 {
             return Err(StorageError::TokenNotFound { id: id.to_owned() });
         }
@@ -237,6 +252,7 @@ impl Storage {
                 params![to_micros(self.clock.now()), job_id],
             )
             .map_err(StorageError::db("revoking a job's tokens", job_id))?;
+        self.database.cache.invalidate();
         Ok(())
     }
 }

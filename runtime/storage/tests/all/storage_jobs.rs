@@ -147,3 +147,65 @@ fn tokens_are_hashed_checked_and_revoked() {
     ));
     assert!(storage.job_tokens("7").unwrap()[0].revoked.is_some());
 }
+
+/// Token checks and component definitions are served from a read cache (see `db::ReadCache`):
+/// a write through any handle of the same database — revoking, creating, updating, deleting —
+/// is seen by the next read of every other handle, never a value read before it.
+#[test]
+fn cached_tokens_and_components_follow_every_write_at_once() {
+    use berth_storage::ComponentDefinition;
+    let (_dir, mut first) = storage();
+    let mut second = first.try_clone().unwrap();
+    let (token, secret) = first
+        .create_token(&NewToken {
+            description: "cached".into(),
+            ..NewToken::default()
+        })
+        .unwrap();
+    // Read (and cached) by the first handle, revoked through the second.
+    assert!(matches!(
+        first.check_token(&secret).unwrap(),
+        TokenCheck::Valid(_)
+    ));
+    assert!(matches!(
+        first.check_token(&secret).unwrap(),
+        TokenCheck::Valid(_)
+    ));
+    second.revoke_token(&token.id).unwrap();
+    assert!(matches!(
+        first.check_token(&secret).unwrap(),
+        TokenCheck::Revoked(_)
+    ));
+    // A job's tokens revoked at the job's end.
+    let (job_token, job_secret) = first
+        .create_token(&NewToken {
+            description: "job".into(),
+            job_id: Some("job-1".into()),
+            ..NewToken::default()
+        })
+        .unwrap();
+    assert!(matches!(
+        first.check_token(&job_secret).unwrap(),
+        TokenCheck::Valid(_)
+    ));
+    second.revoke_job_tokens("job-1").unwrap();
+    assert!(
+        matches!(first.check_token(&job_secret).unwrap(), TokenCheck::Revoked(ref t) if t.id == job_token.id)
+    );
+    // An unknown secret stays unknown, and one created afterwards is known at once.
+    assert_eq!(first.check_token("77-nope").unwrap(), TokenCheck::Unknown);
+
+    let definition = |image: &str| {
+        ComponentDefinition::from_json(&json!({"id": "a.b", "image": image}).to_string()).unwrap()
+    };
+    second.add_component(&definition("one.wasm")).unwrap();
+    assert_eq!(first.component("a.b").unwrap().image, "one.wasm");
+    assert_eq!(first.component("a.b").unwrap().image, "one.wasm");
+    second.update_component(&definition("two.wasm")).unwrap();
+    assert_eq!(first.component("a.b").unwrap().image, "two.wasm");
+    second.delete_component("a.b", false).unwrap();
+    assert!(matches!(
+        first.component("a.b").unwrap_err(),
+        StorageError::ComponentNotFound { .. }
+    ));
+}
