@@ -15,9 +15,8 @@
 //! registry (`.ci/start-registry.sh`, `BERTH_TEST_REGISTRY`, default `127.0.0.1:5000`); without it
 //! the bench prints a note and exits.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use berth_benches::{MIB, median, median_with_setup, print_ratios, runs};
 use berth_exec::wasm::{EngineOptions, WasmEngine};
@@ -115,16 +114,10 @@ fn module_path(kind: &ImageKind) -> &Path {
 }
 
 fn main() {
-    let registry = std::env::var("BERTH_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into());
-    let up = registry
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
-    if !up {
-        println!("images: no registry at {registry}; start .ci/start-registry.sh");
+    let Some(registry) = berth_benches::test_registry() else {
+        println!("images: no test registry; start .ci/start-registry.sh");
         return;
-    }
+    };
     berth_benches::announce("images");
     let work = tempfile::TempDir::new().unwrap();
     let data = work.path().join("data");

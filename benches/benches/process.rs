@@ -14,10 +14,8 @@
 //! Goals (issue 13): `berth exec` ≤ 3 ms; a registry reference within 10 % of a path; Storage
 //! adds ≤ 5 ms.
 
-use std::net::{TcpStream, ToSocketAddrs};
 use std::path::Path;
 use std::process::{Command, ExitCode, Stdio};
-use std::time::Duration;
 
 use berth_benches::{median_of, print_ratios, runs};
 use berth_exec::docker::fixture::static_binary;
@@ -198,19 +196,7 @@ fn main() -> ExitCode {
 /// Pushes `module` to the test registry under a fresh name and returns its reference; `None`
 /// without a registry (a failure when `BERTH_REQUIRE_REGISTRY=1`).
 fn pushed_reference(module: &str) -> Option<String> {
-    let registry = std::env::var("BERTH_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into());
-    let up = registry
-        .to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_secs(2)).is_ok());
-    if !up {
-        assert!(
-            std::env::var("BERTH_REQUIRE_REGISTRY").as_deref() != Ok("1"),
-            "BERTH_REQUIRE_REGISTRY=1 but no registry answers at {registry}"
-        );
-        return None;
-    }
+    let registry = berth_benches::test_registry()?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

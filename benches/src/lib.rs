@@ -218,3 +218,25 @@ impl Default for HelloAction {
         Self::new()
     }
 }
+
+/// The test registry's address (`BERTH_TEST_REGISTRY`, default `127.0.0.1:5000`) when something
+/// answers there; `None` otherwise, which is a failure when `BERTH_REQUIRE_REGISTRY=1` (as in CI).
+pub fn test_registry() -> Option<String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let registry = std::env::var("BERTH_TEST_REGISTRY").unwrap_or_else(|_| "127.0.0.1:5000".into());
+    let up = registry
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .is_some_and(|address| {
+            TcpStream::connect_timeout(&address, Duration::from_secs(2)).is_ok()
+        });
+    if up {
+        return Some(registry);
+    }
+    assert!(
+        std::env::var("BERTH_REQUIRE_REGISTRY").as_deref() != Ok("1"),
+        "BERTH_REQUIRE_REGISTRY=1 but no registry answers at {registry}"
+    );
+    None
+}

@@ -125,12 +125,7 @@ fn hostile_sigterm_and_sigint_stop_the_container_and_clean_up() {
             "SIG{signal}"
         );
         assert_eq!(snapshot(&env), before, "SIG{signal}: Storage changed");
-        let record = berth_job::JobStore::new(&env.home)
-            .list()
-            .unwrap()
-            .into_iter()
-            .last()
-            .unwrap();
+        let record = last_record(&env);
         assert!(
             record
                 .result
@@ -239,12 +234,7 @@ fn hostile_sigterm_stops_a_busy_or_sleeping_wasi_guest() {
             "{guest}"
         );
         assert_eq!(snapshot(&env), before, "{guest}: Storage changed");
-        let record = berth_job::JobStore::new(&env.home)
-            .list()
-            .unwrap()
-            .into_iter()
-            .last()
-            .unwrap();
+        let record = last_record(&env);
         assert!(
             record.result.message.contains("berth received SIGTERM"),
             "{guest}: {:?}",
@@ -256,4 +246,14 @@ fn hostile_sigterm_stops_a_busy_or_sleeping_wasi_guest() {
 /// How long berth's signal handler lets the cleanup run before it exits anyway.
 fn signals_grace() -> Duration {
     berth_cli::signals::CLEANUP_GRACE
+}
+
+/// The record of the home's last job.
+fn last_record(env: &Env) -> berth_job::JobRecord {
+    berth_job::JobStore::new(&env.home)
+        .list()
+        .unwrap()
+        .into_iter()
+        .last()
+        .expect("a job record")
 }
