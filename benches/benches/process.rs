@@ -20,9 +20,7 @@ use std::process::{Command, ExitCode, Stdio};
 use berth_benches::{median_of, print_ratios, runs};
 use berth_exec::docker::fixture::static_binary;
 use berth_image::{ImageRef, PullOptions, RegistrySettings};
-use berth_job::testing::Env;
 use components_artifacts as guests;
-use serde_json::json;
 
 /// Builds the command of one row, afresh for every run.
 type CommandMaker<'a> = Box<dyn Fn() -> Command + 'a>;
@@ -36,13 +34,7 @@ fn main() -> ExitCode {
     }
     berth_benches::announce("process");
     let data = berth_benches::hello_action_data_dir();
-    let env = Env::new();
-    env.component(
-        "acme.answer",
-        guests::ACTION_ANSWER,
-        json!({"synchronous_actions": ["hello"]}),
-    );
-    env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
+    let env = berth_benches::answer_and_writer_home();
     let home = env.home.root().to_path_buf();
     let config_data = data.path().join("config-data.json");
     std::fs::write(&config_data, r#"{"parameters": {}}"#).unwrap();

@@ -17,9 +17,7 @@ use std::time::{Duration, Instant};
 
 use berth_benches::{median_of, print_ratios, runs, smoke};
 use berth_job::home::Home;
-use berth_job::testing::Env;
 use berth_job::{ActionRequest, ConfigSource, run_action};
-use components_artifacts as guests;
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
@@ -35,16 +33,7 @@ fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut criterion = berth_benches::criterion();
 
-    let prepare = || {
-        let env = Env::new();
-        env.component(
-            "acme.answer",
-            guests::ACTION_ANSWER,
-            json!({"synchronous_actions": ["hello"]}),
-        );
-        env.component("acme.writer", guests::WRITE_OUTPUTS, json!({}));
-        env
-    };
+    let prepare = berth_benches::answer_and_writer_home;
     // The in-process baseline, on a home of its own (the server holds its home).
     let local = prepare();
     let request = ActionRequest {

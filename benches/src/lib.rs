@@ -240,3 +240,21 @@ pub fn test_registry() -> Option<String> {
     );
     None
 }
+
+/// A home with the two trivial components the whole-process and server benches run:
+/// `acme.answer` (`action_answer`, synchronous action `hello`) and `acme.writer`
+/// (`write_outputs`, a job with nothing to write).
+pub fn answer_and_writer_home() -> berth_job::testing::Env {
+    let env = berth_job::testing::Env::new();
+    env.component(
+        "acme.answer",
+        components_artifacts::ACTION_ANSWER,
+        serde_json::json!({"synchronous_actions": ["hello"]}),
+    );
+    env.component(
+        "acme.writer",
+        components_artifacts::WRITE_OUTPUTS,
+        serde_json::json!({}),
+    );
+    env
+}

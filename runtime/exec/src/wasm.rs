@@ -28,7 +28,6 @@ mod poll;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -269,8 +268,8 @@ impl std::fmt::Debug for WasmEngine {
     }
 }
 
-/// The allocator of [`WasmEngine::shared`] engines, as an [`Allocator`] discriminant.
-static SHARED_ALLOCATOR: AtomicU8 = AtomicU8::new(Allocator::Auto as u8);
+/// The allocator of [`WasmEngine::shared`] engines.
+static SHARED_ALLOCATOR: Mutex<Allocator> = Mutex::new(Allocator::Auto);
 
 /// Chooses the allocator of the engines [`WasmEngine::shared`] builds from now on (default
 /// [`Allocator::Auto`]). A process that runs a component or two and exits (`berth exec`, `berth
@@ -278,15 +277,15 @@ static SHARED_ALLOCATOR: AtomicU8 = AtomicU8::new(Allocator::Auto as u8);
 /// (address-space probe, slot reservations) and pays back only over many instantiations, as in
 /// a server.
 pub fn set_shared_allocator(allocator: Allocator) {
-    SHARED_ALLOCATOR.store(allocator as u8, Ordering::Relaxed);
+    *SHARED_ALLOCATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = allocator;
 }
 
 fn shared_allocator() -> Allocator {
-    match SHARED_ALLOCATOR.load(Ordering::Relaxed) {
-        x if x == Allocator::OnDemand as u8 => Allocator::OnDemand,
-        x if x == Allocator::Pooling as u8 => Allocator::Pooling,
-        _ => Allocator::Auto,
-    }
+    *SHARED_ALLOCATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Whether this process may reserve the address space the pooling allocator needs.
@@ -308,11 +307,6 @@ const KEEP_RESIDENT_BYTES: usize = 4 << 20;
 
 /// The same for a pooled table.
 const KEEP_RESIDENT_TABLE_BYTES: usize = 64 << 10;
-
-/// Whether the kernel has the PAGEMAP_SCAN ioctl (Linux 6.7+).
-fn pagemap_scan_available() -> bool {
-    wasmtime::PoolingAllocationConfig::is_pagemap_scan_available()
-}
 
 fn engine_config(allocator: Allocator) -> (Config, Allocator) {
     let mut config = Config::new();
@@ -340,7 +334,7 @@ fn engine_config(allocator: Allocator) -> (Config, Allocator) {
             // either way — a new instance sees only zeroes and its own data segments — and a
             // test runs a guest that checks for a previous run's bytes.
             .pagemap_scan(wasmtime::Enabled::Auto);
-        if pagemap_scan_available() {
+        if PoolingAllocationConfig::is_pagemap_scan_available() {
             pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES)
                 .table_keep_resident(KEEP_RESIDENT_TABLE_BYTES);
         }
@@ -771,8 +765,8 @@ fn drive(
     if request.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
         return CallEnd::Cancelled;
     }
-    if let Some(why) = crate::shutdown::requested() {
-        return CallEnd::ShutDown(why);
+    if crate::shutdown::is_requested() {
+        return CallEnd::ShutDown(crate::shutdown::requested().unwrap_or_default());
     }
     let deadline = tokio::time::Instant::now() + request.limits.timeout + TIMEOUT_BACKSTOP_GRACE;
     engine.inner.runtime.block_on(async {

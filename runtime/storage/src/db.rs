@@ -14,6 +14,7 @@ use std::thread::sleep;
 use std::time::{Duration, Instant};
 
 use duckdb::Connection;
+use sha2::Digest;
 use time::OffsetDateTime;
 
 use super::StorageError;
@@ -366,29 +367,16 @@ fn connection_config(path: &Path) -> Result<duckdb::Config, StorageError> {
         .map_err(StorageError::db("configuring the database", path.display()))
 }
 
-/// A digest of [`SCHEMA`] (FNV-1a), stored in the database once the schema is applied.
-const SCHEMA_DIGEST: u64 = fnv1a(SCHEMA.as_bytes());
-
-const fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
-    let mut i = 0;
-    while i < bytes.len() {
-        hash ^= bytes[i] as u64;
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
-    }
-    hash
-}
-
-/// Applies [`SCHEMA`] unless the database says this very schema was applied: one read instead
-/// of some twenty statements on every open (a few milliseconds of every `berth` command).
+/// Applies [`SCHEMA`] unless the database holds this very schema's sha256 (stored when it was
+/// applied): one read instead of some twenty statements on every open (a few milliseconds of
+/// every `berth` command).
 /// [`SCHEMA`] is idempotent, so a digest that differs for any reason only means applying it
 /// again; all of it happens in one transaction.
 fn apply_schema(conn: &Connection) -> duckdb::Result<()> {
     let stored: Option<String> = conn
         .query_row("SELECT digest FROM berth_schema", [], |row| row.get(0))
         .ok();
-    let digest = format!("{SCHEMA_DIGEST:016x}");
+    let digest = hex::encode(sha2::Sha256::digest(SCHEMA));
     if stored.as_deref() == Some(digest.as_str()) {
         return Ok(());
     }

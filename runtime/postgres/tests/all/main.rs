@@ -24,18 +24,23 @@ fn fresh(test: &str) -> Option<(TestDatabase, PgQueue)> {
     Some((db, queue))
 }
 
+/// A `waiting` job `id` of `component` (and configuration `config`), as the tests queue them.
+fn waiting_job(id: &str, component: &str, config: Option<&str>) -> NewJob {
+    NewJob {
+        id: id.into(),
+        component_id: component.into(),
+        config_id: config.map(str::to_owned),
+        status: JobStatus::Waiting,
+        token_id: Some("1".into()),
+        request: json!({"component": component, "config": config}),
+        record: json!({"id": id}),
+    }
+}
+
 /// Queues job `id` of `component` (and configuration `config`).
 fn queue(queue: &mut PgQueue, id: &str, component: &str, config: Option<&str>) {
     queue
-        .insert_job(&NewJob {
-            id: id.into(),
-            component_id: component.into(),
-            config_id: config.map(str::to_owned),
-            status: JobStatus::Waiting,
-            token_id: Some("1".into()),
-            request: json!({"component": component, "config": config}),
-            record: json!({"id": id}),
-        })
+        .insert_job(&waiting_job(id, component, config))
         .unwrap();
 }
 

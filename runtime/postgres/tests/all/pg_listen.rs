@@ -63,15 +63,7 @@ fn a_rolled_back_queueing_wakes_nobody() {
     queue(&mut q, "1", "c", None);
     let mut listener = q.listener().unwrap();
     // The same id again fails: its transaction (and its NOTIFY) roll back.
-    let again = berth_postgres::NewJob {
-        id: "1".into(),
-        component_id: "c".into(),
-        config_id: None,
-        status: JobStatus::Waiting,
-        token_id: None,
-        request: json!({}),
-        record: json!({}),
-    };
+    let again = crate::waiting_job("1", "c", None);
     assert!(q.insert_job(&again).is_err());
     assert!(!listener.wait_for_work(Duration::from_millis(200)).unwrap());
 }

@@ -230,19 +230,8 @@ fn errors_cross_the_interface_keeping_user_and_database_failures_apart() {
         "{missing}"
     );
     assert!(missing.is_user_error());
-    let duplicate = JobQueue::insert_job(
-        &mut node,
-        &NewJob {
-            id: "1".into(),
-            component_id: "c".into(),
-            config_id: None,
-            status: JobStatus::Waiting,
-            token_id: None,
-            request: json!({}),
-            record: json!({}),
-        },
-    )
-    .unwrap_err();
+    let duplicate =
+        JobQueue::insert_job(&mut node, &crate::waiting_job("1", "c", None)).unwrap_err();
     assert!(!duplicate.is_user_error());
     let text = format!("{duplicate}");
     assert!(

@@ -5,16 +5,8 @@ use serde_json::json;
 
 /// Queues job `id` of `component` (and configuration `config`).
 fn queue(q: &mut dyn JobQueue, id: &str, component: &str, config: Option<&str>) {
-    q.insert_job(&NewJob {
-        id: id.into(),
-        component_id: component.into(),
-        config_id: config.map(str::to_owned),
-        status: JobStatus::Waiting,
-        token_id: Some("1".into()),
-        request: json!({"component": component, "config": config}),
-        record: json!({"id": id}),
-    })
-    .unwrap();
+    q.insert_job(&crate::waiting_job(id, component, config))
+        .unwrap();
 }
 
 /// The id of the job claimed next.
