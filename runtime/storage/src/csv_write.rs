@@ -12,14 +12,14 @@ use duckdb::arrow::record_batch::RecordBatch;
 /// Writes one quoted value.
 pub(crate) fn write_value(out: &mut impl Write, value: &str) -> io::Result<()> {
     out.write_all(b"\"")?;
-    let mut parts = value.split('"');
-    if let Some(first) = parts.next() {
-        out.write_all(first.as_bytes())?;
+    let mut rest = value.as_bytes();
+    while let Some(at) = memchr::memchr(b'"', rest) {
+        // The enclosure itself, then its double.
+        out.write_all(&rest[..=at])?;
+        out.write_all(b"\"")?;
+        rest = &rest[at + 1..];
     }
-    for part in parts {
-        out.write_all(b"\"\"")?;
-        out.write_all(part.as_bytes())?;
-    }
+    out.write_all(rest)?;
     out.write_all(b"\"")
 }
 
@@ -94,6 +94,12 @@ mod tests {
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"a\",\"say \"\"hi\"\"\",\"\",\"x\ny,z\"\n"
+        );
+        let mut out = Vec::new();
+        write_row(&mut out, &["\"", "\"\"x", "y\"\"", "\u{e9}\"\u{e9}"]).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"\"\"\"\",\"\"\"\"\"x\",\"y\"\"\"\"\",\"\u{e9}\"\"\u{e9}\"\n"
         );
     }
 }

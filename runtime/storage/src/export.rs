@@ -3,8 +3,9 @@
 //! (Keboola's table export options). Rows come out in insertion order.
 
 use std::fs;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::Path;
+use std::sync::mpsc::{channel, sync_channel};
 
 use duckdb::params_from_iter;
 use serde::Serialize;
@@ -16,6 +17,7 @@ use super::import::{WhereFilter, WhereOperator, where_conditions};
 use super::table_id::quote_ident;
 use super::tables::{data_table, require_entry};
 use super::{Storage, StorageError, TableId};
+use duckdb::arrow::record_batch::RecordBatch;
 
 /// Which rows and columns to export.
 #[derive(Debug, Clone, Default)]
@@ -173,11 +175,9 @@ impl Storage {
         let batches = stmt
             .stream_arrow(params_from_iter(query.params.iter()))
             .map_err(StorageError::db("exporting the table", id))?;
-        let mut rows = 0;
-        for batch in batches {
-            let batch = batch.map_err(StorageError::db("exporting the table", id))?;
-            rows += write_batch(&mut out, &batch).map_err(write_err)?;
-        }
+        let batches =
+            batches.map(|batch| batch.map_err(StorageError::db("exporting the table", id)));
+        let rows = write_pipelined(&mut out, batches, write_err)?;
         out.flush().map_err(write_err)?;
         Ok(ExportReport {
             rows,
@@ -208,4 +208,51 @@ impl Storage {
         }
         result
     }
+}
+
+/// Writes `batches` as CSV rows to `out`, formatting them on a second thread while this one
+/// pulls the next batch from DuckDB (the scan and the formatting each take about half of an
+/// export); returns the rows written. Formatted blocks come back in order, and their buffers go
+/// back to the formatter for reuse, so memory stays at a few batches whatever the table's size.
+fn write_pipelined(
+    out: &mut impl Write,
+    batches: impl Iterator<Item = Result<RecordBatch, StorageError>>,
+    write_err: impl Fn(io::Error) -> StorageError,
+) -> Result<u64, StorageError> {
+    let (to_format, unformatted) = sync_channel::<RecordBatch>(2);
+    let (done, formatted) = channel::<io::Result<(Vec<u8>, u64)>>();
+    let (recycle, recycled) = channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            for batch in unformatted {
+                let mut block = recycled.try_recv().unwrap_or_default();
+                block.clear();
+                let formatted = write_batch(&mut block, &batch).map(|rows| (block, rows));
+                if done.send(formatted).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut rows = 0;
+        let mut write_block = |block: io::Result<(Vec<u8>, u64)>| -> Result<(), StorageError> {
+            let (block, n) = block.map_err(&write_err)?;
+            out.write_all(&block).map_err(&write_err)?;
+            rows += n;
+            let _ = recycle.send(block);
+            Ok(())
+        };
+        for batch in batches {
+            if to_format.send(batch?).is_err() {
+                break;
+            }
+            while let Ok(block) = formatted.try_recv() {
+                write_block(block)?;
+            }
+        }
+        drop(to_format);
+        for block in formatted {
+            write_block(block)?;
+        }
+        Ok(rows)
+    })
 }
