@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_benches::{announce, smoke};
-use berth_postgres::PgQueue;
+use berth_postgres::PgStorage;
 use berth_postgres::testing::TestDatabase;
 use berth_storage::{JobQueue, JobStatus, NewJob, Storage};
 use serde_json::json;
@@ -50,7 +50,7 @@ fn done() -> serde_json::Value {
 
 /// A connection to the PostgreSQL queue at `url`, working for node `node`.
 fn pg_node(url: &str, node: &str) -> Box<dyn JobQueue + Send> {
-    Box::new(PgQueue::connect(url).unwrap().for_node(node))
+    Box::new(PgStorage::connect(url).unwrap().for_node(node))
 }
 
 /// One job queued, claimed and finished, back to back.
@@ -141,7 +141,7 @@ fn postgres_latency(url: &str, count: usize) -> Vec<Duration> {
     let url = url.to_owned();
     let (ready_tx, ready_rx) = mpsc::channel();
     let consumer = std::thread::spawn(move || {
-        let connection = PgQueue::connect(&url).unwrap();
+        let connection = PgStorage::connect(&url).unwrap();
         let mut listener = connection.listener().unwrap();
         let mut queue = connection.for_node("bench");
         ready_tx.send(()).unwrap();

@@ -318,7 +318,7 @@ pub fn recover(home: &Home) -> Result<Vec<String>> {
 ///
 /// Only for a queue one node runs: on a queue several nodes share (PostgreSQL) this lists the
 /// other nodes' running jobs too; there, jobs whose node stopped are found by their expired
-/// heartbeats (`berth_postgres::PgQueue::sweep_expired`), never by this.
+/// heartbeats (`berth_postgres::PgStorage::sweep_expired`), never by this.
 pub fn interrupted_jobs(queue: &dyn JobQueue) -> Result<Vec<StoredJob>> {
     let filter = JobFilter {
         statuses: vec![JobStatus::Processing, JobStatus::Terminating],

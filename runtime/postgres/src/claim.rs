@@ -30,7 +30,7 @@
 
 use crate::jobs::{JOB_COLUMNS, stored};
 use crate::locks::CONFIG_LOCK_CLASS;
-use crate::{PgError, PgQueue, StoredJob};
+use crate::{PgError, PgStorage, StoredJob};
 
 /// The rule, for the job aliased `j`: no configuration, or the configuration runs nothing and
 /// has no older waiting job (two look-ups, each served by a partial index of open jobs only).
@@ -46,7 +46,7 @@ const MAY_START: &str = "(j.config_id IS NULL OR ( \
 /// only makes two configurations wait for each other's claim, never run together).
 pub(crate) const CONFIG_KEY: &str = "hashtext(length($1)::text || ':' || $1 || $2)";
 
-impl PgQueue {
+impl PgStorage {
     /// Takes the next job to run for node `node` (see the module docs), marked `processing`
     /// with this node's id and a first heartbeat. `None` when nothing can start now.
     pub fn claim_next_job(&mut self, node: &str) -> Result<Option<StoredJob>, PgError> {

@@ -5,7 +5,7 @@
 //! stored as U+FFFD (the replacement character) instead of failing the whole append.
 
 use crate::locks::EVENTS_LOCK_CLASS;
-use crate::{JobEvent, PgError, PgQueue};
+use crate::{JobEvent, PgError, PgStorage};
 
 /// `text` with every NUL replaced by U+FFFD.
 fn storable(text: &str) -> std::borrow::Cow<'_, str> {
@@ -16,7 +16,7 @@ fn storable(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-impl PgQueue {
+impl PgStorage {
     /// Appends `events` (level, message) to job `id`'s log.
     pub fn add_job_events(&mut self, id: &str, events: &[(&str, &str)]) -> Result<(), PgError> {
         if events.is_empty() {

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use berth_storage::DEFAULT_JOB_LIMIT;
 
-use crate::{CHANNEL, JobFilter, JobStatus, NewJob, PgError, PgQueue, StoredJob};
+use crate::{CHANNEL, JobFilter, JobStatus, NewJob, PgError, PgStorage, StoredJob};
 
 /// The columns [`stored`] reads, in order.
 pub(crate) const JOB_COLUMNS: &str = "id, seq, component_id, config_id, status, created, started, \
@@ -44,10 +44,10 @@ pub(crate) fn notify(tx: &mut postgres::Transaction<'_>, subject: &str) -> Resul
     Ok(())
 }
 
-impl PgQueue {
+impl PgStorage {
     /// Records a new job (a `waiting` one wakes listening nodes). A job recorded `processing`
     /// runs at once in the recording process: it has no node until that process's first
-    /// [`PgQueue::heartbeat`].
+    /// [`PgStorage::heartbeat`].
     pub fn insert_job(&mut self, job: &NewJob) -> Result<StoredJob, PgError> {
         let mut client = self.client();
         let mut tx = client
@@ -135,7 +135,7 @@ impl PgQueue {
     /// Returns the status it had: `Ok` when it moved, `Err` when it did not.
     ///
     /// Killing a running job from any node is `Processing → Terminating`; the node running it
-    /// sees that at its next [`PgQueue::heartbeat`].
+    /// sees that at its next [`PgStorage::heartbeat`].
     pub fn transition_job(
         &mut self,
         id: &str,

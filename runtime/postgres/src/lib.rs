@@ -7,17 +7,17 @@
 //! and is never run again) and what several nodes need on top:
 //!
 //! - claims with `SELECT … FOR UPDATE SKIP LOCKED` plus a transaction-level advisory lock on the
-//!   configuration ([`PgQueue::claim_next_job`], module `claim`);
+//!   configuration ([`PgStorage::claim_next_job`], module `claim`);
 //! - `LISTEN/NOTIFY`, so an idle node wakes when a job is queued or a configuration frees up
 //!   ([`WorkListener::wait_for_work`]);
 //! - a heartbeat per running job, written by the node that runs it, which also tells the node
-//!   when a kill from another node asks it to stop ([`PgQueue::heartbeat`]);
-//! - a sweep any node can run that ends jobs whose heartbeat expired ([`PgQueue::sweep_expired`]).
+//!   when a kill from another node asks it to stop ([`PgStorage::heartbeat`]);
+//! - a sweep any node can run that ends jobs whose heartbeat expired ([`PgStorage::sweep_expired`]).
 //!
 //! The job types are `berth-storage`'s ([`NewJob`], [`StoredJob`], [`JobStatus`], [`JobFilter`],
 //! [`JobEvent`]), and the methods shared with the embedded queue sit behind its interface,
 //! [`berth_storage::JobQueue`], implemented by [`PgNode`] (a connection working for one named
-//! node: [`PgQueue::for_node`]). Not here yet: the catalog, tables and files, and wiring into
+//! node: [`PgStorage::for_node`]). Not here yet: the catalog, tables and files, and wiring into
 //! `berth serve`.
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
@@ -28,9 +28,9 @@
 //! clocks drift still agree on which heartbeat expired.
 //!
 //! ```no_run
-//! use berth_postgres::PgQueue;
+//! use berth_postgres::PgStorage;
 //! # fn main() -> Result<(), berth_postgres::PgError> {
-//! let mut queue = PgQueue::connect("postgres://berth@127.0.0.1:5432/berth")?;
+//! let mut queue = PgStorage::connect("postgres://berth@127.0.0.1:5432/berth")?;
 //! if let Some(job) = queue.claim_next_job("node-a")? {
 //!     println!("running {}", job.id);
 //! }
@@ -47,6 +47,9 @@ mod locks;
 mod migrate;
 mod nodes;
 mod queue;
+mod table_export;
+mod table_import;
+mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -65,21 +68,21 @@ pub(crate) const CHANNEL: &str = "berth_jobs";
 /// One connection to a berth database on PostgreSQL, its schema migrated.
 ///
 /// Each method is one transaction. A connection serves one thread at a time (like an embedded
-/// `Storage` handle); open one per thread with [`PgQueue::connect`] or [`PgQueue::try_clone`].
-pub struct PgQueue {
+/// `Storage` handle); open one per thread with [`PgStorage::connect`] or [`PgStorage::try_clone`].
+pub struct PgStorage {
     target: connect::Target,
     client: RefCell<postgres::Client>,
 }
 
-impl std::fmt::Debug for PgQueue {
+impl std::fmt::Debug for PgStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PgQueue")
+        f.debug_struct("PgStorage")
             .field("url", &self.target.shown())
             .finish()
     }
 }
 
-impl PgQueue {
+impl PgStorage {
     /// Connects to the database at `url` (`postgres://user[:password]@host[:port]/database`)
     /// and brings its schema to [`SCHEMA_VERSION`] (a no-op when it is there already; refused
     /// with [`PgError::SchemaTooNew`] when a newer berth migrated it).
@@ -93,7 +96,7 @@ impl PgQueue {
         })
     }
 
-    /// Like [`PgQueue::connect`], returning the schema versions this call applied (empty when
+    /// Like [`PgStorage::connect`], returning the schema versions this call applied (empty when
     /// the database was already migrated).
     pub fn connect_migrating(url: &str) -> Result<(Self, Vec<i32>), PgError> {
         let target = connect::Target::parse(url)?;

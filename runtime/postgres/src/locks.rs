@@ -11,3 +11,7 @@ pub(crate) const CONFIG_LOCK_CLASS: i32 = 0x6272_7431;
 
 /// Class of the lock on one job's event log (object: a hash of the job id), held while appending.
 pub(crate) const EVENTS_LOCK_CLASS: i32 = 0x6272_7432;
+
+/// Class of the lock on one Storage table (object: a hash of the table id), held while importing
+/// into it or removing it, so two nodes loading one table take turns.
+pub(crate) const TABLE_LOCK_CLASS: i32 = 0x6272_7433;

@@ -3,12 +3,12 @@
 //! that only the node holding a job may make; and the sweep that ends jobs whose node stopped.
 //!
 //! A node that stops sending heartbeats — killed, cut off, its machine gone — leaves its jobs
-//! `processing`. Any node may run [`PgQueue::sweep_expired`]: a job whose last heartbeat is older
+//! `processing`. Any node may run [`PgStorage::sweep_expired`]: a job whose last heartbeat is older
 //! than the expiry ends as `error` (a `terminating` one as `terminated`, since it was asked to
 //! stop), with a message saying the node stopped. It is never run again: components have side
 //! effects, and the vanished node may have run part or all of it. If that node was only slow and
 //! comes back, its next heartbeat answers [`Heartbeat::Lost`] and its updates through
-//! [`PgQueue::update_claimed_job`] are refused, so it cannot overwrite the sweep's verdict.
+//! [`PgStorage::update_claimed_job`] are refused, so it cannot overwrite the sweep's verdict.
 
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::jobs::{JOB_COLUMNS, notify, stored};
-use crate::{JobStatus, PgError, PgQueue, StoredJob};
+use crate::{JobStatus, PgError, PgStorage, StoredJob};
 
 /// What a heartbeat tells the node that runs the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +60,7 @@ pub fn node_stopped_message(node: Option<&str>, last_heartbeat: OffsetDateTime) 
     )
 }
 
-impl PgQueue {
+impl PgStorage {
     /// Node `node` says it still runs job `id`: stamps the heartbeat and answers whether to go
     /// on. A job recorded `processing` without a node (it runs in the process that recorded it)
     /// becomes this node's.
@@ -96,7 +96,7 @@ impl PgQueue {
         })
     }
 
-    /// Like [`PgQueue::update_job`], but only while node `node` holds job `id` (it is
+    /// Like [`PgStorage::update_job`], but only while node `node` holds job `id` (it is
     /// `processing` or `terminating` on this node): `Ok(previous status)` when it was updated,
     /// `Err(current status)` when the job is no longer this node's (the sweep ended it).
     pub fn update_claimed_job(

@@ -4,8 +4,8 @@
 //!
 //! The interface's claim takes no arguments; on PostgreSQL a claim records which node took the
 //! job (its heartbeats and the sweep depend on it), so the node's name travels with the value
-//! ([`PgQueue::for_node`]). The node-only operations (heartbeats, updates only the holding node
-//! may make, the sweep, listening) stay [`PgQueue`] methods, reachable through
+//! ([`PgStorage::for_node`]). The node-only operations (heartbeats, updates only the holding node
+//! may make, the sweep, listening) stay [`PgStorage`] methods, reachable through
 //! [`PgNode::queue_mut`].
 //!
 //! Errors cross the interface as [`StorageError`]s (see `From<PgError> for StorageError` in
@@ -16,16 +16,16 @@
 use berth_storage::{JobQueue, StorageError};
 use serde_json::Value;
 
-use crate::{JobEvent, JobFilter, JobStatus, NewJob, PgQueue, StoredJob};
+use crate::{JobEvent, JobFilter, JobStatus, NewJob, PgStorage, StoredJob};
 
 /// A connection to the queue working for node `node`: what [`JobQueue`] needs on PostgreSQL.
 #[derive(Debug)]
 pub struct PgNode {
-    queue: PgQueue,
+    queue: PgStorage,
     node: String,
 }
 
-impl PgQueue {
+impl PgStorage {
     /// This connection, working for node `node` (the name claims record; unique per running
     /// `berth serve` process, as heartbeats and the sweep tell nodes apart by it).
     pub fn for_node(self, node: impl Into<String>) -> PgNode {
@@ -43,17 +43,17 @@ impl PgNode {
     }
 
     /// The connection, for what only PostgreSQL has (heartbeats, the sweep, listening).
-    pub fn queue(&self) -> &PgQueue {
+    pub fn queue(&self) -> &PgStorage {
         &self.queue
     }
 
     /// The connection, for what only PostgreSQL has (heartbeats, the sweep, listening).
-    pub fn queue_mut(&mut self) -> &mut PgQueue {
+    pub fn queue_mut(&mut self) -> &mut PgStorage {
         &mut self.queue
     }
 
     /// The connection, without the node.
-    pub fn into_queue(self) -> PgQueue {
+    pub fn into_queue(self) -> PgStorage {
         self.queue
     }
 }

@@ -87,15 +87,16 @@ fn one_ascii(what: &str, value: &str) -> Result<u8, String> {
 
 /// Where an import reads its CSV from: a path Storage opens, or a file the caller opened.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum CsvInput<'a> {
+pub enum CsvInput<'a> {
     /// Opened here.
     Path(&'a Path),
     /// Opened by the caller (`path` only names it in messages).
     Open(&'a OpenInput),
 }
 
-/// An opened import file with its column names known.
-pub(crate) struct CsvSource {
+/// An opened import file with its column names known: the records of a CSV file as every
+/// Storage backend reads them (the same dialect, limits, checks and error texts).
+pub struct CsvSource {
     reader: csv::Reader<FieldLimit<Box<dyn Read + Send>>>,
     /// Column names: the header line, or the given columns of a headless file.
     pub(crate) header: Vec<String>,
@@ -161,6 +162,36 @@ impl CsvSource {
         })
     }
 
+    /// Reads the next record into `record`; false at the end of the file. A record must have
+    /// as many fields as the header and be valid UTF-8; an error names the line.
+    pub fn read_record(&mut self, record: &mut csv::StringRecord) -> Result<bool, StorageError> {
+        match self.reader.read_record(record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(false),
+            Err(err) => return Err(csv_error(&self.table, &self.path, err)),
+        }
+        let width = self.header.len();
+        if record.len() != width {
+            let line = record.position().map_or(0, csv::Position::line);
+            return Err(StorageError::Csv {
+                table: self.table.to_string(),
+                path: self.path.clone(),
+                line,
+                message: format!(
+                    "the row has {} fields, expected {width} ({})",
+                    record.len(),
+                    self.header.join(", ")
+                ),
+            });
+        }
+        Ok(true)
+    }
+
+    /// The file's column names: its header line, or the given columns of a headless file.
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
     /// Reads every record and sends Arrow batches: the `_timestamp` column set to `timestamp`,
     /// then the columns in `order` (indexes into the header, one per table column).
     /// Returns the number of rows read. Stops early, without error, when the receiver hangs up.
@@ -170,7 +201,6 @@ impl CsvSource {
         timestamp: i64,
         sink: &SyncSender<RecordBatch>,
     ) -> Result<u64, StorageError> {
-        let width = self.header.len();
         let mut fields = vec![Field::new("_timestamp", DataType::Int64, false)];
         fields.extend((0..order.len()).map(|i| Field::new(format!("c{i}"), DataType::Utf8, false)));
         let schema = Arc::new(Schema::new(fields));
@@ -178,25 +208,7 @@ impl CsvSource {
         let mut builders = new_builders(order.len(), 64);
         let mut rows_in_batch = 0usize;
         let mut total = 0u64;
-        loop {
-            match self.reader.read_record(&mut record) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(err) => return Err(csv_error(&self.table, &self.path, err)),
-            }
-            if record.len() != width {
-                let line = record.position().map_or(0, csv::Position::line);
-                return Err(StorageError::Csv {
-                    table: self.table.to_string(),
-                    path: self.path.clone(),
-                    line,
-                    message: format!(
-                        "the row has {} fields, expected {width} ({})",
-                        record.len(),
-                        self.header.join(", ")
-                    ),
-                });
-            }
+        while self.read_record(&mut record)? {
             for (builder, &index) in builders.iter_mut().zip(order) {
                 builder.append_value(&record[index]);
             }

@@ -10,7 +10,7 @@ use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 
 /// Writes one quoted value.
-pub(crate) fn write_value(out: &mut impl Write, value: &str) -> io::Result<()> {
+pub(crate) fn write_value(out: &mut (impl Write + ?Sized), value: &str) -> io::Result<()> {
     out.write_all(b"\"")?;
     let mut rest = value.as_bytes();
     while let Some(at) = memchr::memchr(b'"', rest) {
@@ -23,8 +23,9 @@ pub(crate) fn write_value(out: &mut impl Write, value: &str) -> io::Result<()> {
     out.write_all(b"\"")
 }
 
-/// Writes a header (or any row of plain strings).
-pub(crate) fn write_row<S: AsRef<str>>(out: &mut impl Write, values: &[S]) -> io::Result<()> {
+/// Writes a header (or any row of plain strings) as every export writes it: each value enclosed
+/// in `"`, enclosures doubled, `\n` at the end.
+pub fn write_row<S: AsRef<str>>(out: &mut (impl Write + ?Sized), values: &[S]) -> io::Result<()> {
     for (i, value) in values.iter().enumerate() {
         if i > 0 {
             out.write_all(b",")?;

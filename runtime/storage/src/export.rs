@@ -54,73 +54,108 @@ struct Query {
     params: Vec<String>,
 }
 
+/// What an export reads, checked against the table's columns: the rules every Storage backend
+/// shares (and their error texts). Rows come out in insertion order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportPlan {
+    /// The columns, in the order they are written.
+    pub columns: Vec<String>,
+    /// Only rows matching this filter.
+    pub filter: Option<WhereFilter>,
+    /// Only rows changed at or after this time.
+    pub changed_since: Option<OffsetDateTime>,
+    /// Only rows changed before this time.
+    pub changed_until: Option<OffsetDateTime>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+}
+
+impl ExportPlan {
+    /// Checks `options` against a table whose columns are `table_columns`.
+    pub fn prepare(
+        id: &TableId,
+        table_columns: &[String],
+        options: &ExportOptions,
+    ) -> Result<Self, StorageError> {
+        let columns = if options.columns.is_empty() {
+            table_columns.to_vec()
+        } else {
+            for column in &options.columns {
+                if !table_columns.iter().any(|c| c == column) {
+                    return Err(StorageError::UnknownColumn {
+                        table: id.to_string(),
+                        option: "columns",
+                        column: column.clone(),
+                        available: table_columns.join(", "),
+                    });
+                }
+            }
+            options.columns.clone()
+        };
+        let filter = match (&options.where_column, options.where_values.is_empty()) {
+            (Some(column), _) if column.is_empty() && !options.where_values.is_empty() => {
+                return Err(where_error(
+                    id,
+                    "when where_values is set, where_column must be a non-empty column name",
+                ));
+            }
+            (Some(column), false) => {
+                let filter = WhereFilter {
+                    column: column.clone(),
+                    operator: options.where_operator,
+                    values: options.where_values.clone(),
+                };
+                filter.check(id, table_columns, "where_column")?;
+                Some(filter)
+            }
+            (Some(column), true) if !column.is_empty() => {
+                return Err(where_error(
+                    id,
+                    "when where_column is set, where_values must be provided",
+                ));
+            }
+            (None, false) => {
+                return Err(where_error(
+                    id,
+                    "when where_values is set, where_column must be a non-empty column name",
+                ));
+            }
+            _ => None,
+        };
+        Ok(Self {
+            columns,
+            filter,
+            changed_since: options.changed_since,
+            changed_until: options.changed_until,
+            limit: options.limit,
+        })
+    }
+}
+
 fn build_query(
     storage: &Storage,
     id: &TableId,
     options: &ExportOptions,
 ) -> Result<Query, StorageError> {
     let entry = require_entry(&storage.conn, id)?;
-    let columns = if options.columns.is_empty() {
-        entry.columns.clone()
-    } else {
-        for column in &options.columns {
-            if !entry.columns.contains(column) {
-                return Err(StorageError::UnknownColumn {
-                    table: id.to_string(),
-                    option: "columns",
-                    column: column.clone(),
-                    available: entry.columns.join(", "),
-                });
-            }
-        }
-        options.columns.clone()
-    };
+    let plan = ExportPlan::prepare(id, &entry.columns, options)?;
     let mut params = Vec::new();
-    let mut conditions = Vec::new();
-    match (&options.where_column, options.where_values.is_empty()) {
-        (Some(column), _) if column.is_empty() && !options.where_values.is_empty() => {
-            return Err(where_error(
-                id,
-                "when where_values is set, where_column must be a non-empty column name",
-            ));
-        }
-        (Some(column), false) => {
-            let filter = WhereFilter {
-                column: column.clone(),
-                operator: options.where_operator,
-                values: options.where_values.clone(),
-            };
-            conditions = where_conditions(
-                id,
-                &entry.columns,
-                "where_column",
-                std::slice::from_ref(&filter),
-                &mut params,
-            )?;
-        }
-        (Some(column), true) if !column.is_empty() => {
-            return Err(where_error(
-                id,
-                "when where_column is set, where_values must be provided",
-            ));
-        }
-        (None, false) => {
-            return Err(where_error(
-                id,
-                "when where_values is set, where_column must be a non-empty column name",
-            ));
-        }
-        _ => {}
-    }
-    if let Some(since) = options.changed_since {
+    let mut conditions = where_conditions(
+        id,
+        &entry.columns,
+        "where_column",
+        plan.filter.as_slice(),
+        &mut params,
+    )?;
+    if let Some(since) = plan.changed_since {
         conditions.push(format!("_timestamp >= {}", to_micros(since)));
     }
-    if let Some(until) = options.changed_until {
+    if let Some(until) = plan.changed_until {
         conditions.push(format!("_timestamp < {}", to_micros(until)));
     }
     let mut select = format!(
         "SELECT {} FROM {}",
-        columns
+        plan.columns
             .iter()
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
@@ -131,11 +166,11 @@ fn build_query(
         select.push_str(" WHERE ");
         select.push_str(&conditions.join(" AND "));
     }
-    if let Some(limit) = options.limit {
+    if let Some(limit) = plan.limit {
         select.push_str(&format!(" LIMIT {limit}"));
     }
     Ok(Query {
-        columns,
+        columns: plan.columns,
         select,
         params,
     })

@@ -41,6 +41,34 @@ pub struct ImportOptions {
     pub max_field_bytes: Option<u64>,
 }
 
+impl WhereFilter {
+    /// Checks the filter against a table's `columns`: the column exists and values are given
+    /// (`option` names the option in the error).
+    pub fn check(
+        &self,
+        id: &TableId,
+        columns: &[String],
+        option: &'static str,
+    ) -> Result<(), StorageError> {
+        if !columns.contains(&self.column) {
+            return Err(StorageError::UnknownColumn {
+                table: id.to_string(),
+                option,
+                column: self.column.clone(),
+                available: columns.join(", "),
+            });
+        }
+        if self.values.is_empty() {
+            return Err(StorageError::InvalidOption {
+                subject: format!("table \"{id}\""),
+                option,
+                reason: format!("no values given for column \"{}\"", self.column),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// `eq` (value in the list) or `ne` (value not in the list).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -89,6 +117,29 @@ pub struct DeleteFilter {
     pub where_filters: Vec<WhereFilter>,
 }
 
+impl DeleteFilter {
+    /// Checks the rule against a table's `columns`: it has at least one condition, and every
+    /// where filter names an existing column and gives values.
+    pub fn check(&self, id: &TableId, columns: &[String]) -> Result<(), StorageError> {
+        for filter in &self.where_filters {
+            filter.check(id, columns, "delete_where")?;
+        }
+        if self.changed_since.is_none()
+            && self.changed_until.is_none()
+            && self.where_filters.is_empty()
+        {
+            return Err(StorageError::InvalidOption {
+                subject: format!("table \"{id}\""),
+                option: "delete_where",
+                reason:
+                    "a rule needs at least one of changed_since, changed_until or where_filters"
+                        .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
@@ -116,21 +167,7 @@ pub(crate) fn where_conditions(
 ) -> Result<Vec<String>, StorageError> {
     let mut out = Vec::new();
     for filter in filters {
-        if !columns.contains(&filter.column) {
-            return Err(StorageError::UnknownColumn {
-                table: id.to_string(),
-                option,
-                column: filter.column.clone(),
-                available: columns.join(", "),
-            });
-        }
-        if filter.values.is_empty() {
-            return Err(StorageError::InvalidOption {
-                subject: format!("table \"{id}\""),
-                option,
-                reason: format!("no values given for column \"{}\"", filter.column),
-            });
-        }
+        filter.check(id, columns, option)?;
         let marks = vec!["?"; filter.values.len()].join(", ");
         let op = match filter.operator {
             WhereOperator::Eq => "IN",
@@ -150,6 +187,7 @@ fn delete_where(
 ) -> Result<u64, StorageError> {
     let mut deleted = 0u64;
     for filter in filters {
+        filter.check(id, columns)?;
         let mut params = Vec::new();
         let mut conditions = where_conditions(
             id,
@@ -163,15 +201,6 @@ fn delete_where(
         }
         if let Some(until) = filter.changed_until {
             conditions.push(format!("_timestamp < {}", to_micros(until)));
-        }
-        if conditions.is_empty() {
-            return Err(StorageError::InvalidOption {
-                subject: format!("table \"{id}\""),
-                option: "delete_where",
-                reason:
-                    "a rule needs at least one of changed_since, changed_until or where_filters"
-                        .into(),
-            });
         }
         let sql = format!(
             "DELETE FROM {} WHERE {}",
@@ -316,73 +345,29 @@ pub(super) fn import_in(
     options: &ImportOptions,
     now: OffsetDateTime,
 ) -> Result<ImportReport, StorageError> {
-    options
-        .dialect
-        .validate()
-        .map_err(|reason| StorageError::InvalidOption {
-            subject: format!("table \"{id}\""),
-            option: "CSV dialect",
-            reason,
-        })?;
-    validate_column_list(id, &options.columns)?;
-    let requested_key = normalize_primary_key(&options.primary_key);
-    let source = CsvSource::open(
+    let existing = catalog_entry(tx, id)?;
+    let (plan, source) = ImportPlan::prepare(
         id,
         path,
         input,
-        options.dialect,
-        &options.columns,
-        options.max_field_bytes.unwrap_or(DEFAULT_MAX_FIELD_BYTES),
+        options,
+        existing.as_ref().map(|e| ExistingTable {
+            columns: &e.columns,
+            primary_key: &e.primary_key,
+        }),
     )?;
-    validate_column_list(id, &source.header)?;
+    let ImportPlan {
+        columns,
+        added,
+        primary_key,
+        key_changed,
+        upsert,
+        order,
+    } = plan;
     let timestamp = to_micros(now);
-
-    let existing = catalog_entry(tx, id)?;
-    let mut columns = match &existing {
-        Some(entry) => {
-            let missing: Vec<&str> = entry
-                .columns
-                .iter()
-                .filter(|c| !source.header.contains(c))
-                .map(String::as_str)
-                .collect();
-            if !missing.is_empty() {
-                return Err(StorageError::MissingColumns {
-                    table: id.to_string(),
-                    missing: missing.join(", "),
-                    expected: entry.columns.join(", "),
-                });
-            }
-            entry.columns.clone()
-        }
-        None => source.header.clone(),
-    };
-    let added: Vec<String> = source
-        .header
-        .iter()
-        .filter(|c| !columns.contains(c))
-        .cloned()
-        .collect();
-    columns.extend(added.iter().cloned());
-    validate_column_list(id, &columns)?;
-    let old_key = existing
-        .as_ref()
-        .map(|e| e.primary_key.clone())
-        .unwrap_or_default();
-    let primary_key = if requested_key.is_empty() {
-        old_key.clone()
-    } else {
-        requested_key
-    };
-    check_primary_key(id, &primary_key, &columns)?;
-    let order: Vec<usize> = columns
-        .iter()
-        .map(|c| source.header.iter().position(|h| h == c).unwrap_or(0))
-        .collect();
 
     let table_sql = data_table(id);
     let mut rows_deleted = 0;
-    let upsert = existing.is_some() && options.incremental && !primary_key.is_empty();
     match &existing {
         None => create_table(tx, &table_sql, &columns)
             .map_err(StorageError::db("creating the table", id))?,
@@ -401,7 +386,7 @@ pub(super) fn import_in(
     }
 
     let rows_imported = if upsert {
-        if primary_key != old_key {
+        if key_changed {
             // The existing rows must already be unique under a new key.
             check_unique(tx, id, &table_sql, &primary_key)?;
         }
@@ -490,5 +475,112 @@ impl Storage {
         tx.commit()
             .map_err(StorageError::db("committing the delete", id))?;
         Ok(deleted)
+    }
+}
+
+/// An existing table as an import sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ExistingTable<'a> {
+    /// Its columns, in order.
+    pub columns: &'a [String],
+    /// Its primary key (empty: none).
+    pub primary_key: &'a [String],
+}
+
+/// What an import will do, decided before any row is read from the options, the file's header
+/// and the table as it is: the rules every Storage backend shares (and their error texts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportPlan {
+    /// The table's columns after the import: the existing ones, then those the file adds.
+    pub columns: Vec<String>,
+    /// Columns the file adds to an existing table (all of them for a new table are in
+    /// `columns`, not here).
+    pub added: Vec<String>,
+    /// The primary key after the import: the requested one, or the table's when none is asked.
+    pub primary_key: Vec<String>,
+    /// The table exists and the import sets a different key (its rows must be unique under it).
+    pub key_changed: bool,
+    /// Rows are merged by primary key into an existing table (incremental, with a key).
+    pub upsert: bool,
+    /// For each column of `columns`, its index in the file's header.
+    pub order: Vec<usize>,
+}
+
+impl ImportPlan {
+    /// Checks the options and opens the file (`path`, named so in messages): the dialect, the
+    /// column names, that the file has every column of an existing table, the primary key.
+    pub fn prepare(
+        id: &TableId,
+        path: &Path,
+        input: CsvInput<'_>,
+        options: &ImportOptions,
+        existing: Option<ExistingTable<'_>>,
+    ) -> Result<(Self, CsvSource), StorageError> {
+        options
+            .dialect
+            .validate()
+            .map_err(|reason| StorageError::InvalidOption {
+                subject: format!("table \"{id}\""),
+                option: "CSV dialect",
+                reason,
+            })?;
+        validate_column_list(id, &options.columns)?;
+        let requested_key = normalize_primary_key(&options.primary_key);
+        let source = CsvSource::open(
+            id,
+            path,
+            input,
+            options.dialect,
+            &options.columns,
+            options.max_field_bytes.unwrap_or(DEFAULT_MAX_FIELD_BYTES),
+        )?;
+        validate_column_list(id, &source.header)?;
+        let mut columns = match existing {
+            Some(table) => {
+                let missing: Vec<&str> = table
+                    .columns
+                    .iter()
+                    .filter(|c| !source.header.contains(c))
+                    .map(String::as_str)
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(StorageError::MissingColumns {
+                        table: id.to_string(),
+                        missing: missing.join(", "),
+                        expected: table.columns.join(", "),
+                    });
+                }
+                table.columns.to_vec()
+            }
+            None => source.header.clone(),
+        };
+        let added: Vec<String> = source
+            .header
+            .iter()
+            .filter(|c| !columns.contains(c))
+            .cloned()
+            .collect();
+        columns.extend(added.iter().cloned());
+        validate_column_list(id, &columns)?;
+        let old_key = existing.map(|t| t.primary_key).unwrap_or_default();
+        let primary_key = if requested_key.is_empty() {
+            old_key.to_vec()
+        } else {
+            requested_key
+        };
+        check_primary_key(id, &primary_key, &columns)?;
+        let order: Vec<usize> = columns
+            .iter()
+            .map(|c| source.header.iter().position(|h| h == c).unwrap_or(0))
+            .collect();
+        let plan = Self {
+            key_changed: existing.is_some() && primary_key != old_key,
+            upsert: existing.is_some() && options.incremental && !primary_key.is_empty(),
+            columns,
+            added,
+            primary_key,
+            order,
+        };
+        Ok((plan, source))
     }
 }

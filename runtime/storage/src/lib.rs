@@ -44,6 +44,7 @@ mod input;
 mod jobs;
 mod limits;
 mod queue;
+mod table_data;
 mod table_id;
 mod tables;
 mod tokens;
@@ -64,17 +65,22 @@ pub use configs::{
     State, StateInput, StateStorage, TableState, TagMatch,
 };
 pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
-pub use csv_read::CsvDialect;
+pub use csv_read::{CsvDialect, CsvInput, CsvSource};
+pub use csv_write::write_row as write_csv_row;
 pub use documents::{DocumentKind, RewriteError, StoredDocument};
 pub use error::StorageError;
-pub use export::{ExportOptions, ExportReport};
+pub use export::{ExportOptions, ExportPlan, ExportReport};
 pub use file_query::{FileFacts, FileQuery, MAX_QUERY_DEPTH, QueryError};
 pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
-pub use import::{DeleteFilter, ImportOptions, ImportReport, WhereFilter, WhereOperator};
+pub use import::{
+    DeleteFilter, ExistingTable, ImportOptions, ImportPlan, ImportReport, WhereFilter,
+    WhereOperator,
+};
 pub use input::{InputReader, OpenInput};
 pub use jobs::{DEFAULT_JOB_LIMIT, JobEvent, JobFilter, JobStatus, NewJob, StoredJob};
 pub use limits::{ByteSize, LimitOverrides};
 pub use queue::JobQueue;
+pub use table_data::TableData;
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
 pub use tokens::{NewToken, TokenCheck, TokenInfo};

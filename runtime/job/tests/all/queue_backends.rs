@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use berth_job::home::Home;
 use berth_job::queue::{self, Killed, QueuedJob};
 use berth_job::record::{JobRecord, JobStore, parse};
-use berth_postgres::PgQueue;
+use berth_postgres::PgStorage;
 use berth_postgres::testing::TestDatabase;
 use berth_storage::{JobQueue, JobStatus, Storage};
 use serde_json::json;
@@ -35,7 +35,7 @@ impl Backend {
 
     fn postgres(test: &str) -> Option<Self> {
         let db = TestDatabase::create(test)?;
-        let queue = PgQueue::connect(db.url()).unwrap().for_node("n");
+        let queue = PgStorage::connect(db.url()).unwrap().for_node("n");
         Some(Self {
             queue: Box::new(queue),
             home: TempDir::new().unwrap(),

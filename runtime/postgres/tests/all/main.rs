@@ -12,15 +12,16 @@ mod pg_multinode;
 mod pg_nodes;
 mod pg_queue;
 mod queue_suite;
+mod table_suite;
 
 use berth_postgres::testing::TestDatabase;
-use berth_postgres::{JobStatus, NewJob, PgQueue};
+use berth_postgres::{JobStatus, NewJob, PgStorage};
 use serde_json::json;
 
 /// A fresh database and a connection to it, or `None` when the test is skipped.
-fn fresh(test: &str) -> Option<(TestDatabase, PgQueue)> {
+fn fresh(test: &str) -> Option<(TestDatabase, PgStorage)> {
     let db = TestDatabase::create(test)?;
-    let queue = PgQueue::connect(db.url()).expect("connecting to the test database");
+    let queue = PgStorage::connect(db.url()).expect("connecting to the test database");
     Some((db, queue))
 }
 
@@ -38,13 +39,13 @@ fn waiting_job(id: &str, component: &str, config: Option<&str>) -> NewJob {
 }
 
 /// Queues job `id` of `component` (and configuration `config`).
-fn queue(queue: &mut PgQueue, id: &str, component: &str, config: Option<&str>) {
+fn queue(queue: &mut PgStorage, id: &str, component: &str, config: Option<&str>) {
     queue
         .insert_job(&waiting_job(id, component, config))
         .unwrap();
 }
 
 /// The id of the job node `node` claims next.
-fn claim(queue: &mut PgQueue, node: &str) -> Option<String> {
+fn claim(queue: &mut PgStorage, node: &str) -> Option<String> {
     queue.claim_next_job(node).unwrap().map(|j| j.id)
 }

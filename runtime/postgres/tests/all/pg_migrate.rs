@@ -5,7 +5,7 @@
 use std::sync::{Arc, Barrier};
 
 use berth_postgres::testing::{TestDatabase, with_database};
-use berth_postgres::{JobStatus, PgError, PgQueue, SCHEMA_VERSION};
+use berth_postgres::{JobStatus, PgError, PgStorage, SCHEMA_VERSION};
 
 use crate::{claim, queue};
 
@@ -20,7 +20,7 @@ fn malformed_and_unreachable_urls_are_refused_clearly() {
         "postgres://berth@127.0.0.1:port/db",
         "postgres:///db",
     ] {
-        let err = PgQueue::connect(bad).unwrap_err();
+        let err = PgStorage::connect(bad).unwrap_err();
         assert!(matches!(err, PgError::InvalidUrl { .. }), "{bad:?}: {err}");
         assert!(err.is_user_error(), "{bad:?}");
         assert!(
@@ -30,7 +30,7 @@ fn malformed_and_unreachable_urls_are_refused_clearly() {
     }
     // Nothing listens on port 1: a connection error naming the URL, its password hidden.
     let err =
-        PgQueue::connect("postgres://berth:s3cret@127.0.0.1:1/db?connect_timeout=2").unwrap_err();
+        PgStorage::connect("postgres://berth:s3cret@127.0.0.1:1/db?connect_timeout=2").unwrap_err();
     assert!(matches!(err, PgError::Connect { .. }), "{err}");
     assert!(!err.is_user_error());
     let text = err.to_string();
@@ -49,7 +49,7 @@ fn a_missing_database_is_a_connection_error() {
         return;
     };
     let url = with_database(db.url(), "berth_no_such_database");
-    let err = PgQueue::connect(&url).unwrap_err();
+    let err = PgStorage::connect(&url).unwrap_err();
     assert!(matches!(err, PgError::Connect { .. }), "{err}");
     assert!(err.to_string().contains("berth_no_such_database"), "{err}");
 }
@@ -59,11 +59,11 @@ fn rerunning_the_migrations_is_a_no_op() {
     let Some(db) = TestDatabase::create("rerunning_the_migrations_is_a_no_op") else {
         return;
     };
-    let (mut first, applied) = PgQueue::connect_migrating(db.url()).unwrap();
+    let (mut first, applied) = PgStorage::connect_migrating(db.url()).unwrap();
     assert_eq!(applied, (1..=SCHEMA_VERSION).collect::<Vec<_>>());
     queue(&mut first, "1", "c", Some("a"));
     drop(first);
-    let (mut again, applied) = PgQueue::connect_migrating(db.url()).unwrap();
+    let (mut again, applied) = PgStorage::connect_migrating(db.url()).unwrap();
     assert!(applied.is_empty(), "{applied:?}");
     assert_eq!(again.job("1").unwrap().status, JobStatus::Waiting);
     assert_eq!(claim(&mut again, "n").as_deref(), Some("1"));
@@ -80,7 +80,7 @@ fn a_database_migrated_by_a_newer_berth_is_refused_untouched() {
     let Some(db) = TestDatabase::create("a_database_migrated_by_a_newer_berth") else {
         return;
     };
-    let mut q = PgQueue::connect(db.url()).unwrap();
+    let mut q = PgStorage::connect(db.url()).unwrap();
     queue(&mut q, "1", "c", None);
     drop(q);
     let future = SCHEMA_VERSION + 1;
@@ -90,7 +90,7 @@ fn a_database_migrated_by_a_newer_berth_is_refused_untouched() {
             &[&future],
         )
         .unwrap();
-    let err = PgQueue::connect(db.url()).unwrap_err();
+    let err = PgStorage::connect(db.url()).unwrap_err();
     match &err {
         PgError::SchemaTooNew { found, known, .. } => {
             assert_eq!((*found, *known), (future, SCHEMA_VERSION));
@@ -134,7 +134,7 @@ fn nodes_starting_together_migrate_once() {
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
                 barrier.wait();
-                PgQueue::connect_migrating(&url).map(|(_, applied)| applied)
+                PgStorage::connect_migrating(&url).map(|(_, applied)| applied)
             })
         })
         .collect();

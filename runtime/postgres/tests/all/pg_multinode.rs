@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use berth_postgres::testing::TestDatabase;
-use berth_postgres::{Heartbeat, JobStatus, NewJob, PgQueue, StoredJob};
+use berth_postgres::{Heartbeat, JobStatus, NewJob, PgStorage, StoredJob};
 use postgres::Client;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -80,7 +80,7 @@ struct Shared {
 
 /// One node's loop: claim → run → finish; when idle, sweep and wait for work.
 fn node(url: &str, name: &str, doomed: bool, shared: &Shared) {
-    let mut queue = PgQueue::connect(url).unwrap();
+    let mut queue = PgStorage::connect(url).unwrap();
     let mut listener = queue.listener().unwrap();
     let mut effects = Client::connect(url, postgres::NoTls).unwrap();
     let mut held = Vec::new();
@@ -167,7 +167,7 @@ fn three_nodes(
     let Some(db) = TestDatabase::create(test) else {
         return;
     };
-    let mut setup = PgQueue::connect(db.url()).unwrap();
+    let mut setup = PgStorage::connect(db.url()).unwrap();
     db.client()
         .batch_execute(
             "CREATE TABLE effects (job_id text NOT NULL, config_id text, node text NOT NULL, \

@@ -6,7 +6,7 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use berth_postgres::{
-    Heartbeat, JobStatus, NewJob, PgQueue, StoredJob, SweptJob, node_stopped_message,
+    Heartbeat, JobStatus, NewJob, PgStorage, StoredJob, SweptJob, node_stopped_message,
 };
 use serde_json::{Value, json};
 
@@ -28,7 +28,7 @@ fn a_kill_from_another_node_is_seen_at_the_next_heartbeat() {
     let Some((db, mut a)) = fresh("a_kill_from_another_node_is_seen_at_the_next_heartbeat") else {
         return;
     };
-    let mut b = PgQueue::connect(db.url()).unwrap();
+    let mut b = PgStorage::connect(db.url()).unwrap();
     queue(&mut a, "1", "c", Some("x"));
     assert_eq!(claim(&mut a, "node-a").as_deref(), Some("1"));
     assert_eq!(a.heartbeat("node-a", "1").unwrap(), Heartbeat::Run);
@@ -82,7 +82,7 @@ fn the_sweep_ends_jobs_whose_node_stopped_and_never_reruns_them() {
     let Some((db, mut a)) = fresh("the_sweep_ends_jobs_whose_node_stopped") else {
         return;
     };
-    let mut b = PgQueue::connect(db.url()).unwrap();
+    let mut b = PgStorage::connect(db.url()).unwrap();
     queue(&mut a, "1", "c", Some("x"));
     queue(&mut a, "2", "c", Some("x"));
     queue(&mut a, "3", "c", Some("y"));
@@ -213,7 +213,7 @@ fn concurrent_sweeps_end_each_job_once() {
             let url = db.url().to_owned();
             let barrier = Arc::clone(&barrier);
             std::thread::spawn(move || {
-                let mut q = PgQueue::connect(&url).unwrap();
+                let mut q = PgStorage::connect(&url).unwrap();
                 barrier.wait();
                 let mut mine = Vec::new();
                 loop {

@@ -5,7 +5,7 @@
 //! errors cross the backend-neutral interface.
 
 use berth_postgres::testing::hold_config_lock;
-use berth_postgres::{JobFilter, JobStatus, NewJob, PgError, PgQueue};
+use berth_postgres::{JobFilter, JobStatus, NewJob, PgError, PgStorage};
 use berth_storage::{JobQueue, StorageError};
 use serde_json::json;
 
@@ -104,7 +104,7 @@ fn events_from_several_connections_get_distinct_numbers() {
         .map(|w| {
             let url = db.url().to_owned();
             std::thread::spawn(move || {
-                let mut q = berth_postgres::PgQueue::connect(&url).unwrap();
+                let mut q = berth_postgres::PgStorage::connect(&url).unwrap();
                 for n in 0..50 {
                     q.add_job_events("1", &[("info", &format!("{w}-{n}")), ("info", "pair")])
                         .unwrap();
@@ -178,7 +178,7 @@ fn ids_postgres_cannot_store_are_refused() {
 /// stage, the subject and the server's message.
 #[test]
 fn errors_cross_the_interface_keeping_user_and_database_failures_apart() {
-    let invalid = StorageError::from(PgQueue::connect("mysql://u:pw@h/db").unwrap_err());
+    let invalid = StorageError::from(PgStorage::connect("mysql://u:pw@h/db").unwrap_err());
     assert!(
         matches!(invalid, StorageError::InvalidOption { .. }),
         "{invalid}"
@@ -187,7 +187,7 @@ fn errors_cross_the_interface_keeping_user_and_database_failures_apart() {
     assert!(!invalid.to_string().contains("pw"), "{invalid}");
 
     let unreachable = StorageError::from(
-        PgQueue::connect("postgres://berth:s3cret@127.0.0.1:1/db?connect_timeout=2").unwrap_err(),
+        PgStorage::connect("postgres://berth:s3cret@127.0.0.1:1/db?connect_timeout=2").unwrap_err(),
     );
     assert!(
         matches!(

@@ -12,7 +12,7 @@ mod cases;
 
 use std::any::Any;
 
-use berth_postgres::PgQueue;
+use berth_postgres::PgStorage;
 use berth_postgres::testing::TestDatabase;
 use berth_storage::{JobQueue, Storage};
 
@@ -36,7 +36,7 @@ impl Backend {
     /// The PostgreSQL queue in a fresh database, as node `n`; `None` when the test is skipped.
     fn postgres(test: &str) -> Option<Self> {
         let db = TestDatabase::create(test)?;
-        let queue = PgQueue::connect(db.url())
+        let queue = PgStorage::connect(db.url())
             .expect("connecting to the test database")
             .for_node("n");
         Some(Self {

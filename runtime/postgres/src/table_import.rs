@@ -1,0 +1,339 @@
+//! Loading CSV files into tables on PostgreSQL, in one transaction: the file is read and checked
+//! by `berth-storage` ([`ImportPlan`], [`berth_storage::CsvSource`]) and streamed into the table
+//! with `COPY … FROM STDIN` while PostgreSQL ingests it (two processes, two cores).
+//!
+//! - without a primary key the rows are copied straight into the data table;
+//! - with one, they are copied into a temporary table and inserted from there, the file's last
+//!   row of each key only, with `INSERT … ON CONFLICT` on the key's unique index: an existing
+//!   row is replaced and moves to the end of the table's order, as on the embedded backend.
+//!
+//! PostgreSQL `text` cannot hold a NUL character: a file with one is refused, naming the line.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use postgres::Transaction;
+use postgres::error::SqlState;
+use postgres::types::ToSql;
+
+use berth_storage::{
+    CsvInput, CsvSource, DeleteFilter, ExistingTable, ImportOptions, ImportPlan, ImportReport,
+    StorageError, TableId, WhereOperator, write_csv_row,
+};
+
+use crate::tables::{
+    Entry, data_column, data_columns, entry, lock_table, now_micros, row_count, to_micros,
+    write_entry,
+};
+use crate::{PgError, PgStorage};
+
+impl PgStorage {
+    /// Loads a CSV file into a table, creating the table when it does not exist: the embedded
+    /// Storage's `import_csv`, with the same options, rules and errors. Nothing changes unless
+    /// the whole import succeeds.
+    pub fn import_csv(
+        &mut self,
+        id: &TableId,
+        path: &Path,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, PgError> {
+        let mut client = self.client();
+        let mut tx = client
+            .transaction()
+            .map_err(PgError::db("starting a transaction", id))?;
+        lock_table(&mut tx, id)?;
+        let timestamp = now_micros(&mut tx, id)?;
+        let existing = entry(&mut tx, id)?;
+        let (plan, source) = ImportPlan::prepare(
+            id,
+            path,
+            CsvInput::Path(path),
+            options,
+            existing.as_ref().map(|e| ExistingTable {
+                columns: &e.columns,
+                primary_key: &e.primary_key,
+            }),
+        )?;
+        let mut rows_deleted = 0;
+        let entry = match &existing {
+            None => create_table(&mut tx, id, &plan, timestamp)?,
+            Some(old) => {
+                let entry = Entry {
+                    columns: plan.columns.clone(),
+                    ..old.clone()
+                };
+                for index in old.columns.len()..plan.columns.len() {
+                    tx.batch_execute(&format!(
+                        "ALTER TABLE {} ADD COLUMN {} text NOT NULL DEFAULT ''",
+                        entry.data_table(),
+                        data_column(index)
+                    ))
+                    .map_err(PgError::db("adding a column", id))?;
+                }
+                rows_deleted += delete_where(&mut tx, id, old, &options.delete_where)?;
+                if !options.incremental {
+                    rows_deleted += row_count(&mut tx, id, &entry)?;
+                    tx.batch_execute(&format!("TRUNCATE {}", entry.data_table()))
+                        .map_err(PgError::db("replacing the rows", id))?;
+                }
+                entry
+            }
+        };
+        if existing.is_none() || plan.key_changed {
+            set_primary_key(&mut tx, id, &entry, &plan.primary_key)?;
+        }
+        let rows_imported = if plan.primary_key.is_empty() {
+            copy_rows(&mut tx, id, path, &entry, source, &plan, Some(timestamp))?
+        } else {
+            merge_rows(&mut tx, id, path, &entry, source, &plan, timestamp)?
+        };
+        let entry = Entry {
+            primary_key: plan.primary_key.clone(),
+            last_import: timestamp,
+            last_change: timestamp,
+            ..entry
+        };
+        write_entry(&mut tx, id, &entry)?;
+        let rows = row_count(&mut tx, id, &entry)?;
+        tx.commit()
+            .map_err(PgError::db("committing the import", id))?;
+        Ok(ImportReport {
+            table: id.clone(),
+            created: existing.is_none(),
+            rows_imported,
+            rows_deleted,
+            columns_added: if existing.is_some() {
+                plan.added
+            } else {
+                Vec::new()
+            },
+            rows,
+        })
+    }
+}
+
+/// Creates the data table of a new table and returns its entry (written later).
+fn create_table(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    plan: &ImportPlan,
+    timestamp: i64,
+) -> Result<Entry, PgError> {
+    let number: i64 = tx
+        .query_one("SELECT nextval('berth_table_names')", &[])
+        .map_err(PgError::db("naming the table", id))?
+        .get(0);
+    let entry = Entry {
+        data_name: format!("t{number}"),
+        columns: plan.columns.clone(),
+        primary_key: Vec::new(),
+        created: timestamp,
+        last_import: timestamp,
+        last_change: timestamp,
+    };
+    let columns: Vec<String> = (0..plan.columns.len())
+        .map(|i| format!("{} text NOT NULL DEFAULT ''", data_column(i)))
+        .collect();
+    tx.batch_execute(&format!(
+        "CREATE TABLE {table} (_seq bigint GENERATED BY DEFAULT AS IDENTITY, \
+           _timestamp bigint NOT NULL, {columns}); \
+         CREATE INDEX {name}_seq ON {table} (_seq);",
+        table = entry.data_table(),
+        name = entry.data_name,
+        columns = columns.join(", ")
+    ))
+    .map_err(PgError::db("creating the table", id))?;
+    Ok(entry)
+}
+
+/// Makes `primary_key` the table's unique index (none when empty), replacing the old one;
+/// [`StorageError::DuplicatePrimaryKey`] when the rows are not unique under it.
+fn set_primary_key(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    entry: &Entry,
+    primary_key: &[String],
+) -> Result<(), PgError> {
+    tx.batch_execute(&format!(
+        "DROP INDEX IF EXISTS berth_data.{}_key",
+        entry.data_name
+    ))
+    .map_err(PgError::db("dropping the primary key", id))?;
+    if primary_key.is_empty() {
+        return Ok(());
+    }
+    let created = tx.batch_execute(&format!(
+        "CREATE UNIQUE INDEX {}_key ON {} ({})",
+        entry.data_name,
+        entry.data_table(),
+        data_columns(entry, primary_key)
+    ));
+    match created {
+        Ok(()) => Ok(()),
+        Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+            Err(StorageError::DuplicatePrimaryKey {
+                table: id.to_string(),
+                primary_key: primary_key.join(", "),
+            }
+            .into())
+        }
+        Err(e) => Err(PgError::db("setting the primary key", id)(e)),
+    }
+}
+
+/// Streams the file's rows with `COPY` into `table` (the data table when `timestamp` is given,
+/// stamped with it; otherwise the load table, whose columns are just the data); returns the
+/// rows read.
+fn copy_into(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    path: &Path,
+    copy: &str,
+    mut source: CsvSource,
+    order: &[usize],
+    timestamp: Option<i64>,
+) -> Result<u64, PgError> {
+    let writer = tx
+        .copy_in(copy)
+        .map_err(PgError::db("starting to copy rows", id))?;
+    let mut writer = BufWriter::with_capacity(1 << 18, writer);
+    let stamp = timestamp.map(|t| format!("{t},"));
+    let mut record = csv::StringRecord::new();
+    let mut rows = 0u64;
+    let sent = |e: std::io::Error| StorageError::Io {
+        stage: "copying rows to PostgreSQL",
+        path: path.to_path_buf(),
+        source: e,
+    };
+    while source.read_record(&mut record)? {
+        if memchr::memchr(0, record.as_slice().as_bytes()).is_some() {
+            let field = record.iter().position(|f| f.contains('\0')).unwrap_or(0);
+            return Err(StorageError::Csv {
+                table: id.to_string(),
+                path: path.to_path_buf(),
+                line: record.position().map_or(0, csv::Position::line),
+                message: format!(
+                    "field {} holds a NUL character, which PostgreSQL text cannot store",
+                    field + 1
+                ),
+            }
+            .into());
+        }
+        if let Some(stamp) = &stamp {
+            writer.write_all(stamp.as_bytes()).map_err(sent)?;
+        }
+        let fields: Vec<&str> = order.iter().map(|&i| &record[i]).collect();
+        write_csv_row(&mut writer, &fields).map_err(sent)?;
+        rows += 1;
+    }
+    let writer = writer.into_inner().map_err(|e| sent(e.into_error()))?;
+    writer.finish().map_err(PgError::db("copying rows", id))?;
+    Ok(rows)
+}
+
+/// Copies the rows straight into the data table.
+fn copy_rows(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    path: &Path,
+    entry: &Entry,
+    source: CsvSource,
+    plan: &ImportPlan,
+    timestamp: Option<i64>,
+) -> Result<u64, PgError> {
+    let copy = format!(
+        "COPY {} (_timestamp, {}) FROM STDIN (FORMAT csv)",
+        entry.data_table(),
+        data_columns(entry, &plan.columns)
+    );
+    copy_into(tx, id, path, &copy, source, &plan.order, timestamp)
+}
+
+/// Copies the rows into a load table, then inserts each key's last row into the data table,
+/// replacing the row an existing key had.
+fn merge_rows(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    path: &Path,
+    entry: &Entry,
+    source: CsvSource,
+    plan: &ImportPlan,
+    timestamp: i64,
+) -> Result<u64, PgError> {
+    let columns = data_columns(entry, &plan.columns);
+    let load_columns: Vec<String> = (0..plan.columns.len())
+        .map(|i| format!("{} text NOT NULL", data_column(i)))
+        .collect();
+    tx.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE berth_load (_line bigint GENERATED ALWAYS AS IDENTITY, {}) \
+         ON COMMIT DROP",
+        load_columns.join(", ")
+    ))
+    .map_err(PgError::db("creating the load table", id))?;
+    let copy = format!("COPY berth_load ({columns}) FROM STDIN (FORMAT csv)");
+    let rows = copy_into(tx, id, path, &copy, source, &plan.order, None)?;
+    let key = data_columns(entry, &plan.primary_key);
+    let updates: Vec<String> = (0..plan.columns.len())
+        .map(|i| format!("{0} = EXCLUDED.{0}", data_column(i)))
+        .collect();
+    tx.execute(
+        &format!(
+            "INSERT INTO {table} (_timestamp, {columns}) \
+             SELECT $1, {columns} FROM \
+               (SELECT DISTINCT ON ({key}) * FROM berth_load ORDER BY {key}, _line DESC) last \
+             ORDER BY _line \
+             ON CONFLICT ({key}) DO UPDATE SET _seq = EXCLUDED._seq, \
+               _timestamp = EXCLUDED._timestamp, {updates}",
+            table = entry.data_table(),
+            updates = updates.join(", ")
+        ),
+        &[&timestamp],
+    )
+    .map_err(PgError::db("merging rows by primary key", id))?;
+    tx.batch_execute("DROP TABLE berth_load")
+        .map_err(PgError::db("dropping the load table", id))?;
+    Ok(rows)
+}
+
+/// Deletes the rows each `delete_where` rule matches; returns how many.
+fn delete_where(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    entry: &Entry,
+    rules: &[DeleteFilter],
+) -> Result<u64, PgError> {
+    let mut deleted = 0;
+    for rule in rules {
+        rule.check(id, &entry.columns)?;
+        let mut conditions = Vec::new();
+        let mut values: Vec<Vec<String>> = Vec::new();
+        for filter in &rule.where_filters {
+            values.push(filter.values.clone());
+            let column = entry.data_column(&filter.column).unwrap_or_default();
+            let n = values.len();
+            conditions.push(match filter.operator {
+                WhereOperator::Eq => format!("{column} = ANY(${n})"),
+                WhereOperator::Ne => format!("NOT ({column} = ANY(${n}))"),
+            });
+        }
+        if let Some(since) = rule.changed_since {
+            conditions.push(format!("_timestamp >= {}", to_micros(since)));
+        }
+        if let Some(until) = rule.changed_until {
+            conditions.push(format!("_timestamp < {}", to_micros(until)));
+        }
+        let params: Vec<&(dyn ToSql + Sync)> =
+            values.iter().map(|v| v as &(dyn ToSql + Sync)).collect();
+        deleted += tx
+            .execute(
+                &format!(
+                    "DELETE FROM {} WHERE {}",
+                    entry.data_table(),
+                    conditions.join(" AND ")
+                ),
+                &params,
+            )
+            .map_err(PgError::db("deleting rows (delete_where)", id))?;
+    }
+    Ok(deleted)
+}

@@ -1,0 +1,84 @@
+//! Table data as an interface: [`TableData`], what every Storage backend does with tables (the
+//! embedded [`Storage`] here, PostgreSQL in `berth-postgres`), so the same behaviour suite holds
+//! each of them to the same rules.
+//!
+//! The rules are decided once, in this crate, whichever the backend: [`crate::ImportPlan`]
+//! (dialect, column names, columns an existing table requires, primary key) and
+//! [`crate::ExportPlan`] (columns, where filter) carry them and their error texts, and
+//! [`crate::CsvSource`] reads and checks every record. A backend only stores:
+//!
+//! - an import is all-or-nothing: a failure leaves the table as it was;
+//! - a full load replaces the rows, an incremental one appends; with a primary key, one row per
+//!   key stays, the file's last (an upserted row moves to the end of the table's order);
+//! - columns the file adds are appended, empty in earlier rows;
+//! - exports write RFC 4180 with a header, every value enclosed in `"`, rows in insertion order,
+//!   byte for byte the same on every backend.
+
+use std::io::Write;
+use std::path::Path;
+
+use crate::{
+    ExportOptions, ExportReport, ImportOptions, ImportReport, Storage, StorageError, TableId,
+    TableInfo,
+};
+
+/// Tables: loading CSV files into them, reading them out, describing and removing them.
+pub trait TableData {
+    /// Loads a CSV file into a table, creating the table when it does not exist (see
+    /// [`Storage::import_csv`]).
+    fn import_csv(
+        &mut self,
+        id: &TableId,
+        path: &Path,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, StorageError>;
+
+    /// Writes a table (or the selected part of it) as CSV to `out` (see [`Storage::export_csv`]).
+    fn export_csv(
+        &self,
+        id: &TableId,
+        out: &mut dyn Write,
+        options: &ExportOptions,
+    ) -> Result<ExportReport, StorageError>;
+
+    /// Describes one table ([`StorageError::TableNotFound`] when there is none).
+    fn table(&self, id: &TableId) -> Result<TableInfo, StorageError>;
+
+    /// Every table, ordered by id.
+    fn list_tables(&self) -> Result<Vec<TableInfo>, StorageError>;
+
+    /// Removes a table and its rows.
+    fn remove_table(&mut self, id: &TableId) -> Result<(), StorageError>;
+}
+
+impl TableData for Storage {
+    fn import_csv(
+        &mut self,
+        id: &TableId,
+        path: &Path,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, StorageError> {
+        Storage::import_csv(self, id, path, options)
+    }
+
+    fn export_csv(
+        &self,
+        id: &TableId,
+        out: &mut dyn Write,
+        options: &ExportOptions,
+    ) -> Result<ExportReport, StorageError> {
+        Storage::export_csv(self, id, out, options)
+    }
+
+    fn table(&self, id: &TableId) -> Result<TableInfo, StorageError> {
+        Storage::table(self, id)
+    }
+
+    fn list_tables(&self) -> Result<Vec<TableInfo>, StorageError> {
+        Storage::list_tables(self)
+    }
+
+    fn remove_table(&mut self, id: &TableId) -> Result<(), StorageError> {
+        Storage::remove_table(self, id)
+    }
+}
