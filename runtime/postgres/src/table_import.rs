@@ -177,8 +177,24 @@ fn set_primary_key(
             }
             .into())
         }
-        Err(e) => Err(PgError::db("setting the primary key", id)(e)),
+        Err(e) => Err(key_error(id, "setting the primary key", e)),
     }
+}
+
+/// A key too long for PostgreSQL's index is the data's fault (a user error naming the limit);
+/// anything else is the database's.
+fn key_error(id: &TableId, stage: &'static str, error: postgres::Error) -> PgError {
+    if error.code() == Some(&SqlState::PROGRAM_LIMIT_EXCEEDED) {
+        return StorageError::InvalidOption {
+            subject: format!("table \"{id}\""),
+            option: "primary key",
+            reason: "a key value is too long for PostgreSQL's index (keys up to about 2,700 \
+                     bytes fit); shorten the key's values or choose another key"
+                .into(),
+        }
+        .into();
+    }
+    PgError::db(stage, id)(error)
 }
 
 /// Streams the file's rows with `COPY` into `table` (the data table when `timestamp` is given,
@@ -289,7 +305,7 @@ fn merge_rows(
         ),
         &[&timestamp],
     )
-    .map_err(PgError::db("merging rows by primary key", id))?;
+    .map_err(|e| key_error(id, "merging rows by primary key", e))?;
     tx.batch_execute("DROP TABLE berth_load")
         .map_err(PgError::db("dropping the load table", id))?;
     Ok(rows)

@@ -11,6 +11,7 @@ mod pg_migrate;
 mod pg_multinode;
 mod pg_nodes;
 mod pg_queue;
+mod pg_tables;
 mod queue_suite;
 mod table_suite;
 
