@@ -1,7 +1,10 @@
-//! Embedded Storage throughput: import and export of a generated table, full and incremental
-//! with a primary key, against the floor of any CSV-to-CSV work measured in the same run on the
-//! same bytes: one pass of the `csv` crate reading the file and writing it back with every field
-//! quoted.
+//! Storage throughput: import and export of a generated table, full and incremental with a
+//! primary key, against the floor of any CSV-to-CSV work measured in the same run on the same
+//! bytes: one pass of the `csv` crate reading the file and writing it back with every field
+//! quoted. Both backends run the same code through `berth_storage::TableData`: the embedded
+//! DuckDB Storage, then PostgreSQL (a fresh database of the test cluster, `BERTH_TEST_POSTGRES_URL`;
+//! its rows are left out with a message when no cluster answers, and the bench fails instead
+//! under `BERTH_REQUIRE_POSTGRES=1`).
 //!
 //! Each row is the median of several timed runs (`BERTH_BENCH_RUNS`, default 5) after one
 //! warm-up run that is not counted. Goals (issue 3): export ≥ 0.5×, full import ≥ 0.3×,
@@ -14,7 +17,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use berth_benches::{median_of, mib};
-use berth_storage::{ExportOptions, ImportOptions, Storage, TableId};
+use berth_postgres::PgStorage;
+use berth_postgres::testing::TestDatabase;
+use berth_storage::{ExportOptions, ImportOptions, Storage, TableData, TableId};
 
 /// Writes a CSV of about `bytes` bytes: a unique id and seven text columns, some quoted with
 /// embedded delimiters and quotes.
@@ -60,63 +65,24 @@ fn main() {
     let size = std::fs::metadata(&input).unwrap().len();
     let output = dir.path().join("out.csv");
 
-    let mut storage = Storage::open(dir.path().join("storage")).unwrap();
-    let full_table = TableId::parse("in.c-bench.full").unwrap();
-    let pk_table = TableId::parse("in.c-bench.pk").unwrap();
-    let with_pk = ImportOptions {
-        primary_key: vec!["id".into()],
-        ..ImportOptions::default()
-    };
-    // The incremental table starts with every row, so each run upserts all of them.
-    storage.import_csv(&pk_table, &input, &with_pk).unwrap();
-    storage
-        .import_csv(&full_table, &input, &ImportOptions::default())
-        .unwrap();
-    let incremental = ImportOptions {
-        incremental: true,
-        ..with_pk.clone()
-    };
-
     let runs = runs();
-    let mut rows: Vec<(&str, Duration)> = Vec::new();
-    rows.push((
-        "csv_rewrite_baseline",
+    let mut rows: Vec<(String, Duration)> = vec![(
+        "csv_rewrite_baseline".into(),
         median_of(runs, || {
             berth_benches::csv_rewrite_baseline(&input, &output);
         }),
-    ));
-    rows.push((
-        "import_full",
-        median_of(runs, || {
-            storage
-                .import_csv(&full_table, &input, &ImportOptions::default())
-                .unwrap();
-        }),
-    ));
-    rows.push((
-        "import_incremental_pk",
-        median_of(runs, || {
-            storage.import_csv(&pk_table, &input, &incremental).unwrap();
-        }),
-    ));
-    rows.push((
-        "export_to_path",
-        median_of(runs, || {
-            storage
-                .export_csv_to_path(&full_table, &output, &ExportOptions::default())
-                .unwrap();
-        }),
-    ));
-    rows.push((
-        "export_to_writer",
-        median_of(runs, || {
-            let mut file = BufWriter::with_capacity(1 << 20, File::create(&output).unwrap());
-            storage
-                .export_csv(&full_table, &mut file, &ExportOptions::default())
-                .unwrap();
-            file.flush().unwrap();
-        }),
-    ));
+    )];
+    let mut duckdb = Storage::open(dir.path().join("storage")).unwrap();
+    measure("duckdb", &mut duckdb, &input, &output, runs, &mut rows);
+    drop(duckdb);
+    let postgres = TestDatabase::create("storage bench");
+    match &postgres {
+        Some(db) => {
+            let mut storage = PgStorage::connect(db.url()).unwrap();
+            measure("postgres", &mut storage, &input, &output, runs, &mut rows);
+        }
+        None => println!("(no PostgreSQL rows: no cluster answered)"),
+    }
 
     let throughput = |d: Duration| mib(size) / d.as_secs_f64();
     let base = throughput(rows[0].1);
@@ -126,10 +92,61 @@ fn main() {
     );
     for (name, median) in &rows {
         println!(
-            "  {name:<24} {:>9.3} s {:>9.1} MiB/s {:>8.2}×",
+            "  {name:<32} {:>9.3} s {:>9.1} MiB/s {:>8.2}×",
             median.as_secs_f64(),
             throughput(*median),
             throughput(*median) / base
         );
     }
+}
+
+/// Times full and incremental imports and exports of `input` on one backend, adding a row per
+/// operation named `<backend> <operation>`.
+fn measure(
+    backend: &str,
+    storage: &mut dyn TableData,
+    input: &Path,
+    output: &Path,
+    runs: usize,
+    rows: &mut Vec<(String, Duration)>,
+) {
+    let full_table = TableId::parse("in.c-bench.full").unwrap();
+    let pk_table = TableId::parse("in.c-bench.pk").unwrap();
+    let with_pk = ImportOptions {
+        primary_key: vec!["id".into()],
+        ..ImportOptions::default()
+    };
+    // The incremental table starts with every row, so each run upserts all of them.
+    storage.import_csv(&pk_table, input, &with_pk).unwrap();
+    storage
+        .import_csv(&full_table, input, &ImportOptions::default())
+        .unwrap();
+    let incremental = ImportOptions {
+        incremental: true,
+        ..with_pk.clone()
+    };
+    rows.push((
+        format!("{backend} import_full"),
+        median_of(runs, || {
+            storage
+                .import_csv(&full_table, input, &ImportOptions::default())
+                .unwrap();
+        }),
+    ));
+    rows.push((
+        format!("{backend} import_incremental_pk"),
+        median_of(runs, || {
+            storage.import_csv(&pk_table, input, &incremental).unwrap();
+        }),
+    ));
+    rows.push((
+        format!("{backend} export"),
+        median_of(runs, || {
+            let mut file = BufWriter::with_capacity(1 << 20, File::create(output).unwrap());
+            storage
+                .export_csv(&full_table, &mut file, &ExportOptions::default())
+                .unwrap();
+            file.flush().unwrap();
+        }),
+    ));
 }
