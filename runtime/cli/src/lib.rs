@@ -16,6 +16,7 @@ pub mod run;
 pub mod secrets;
 pub mod serve;
 pub mod signals;
+mod storage_url;
 pub mod table;
 pub mod token;
 
@@ -191,10 +192,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return remote::Remote::new(url, cli.token.clone())?.run(cli.command);
     }
     let home = Home::resolve(cli.home.as_deref());
-    if !matches!(
-        cli.command,
-        Command::Serve(_) | Command::Exec(_) | Command::Info(_)
-    ) && let Some(server) = berth_server::lock::held_by(home.root())
+    let on_postgres = storage_url::from_env()?.is_some();
+    if on_postgres {
+        storage_url::check_command(&cli.command)?;
+    }
+    if !on_postgres
+        && !matches!(
+            cli.command,
+            Command::Serve(_) | Command::Exec(_) | Command::Info(_)
+        )
+        && let Some(server) = berth_server::lock::held_by(home.root())
     {
         // DuckDB lets one process open Storage: say who has it instead of a lock error.
         return Err(UserError::new(format!(

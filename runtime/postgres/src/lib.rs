@@ -1,4 +1,4 @@
-//! berth's Storage on PostgreSQL — first slice: the job queue shared by several runner nodes.
+//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue and tables.
 //!
 //! The embedded Storage (`berth-storage`) keeps everything in one DuckDB file: one process, one
 //! machine. This crate holds the same job queue in a PostgreSQL database that several nodes share,
@@ -17,8 +17,13 @@
 //! The job types are `berth-storage`'s ([`NewJob`], [`StoredJob`], [`JobStatus`], [`JobFilter`],
 //! [`JobEvent`]), and the methods shared with the embedded queue sit behind its interface,
 //! [`berth_storage::JobQueue`], implemented by [`PgNode`] (a connection working for one named
-//! node: [`PgStorage::for_node`]). Not here yet: the catalog, tables and files, and wiring into
-//! `berth serve`.
+//! node: [`PgStorage::for_node`]).
+//!
+//! Tables ([`berth_storage::TableData`], modules `tables`, `table_import`, `table_export`) keep
+//! the embedded Storage's rules, decided in `berth-storage` so both backends refuse the same
+//! input with the same messages: `COPY` in and out, a unique index per primary key with
+//! `INSERT … ON CONFLICT`, one transaction per import. Not here yet: the catalog (components,
+//! configurations, state, tokens), files, and wiring into `berth serve`.
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,

@@ -2,7 +2,6 @@
 //! `where_values`, `changed_since`/`changed_until` on the hidden row change time, and `limit`
 //! (Keboola's table export options). Rows come out in insertion order.
 
-use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::mpsc::{channel, sync_channel};
@@ -16,7 +15,7 @@ use super::db::to_micros;
 use super::import::{WhereFilter, WhereOperator, where_conditions};
 use super::table_id::quote_ident;
 use super::tables::{data_table, require_entry};
-use super::{Storage, StorageError, TableId};
+use super::{Storage, StorageError, TableData, TableId};
 use duckdb::arrow::record_batch::RecordBatch;
 
 /// Which rows and columns to export.
@@ -228,20 +227,7 @@ impl Storage {
         path: &Path,
         options: &ExportOptions,
     ) -> Result<ExportReport, StorageError> {
-        let mut file = fs::File::create(path).map_err(|source| StorageError::Io {
-            stage: "creating the export file",
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let result = self.export_csv(id, &mut file, options).and_then(|report| {
-            file.sync_all()
-                .map_err(StorageError::io("writing the export file", path))?;
-            Ok(report)
-        });
-        if result.is_err() {
-            let _ = fs::remove_file(path);
-        }
-        result
+        <Self as TableData>::export_csv_to_path(self, id, path, options)
     }
 }
 

@@ -41,6 +41,30 @@ pub trait TableData {
         options: &ExportOptions,
     ) -> Result<ExportReport, StorageError>;
 
+    /// Writes a table (or the selected part of it) as CSV to a file, replacing it, and syncs
+    /// it; a failed export removes the partial file.
+    fn export_csv_to_path(
+        &self,
+        id: &TableId,
+        path: &Path,
+        options: &ExportOptions,
+    ) -> Result<ExportReport, StorageError> {
+        let mut file = std::fs::File::create(path).map_err(|source| StorageError::Io {
+            stage: "creating the export file",
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let result = self.export_csv(id, &mut file, options).and_then(|report| {
+            file.sync_all()
+                .map_err(StorageError::io("writing the export file", path))?;
+            Ok(report)
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(path);
+        }
+        result
+    }
+
     /// Describes one table ([`StorageError::TableNotFound`] when there is none).
     fn table(&self, id: &TableId) -> Result<TableInfo, StorageError>;
 

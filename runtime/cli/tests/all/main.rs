@@ -14,6 +14,8 @@ mod job_kill;
 mod storage_cli;
 // Storage crash safety: the berth binary killed with SIGKILL mid-import.
 mod storage_crash;
+// BERTH_STORAGE_URL: the table commands on PostgreSQL, the rest refused.
+mod storage_postgres_cli;
 // The hostile suite: measuring the berth process (exit, peak RSS, wall time).
 mod hostile_support;
 // Traps a WASI component leaves in out/: links, sparse files, huge fields, bombs, many entries.

@@ -1,0 +1,168 @@
+//! `BERTH_STORAGE_URL`: the table commands of the `berth` binary on PostgreSQL (a fresh database
+//! of the test cluster per test; skipped with a message when no cluster answers, failing when
+//! `BERTH_REQUIRE_POSTGRES=1`), the commands PostgreSQL cannot serve yet refused, and bad URLs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use berth_postgres::testing::TestDatabase;
+use serde_json::Value;
+use tempfile::TempDir;
+
+fn berth(home: &Path, url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_berth"))
+        .arg("--home")
+        .arg(home)
+        .args(args)
+        .env_remove("BERTH_HOME")
+        .env("BERTH_STORAGE_URL", url)
+        .output()
+        .unwrap()
+}
+
+fn ok(home: &Path, url: &str, args: &[&str]) -> String {
+    let out = berth(home, url, args);
+    assert!(
+        out.status.success(),
+        "berth {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails(home: &Path, url: &str, args: &[&str], code: i32, needle: &str) {
+    let out = berth(home, url, args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "berth {args:?}: {stderr}");
+    assert!(stderr.contains(needle), "berth {args:?}: {stderr}");
+}
+
+#[test]
+fn table_commands_work_on_postgres_and_leave_the_home_alone() {
+    let Some(db) = TestDatabase::create("table_commands_work_on_postgres_and_leave_the_home_alone")
+    else {
+        return;
+    };
+    let url = db.url();
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    let csv = dir.path().join("t.csv");
+    std::fs::write(&csv, "id,name\n1,Ann\n2,\"say \"\"hi\"\"\"\n").unwrap();
+    let out = ok(
+        &home,
+        url,
+        &[
+            "table",
+            "import",
+            "in.c-main.t",
+            csv.to_str().unwrap(),
+            "--primary-key",
+            "id",
+        ],
+    );
+    assert!(out.contains("Imported 2 rows into in.c-main.t"), "{out}");
+    std::fs::write(&csv, "id,name\n1,Bea\n3,Cy\n").unwrap();
+    let report: Value = serde_json::from_str(&ok(
+        &home,
+        url,
+        &[
+            "table",
+            "import",
+            "in.c-main.t",
+            csv.to_str().unwrap(),
+            "--incremental",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(report["rows"], 3);
+    let expected = "\"id\",\"name\"\n\"2\",\"say \"\"hi\"\"\"\n\"1\",\"Bea\"\n\"3\",\"Cy\"\n";
+    assert_eq!(
+        ok(&home, url, &["table", "export", "in.c-main.t"]),
+        expected
+    );
+    let file = dir.path().join("out.csv");
+    ok(
+        &home,
+        url,
+        &[
+            "table",
+            "export",
+            "in.c-main.t",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), expected);
+    let listed = ok(&home, url, &["table", "ls"]);
+    assert!(
+        listed.starts_with("in.c-main.t\t3 rows\tid,name\tprimary key: id"),
+        "{listed}"
+    );
+    let shown: Value =
+        serde_json::from_str(&ok(&home, url, &["table", "show", "in.c-main.t", "--json"])).unwrap();
+    assert_eq!(shown["primary_key"], serde_json::json!(["id"]));
+    // A bad row is the user's error, and changes nothing.
+    std::fs::write(&csv, "id,name\n4\n").unwrap();
+    fails(
+        &home,
+        url,
+        &["table", "import", "in.c-main.t", csv.to_str().unwrap()],
+        1,
+        "the row has 1 fields",
+    );
+    assert_eq!(
+        ok(&home, url, &["table", "export", "in.c-main.t"]),
+        expected
+    );
+    ok(&home, url, &["table", "rm", "in.c-main.t"]);
+    fails(
+        &home,
+        url,
+        &["table", "show", "in.c-main.t"],
+        1,
+        "in.c-main.t",
+    );
+    // Nothing went to the home's embedded Storage.
+    assert!(!home.join("storage").exists());
+}
+
+#[test]
+fn commands_postgres_cannot_serve_yet_are_refused() {
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    // Refused before any connection, so no cluster is needed.
+    let url = "postgres://berth@127.0.0.1:1/nowhere";
+    for args in [
+        &["component", "ls"][..],
+        &["config", "ls", "keboola.ex-db"],
+        &["job", "ls"],
+        &["run", "keboola.ex-db", "--config", "1"],
+    ] {
+        fails(&home, url, args, 1, "holds tables only so far");
+    }
+    assert!(!home.join("storage").exists());
+}
+
+#[test]
+fn bad_or_unreachable_storage_urls_are_named() {
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    fails(
+        &home,
+        "mysql://root@localhost/db",
+        &["table", "ls"],
+        1,
+        "BERTH_STORAGE_URL must be a PostgreSQL URL",
+    );
+    // Nothing listens on port 1: the database's failure, not the user's.
+    fails(
+        &home,
+        "postgres://berth@127.0.0.1:1/nowhere",
+        &["table", "ls"],
+        2,
+        "127.0.0.1",
+    );
+    // An empty variable means the embedded Storage.
+    assert_eq!(ok(&home, "", &["table", "ls"]), "");
+}
