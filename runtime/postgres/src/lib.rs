@@ -46,6 +46,7 @@ mod claim;
 mod connect;
 mod error;
 mod events;
+mod files;
 mod jobs;
 mod listen;
 mod locks;

@@ -35,6 +35,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tables",
         sql: include_str!("migrations/0002_tables.sql"),
     },
+    Migration {
+        version: 3,
+        name: "files",
+        sql: include_str!("migrations/0003_files.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

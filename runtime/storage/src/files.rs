@@ -29,6 +29,14 @@ impl fmt::Display for FileId {
     }
 }
 
+impl FileId {
+    /// Checks tags to add to this file and returns them trimmed, each once (the rule every
+    /// Storage backend shares).
+    pub fn checked_tags(self, tags: &[String]) -> Result<Vec<String>, StorageError> {
+        validate_tags(&format!("file {self}"), tags)
+    }
+}
+
 impl FromStr for FileId {
     type Err = StorageError;
 
@@ -179,6 +187,87 @@ fn get_file(conn: &Connection, id: FileId) -> Result<FileInfo, StorageError> {
     }
 }
 
+impl FileUpload {
+    /// Checks the upload of the file at `path` (which names it unless `name` does) and returns
+    /// its name and tags (trimmed, each once): the rules every Storage backend shares.
+    pub fn checked(&self, path: &Path) -> Result<(String, Vec<String>), StorageError> {
+        let name = match &self.name {
+            Some(name) => name.clone(),
+            None => path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        validate_name(&name)?;
+        let tags = validate_tags(&format!("file \"{name}\""), &self.tags)?;
+        let bad_run_id = match self.run_id.as_deref() {
+            Some("") => Some("the run id is empty"),
+            Some(run_id) if run_id.contains('\0') => Some("the run id cannot contain NUL"),
+            _ => None,
+        };
+        if let Some(reason) = bad_run_id {
+            return Err(StorageError::InvalidOption {
+                subject: format!("file \"{name}\""),
+                option: "run id",
+                reason: reason.into(),
+            });
+        }
+        Ok((name, tags))
+    }
+}
+
+/// A [`FileFilter`] checked and ready to match files, newest first: what every Storage backend
+/// lists by.
+#[derive(Debug)]
+pub struct FileMatcher<'a> {
+    filter: &'a FileFilter,
+    query: Option<FileQuery>,
+    tags: Vec<String>,
+    /// At most this many files.
+    pub limit: usize,
+    /// Only files with a greater id (0: all).
+    pub since_id: u64,
+}
+
+impl FileFilter {
+    /// Checks the filter: its query parses ([`StorageError::InvalidQuery`] naming the position)
+    /// and its tags are not empty.
+    pub fn matcher(&self) -> Result<FileMatcher<'_>, StorageError> {
+        let query = match &self.query {
+            Some(q) => Some(
+                FileQuery::parse(q).map_err(|err| StorageError::InvalidQuery {
+                    query: q.clone(),
+                    position: err.position,
+                    message: err.message,
+                })?,
+            ),
+            None => None,
+        };
+        Ok(FileMatcher {
+            filter: self,
+            query,
+            tags: validate_tags("file listing", &self.tags)?,
+            limit: self.limit.unwrap_or(DEFAULT_LIST_LIMIT),
+            since_id: self.since_id.map_or(0, |id| id.0),
+        })
+    }
+}
+
+impl FileMatcher<'_> {
+    /// True when `file` meets every criterion (but `since_id` and the limit, which the listing
+    /// applies).
+    pub fn matches(&self, file: &FileInfo) -> bool {
+        (self.filter.file_ids.is_empty() || self.filter.file_ids.contains(&file.id))
+            && self.tags.iter().all(|t| file.tags.contains(t))
+            && (self.filter.run_ids.is_empty()
+                || file
+                    .run_id
+                    .as_ref()
+                    .is_some_and(|r| self.filter.run_ids.contains(r)))
+            && self.query.as_ref().is_none_or(|q| q.matches(&file.facts()))
+    }
+}
+
 fn validate_tags(subject: &str, tags: &[String]) -> Result<Vec<String>, StorageError> {
     let mut out: Vec<String> = Vec::new();
     for tag in tags {
@@ -188,6 +277,13 @@ fn validate_tags(subject: &str, tags: &[String]) -> Result<Vec<String>, StorageE
                 subject: subject.to_owned(),
                 option: "tag",
                 reason: "a tag is empty".into(),
+            });
+        }
+        if tag.contains('\0') {
+            return Err(StorageError::InvalidOption {
+                subject: subject.to_owned(),
+                option: "tag",
+                reason: "a tag cannot contain NUL".into(),
             });
         }
         if !out.iter().any(|t| t == tag) {
@@ -270,22 +366,7 @@ impl Storage {
             path: path.to_path_buf(),
             source,
         };
-        let name = match &upload.name {
-            Some(name) => name.clone(),
-            None => path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        };
-        validate_name(&name)?;
-        let tags = validate_tags(&format!("file \"{name}\""), &upload.tags)?;
-        if upload.run_id.as_deref() == Some("") {
-            return Err(StorageError::InvalidOption {
-                subject: format!("file \"{name}\""),
-                option: "run id",
-                reason: "the run id is empty".into(),
-            });
-        }
+        let (name, tags) = upload.checked(path)?;
         let dir = self.files_dir();
         fs::create_dir_all(&dir).map_err(StorageError::io("creating the files directory", &dir))?;
         let mut staged = tempfile::NamedTempFile::new_in(&dir)
@@ -341,42 +422,24 @@ impl Storage {
     /// Lists files matching `filter`, newest first. A query that does not parse fails with
     /// [`StorageError::InvalidQuery`] naming the position.
     pub fn list_files(&self, filter: &FileFilter) -> Result<Vec<FileInfo>, StorageError> {
-        let query = match &filter.query {
-            Some(q) => Some(
-                FileQuery::parse(q).map_err(|err| StorageError::InvalidQuery {
-                    query: q.clone(),
-                    position: err.position,
-                    message: err.message,
-                })?,
-            ),
-            None => None,
-        };
-        let tags = validate_tags("file listing", &filter.tags)?;
-        let limit = filter.limit.unwrap_or(DEFAULT_LIST_LIMIT);
+        let matcher = filter.matcher()?;
         let mut stmt = self
             .conn
             .prepare(&format!(
                 "SELECT {COLUMNS} FROM berth_files WHERE id > ? ORDER BY id DESC"
             ))
             .map_err(StorageError::db("listing files", "all files"))?;
-        let since = filter.since_id.map_or(0, |id| id.0 as i64);
+        let since = i64::try_from(matcher.since_id).unwrap_or(i64::MAX);
         let rows = stmt
             .query_map(params![since], file_from_row)
             .map_err(StorageError::db("listing files", "all files"))?;
         let mut out = Vec::new();
         for row in rows {
-            if out.len() >= limit {
+            if out.len() >= matcher.limit {
                 break;
             }
             let file = with_tags(row.map_err(StorageError::db("listing files", "all files"))?)?;
-            let keep = (filter.file_ids.is_empty() || filter.file_ids.contains(&file.id))
-                && tags.iter().all(|t| file.tags.contains(t))
-                && (filter.run_ids.is_empty()
-                    || file
-                        .run_id
-                        .as_ref()
-                        .is_some_and(|r| filter.run_ids.contains(r)))
-                && query.as_ref().is_none_or(|q| q.matches(&file.facts()));
+            let keep = matcher.matches(&file);
             if keep {
                 out.push(file);
             }
@@ -404,7 +467,7 @@ impl Storage {
 
     /// Adds tags to a file (existing ones are kept once) and returns the updated description.
     pub fn add_tags(&mut self, id: FileId, tags: &[String]) -> Result<FileInfo, StorageError> {
-        let tags = validate_tags(&format!("file {id}"), tags)?;
+        let tags = id.checked_tags(tags)?;
         self.update_tags(id, |current| {
             for tag in tags {
                 if !current.contains(&tag) {

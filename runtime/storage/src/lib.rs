@@ -37,6 +37,7 @@ mod db;
 mod documents;
 mod error;
 mod export;
+mod file_data;
 mod file_query;
 mod files;
 mod import;
@@ -70,8 +71,9 @@ pub use csv_write::write_row as write_csv_row;
 pub use documents::{DocumentKind, RewriteError, StoredDocument};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportPlan, ExportReport};
+pub use file_data::FileData;
 pub use file_query::{FileFacts, FileQuery, MAX_QUERY_DEPTH, QueryError};
-pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileUpload};
+pub use files::{DEFAULT_LIST_LIMIT, FileFilter, FileId, FileInfo, FileMatcher, FileUpload};
 pub use import::{
     DeleteFilter, ExistingTable, ImportOptions, ImportPlan, ImportReport, WhereFilter,
     WhereOperator,

@@ -6,6 +6,8 @@
 //! run on both backends (the embedded DuckDB queue and PostgreSQL); the `pg_*` modules hold what
 //! only PostgreSQL has.
 
+mod backends;
+mod file_suite;
 mod pg_listen;
 mod pg_migrate;
 mod pg_multinode;

@@ -5,38 +5,33 @@ use berth_storage::{
     WhereFilter, WhereOperator,
 };
 
-use super::Tables;
+use crate::backends::Backend;
 
 fn id(text: &str) -> TableId {
     TableId::parse(text).unwrap()
 }
 
 /// Loads `content` into `table` with `options`.
-fn load(
-    t: &mut Tables<'_>,
-    table: &TableId,
-    content: &str,
-    options: &ImportOptions,
-) -> ImportReport {
-    let path = t.csv("load.csv", content);
-    t.data.import_csv(table, &path, options).unwrap()
+fn load(t: &mut Backend, table: &TableId, content: &str, options: &ImportOptions) -> ImportReport {
+    let path = t.write("load.csv", content);
+    t.storage.import_csv(table, &path, options).unwrap()
 }
 
 /// Loads `content`, expecting the import to fail; returns the error.
 fn refused(
-    t: &mut Tables<'_>,
+    t: &mut Backend,
     table: &TableId,
     content: &str,
     options: &ImportOptions,
 ) -> StorageError {
-    let path = t.csv("refused.csv", content);
-    t.data.import_csv(table, &path, options).unwrap_err()
+    let path = t.write("refused.csv", content);
+    t.storage.import_csv(table, &path, options).unwrap_err()
 }
 
 /// The table as exported with `options`.
-fn export_with(t: &Tables<'_>, table: &TableId, options: &ExportOptions) -> String {
+fn export_with(t: &Backend, table: &TableId, options: &ExportOptions) -> String {
     let mut out = Vec::new();
-    let report = t.data.export_csv(table, &mut out, options).unwrap();
+    let report = t.storage.export_csv(table, &mut out, options).unwrap();
     let text = String::from_utf8(out).unwrap();
     assert_eq!(
         report.rows as usize,
@@ -47,7 +42,7 @@ fn export_with(t: &Tables<'_>, table: &TableId, options: &ExportOptions) -> Stri
 }
 
 /// The whole table as exported.
-fn export(t: &Tables<'_>, table: &TableId) -> String {
+fn export(t: &Backend, table: &TableId) -> String {
     export_with(t, table, &ExportOptions::default())
 }
 
@@ -66,10 +61,10 @@ fn incremental() -> ImportOptions {
     }
 }
 
-pub(super) fn a_full_load_creates_the_table_and_exports_it_byte_for_byte(mut t: Tables<'_>) {
+pub(super) fn a_full_load_creates_the_table_and_exports_it_byte_for_byte(t: &mut Backend) {
     let table = id("in.c-main.customers");
     let report = load(
-        &mut t,
+        t,
         &table,
         "id,name,note\n1,Ann,\"says \"\"hi\"\", twice\"\n2,Bøb,\"two\nlines\"\n3,,'single' \\ back\n",
         &ImportOptions::default(),
@@ -81,89 +76,87 @@ pub(super) fn a_full_load_creates_the_table_and_exports_it_byte_for_byte(mut t: 
     );
     assert!(report.columns_added.is_empty());
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"id\",\"name\",\"note\"\n\"1\",\"Ann\",\"says \"\"hi\"\", twice\"\n\"2\",\"Bøb\",\"two\nlines\"\n\"3\",\"\",\"'single' \\ back\"\n"
     );
-    let info = t.data.table(&table).unwrap();
+    let info = t.storage.table(&table).unwrap();
     assert_eq!(info.columns, ["id", "name", "note"]);
     assert!(info.primary_key.is_empty());
     assert_eq!(info.rows, 3);
     assert_eq!(info.created, info.last_import_date);
 }
 
-pub(super) fn a_full_load_replaces_rows_and_an_incremental_one_appends(mut t: Tables<'_>) {
+pub(super) fn a_full_load_replaces_rows_and_an_incremental_one_appends(t: &mut Backend) {
     let table = id("in.c-main.t");
-    load(&mut t, &table, "a\n1\n2\n", &ImportOptions::default());
-    let full = load(&mut t, &table, "a\n3\n", &ImportOptions::default());
+    load(t, &table, "a\n1\n2\n", &ImportOptions::default());
+    let full = load(t, &table, "a\n3\n", &ImportOptions::default());
     assert!(!full.created);
     assert_eq!(
         (full.rows_imported, full.rows_deleted, full.rows),
         (1, 2, 1)
     );
-    let appended = load(&mut t, &table, "a\n4\n3\n", &incremental());
+    let appended = load(t, &table, "a\n4\n3\n", &incremental());
     assert_eq!(
         (appended.rows_imported, appended.rows_deleted, appended.rows),
         (2, 0, 3)
     );
-    assert_eq!(export(&t, &table), "\"a\"\n\"3\"\n\"4\"\n\"3\"\n");
+    assert_eq!(export(t, &table), "\"a\"\n\"3\"\n\"4\"\n\"3\"\n");
 }
 
-pub(super) fn a_primary_key_keeps_the_last_row_and_upserted_rows_move_to_the_end(
-    mut t: Tables<'_>,
-) {
+pub(super) fn a_primary_key_keeps_the_last_row_and_upserted_rows_move_to_the_end(t: &mut Backend) {
     let table = id("in.c-main.by-key");
     // The file's own duplicates: the last row of a key stays, where it stood.
     let created = load(
-        &mut t,
+        t,
         &table,
         "id,v\n1,first\n2,two\n1,second\n3,three\n",
         &with_key(&["id"], false),
     );
     assert_eq!((created.rows_imported, created.rows), (4, 3));
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"id\",\"v\"\n\"2\",\"two\"\n\"1\",\"second\"\n\"3\",\"three\"\n"
     );
     // An upsert (the table's key is kept when none is given): replaced rows move to the end,
     // in the file's order; the file's duplicates again leave their last row.
     let upsert = load(
-        &mut t,
+        t,
         &table,
         "id,v\n3,THREE\n4,four\n2,TWO\n4,FOUR\n",
         &incremental(),
     );
     assert_eq!((upsert.rows_imported, upsert.rows), (4, 4));
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"id\",\"v\"\n\"1\",\"second\"\n\"3\",\"THREE\"\n\"2\",\"TWO\"\n\"4\",\"FOUR\"\n"
     );
-    assert_eq!(t.data.table(&table).unwrap().primary_key, ["id"]);
+    assert_eq!(t.storage.table(&table).unwrap().primary_key, ["id"]);
     // A key of two columns.
     let pair = id("in.c-main.pair");
     load(
-        &mut t,
+        t,
         &pair,
         "a,b,v\n1,x,1\n1,y,2\n",
         &with_key(&["a", "b"], false),
     );
-    load(&mut t, &pair, "a,b,v\n1,x,3\n2,x,4\n", &incremental());
+    load(t, &pair, "a,b,v\n1,x,3\n2,x,4\n", &incremental());
     assert_eq!(
-        export(&t, &pair),
+        export(t, &pair),
         "\"a\",\"b\",\"v\"\n\"1\",\"y\",\"2\"\n\"1\",\"x\",\"3\"\n\"2\",\"x\",\"4\"\n"
     );
 }
 
-pub(super) fn new_columns_are_added_and_missing_ones_refused(mut t: Tables<'_>) {
+pub(super) fn new_columns_are_added_and_missing_ones_refused(t: &mut Backend) {
     let table = id("in.c-main.wide");
-    load(&mut t, &table, "a,b\n1,2\n", &ImportOptions::default());
+    load(t, &table, "a,b\n1,2\n", &ImportOptions::default());
     // The file may order its columns as it likes and add new ones.
-    let added = load(&mut t, &table, "c,b,a\n30,20,10\n", &incremental());
+    let added = load(t, &table, "c,b,a\n30,20,10\n", &incremental());
     assert_eq!(added.columns_added, ["c"]);
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"a\",\"b\",\"c\"\n\"1\",\"2\",\"\"\n\"10\",\"20\",\"30\"\n"
     );
-    let error = refused(&mut t, &table, "a\n5\n", &incremental());
+    let error = refused(t, &table, "a\n5\n", &incremental());
     assert!(
         matches!(error, StorageError::MissingColumns { .. }),
         "{error:?}"
@@ -172,44 +165,44 @@ pub(super) fn new_columns_are_added_and_missing_ones_refused(mut t: Tables<'_>) 
         error.to_string(),
         "table \"in.c-main.wide\": some columns are missing in the CSV file; missing: b, c; expected: a, b, c"
     );
-    assert_eq!(t.data.table(&table).unwrap().rows, 2);
+    assert_eq!(t.storage.table(&table).unwrap().rows, 2);
 }
 
-pub(super) fn a_bad_row_changes_nothing(mut t: Tables<'_>) {
+pub(super) fn a_bad_row_changes_nothing(t: &mut Backend) {
     let table = id("in.c-main.safe");
-    load(&mut t, &table, "a,b\n1,2\n3,4\n", &with_key(&["a"], false));
-    let before = export(&t, &table);
+    load(t, &table, "a,b\n1,2\n3,4\n", &with_key(&["a"], false));
+    let before = export(t, &table);
     // A full load, an upsert and an added column: each fails at line 4 and leaves no trace.
     for (content, options) in [
         ("a,b\n5,6\n7,8\n9\n", ImportOptions::default()),
         ("a,b\n1,6\n7,8\n9\n", incremental()),
         ("a,b,c\n1,6,x\n7,8,y\n9,1\n", incremental()),
     ] {
-        let error = refused(&mut t, &table, content, &options);
+        let error = refused(t, &table, content, &options);
         assert!(
             matches!(error, StorageError::Csv { line: 4, .. }),
             "{error:?}"
         );
         assert!(error.to_string().contains("the row has"), "{error}");
-        assert_eq!(export(&t, &table), before);
-        assert_eq!(t.data.table(&table).unwrap().columns, ["a", "b"]);
+        assert_eq!(export(t, &table), before);
+        assert_eq!(t.storage.table(&table).unwrap().columns, ["a", "b"]);
     }
     // A file that is not CSV at all.
-    let error = refused(&mut t, &table, "", &ImportOptions::default());
+    let error = refused(t, &table, "", &ImportOptions::default());
     assert!(error.to_string().contains("the file is empty"), "{error}");
     // A new table that fails is not created.
     let fresh = id("in.c-main.never");
-    refused(&mut t, &fresh, "a\n1\n2,3\n", &ImportOptions::default());
+    refused(t, &fresh, "a\n1\n2,3\n", &ImportOptions::default());
     assert!(matches!(
-        t.data.table(&fresh).unwrap_err(),
+        t.storage.table(&fresh).unwrap_err(),
         StorageError::TableNotFound { .. }
     ));
 }
 
-pub(super) fn delete_where_removes_matching_rows_before_the_load(mut t: Tables<'_>) {
+pub(super) fn delete_where_removes_matching_rows_before_the_load(t: &mut Backend) {
     let table = id("in.c-main.orders");
     load(
-        &mut t,
+        t,
         &table,
         "id,status\n1,open\n2,closed\n3,lost\n4,open\n",
         &ImportOptions::default(),
@@ -226,16 +219,16 @@ pub(super) fn delete_where_removes_matching_rows_before_the_load(mut t: Tables<'
         delete_where: vec![rule(WhereOperator::Eq, &["open", "nothing"])],
         ..incremental()
     };
-    let report = load(&mut t, &table, "id,status\n5,new\n", &options);
+    let report = load(t, &table, "id,status\n5,new\n", &options);
     assert_eq!((report.rows_deleted, report.rows), (2, 3));
     let options = ImportOptions {
         delete_where: vec![rule(WhereOperator::Ne, &["new"])],
         ..incremental()
     };
-    let report = load(&mut t, &table, "id,status\n6,newer\n", &options);
+    let report = load(t, &table, "id,status\n6,newer\n", &options);
     assert_eq!((report.rows_deleted, report.rows), (2, 2));
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"id\",\"status\"\n\"5\",\"new\"\n\"6\",\"newer\"\n"
     );
     // A rule without conditions, and one on a column the table lacks, are refused.
@@ -243,7 +236,7 @@ pub(super) fn delete_where_removes_matching_rows_before_the_load(mut t: Tables<'
         delete_where: vec![DeleteFilter::default()],
         ..incremental()
     };
-    let error = refused(&mut t, &table, "id,status\n7,x\n", &options);
+    let error = refused(t, &table, "id,status\n7,x\n", &options);
     assert!(
         error
             .to_string()
@@ -256,18 +249,18 @@ pub(super) fn delete_where_removes_matching_rows_before_the_load(mut t: Tables<'
         delete_where: vec![unknown],
         ..incremental()
     };
-    let error = refused(&mut t, &table, "id,status\n7,x\n", &options);
+    let error = refused(t, &table, "id,status\n7,x\n", &options);
     assert!(
         matches!(error, StorageError::UnknownColumn { .. }),
         "{error:?}"
     );
-    assert_eq!(t.data.table(&table).unwrap().rows, 2);
+    assert_eq!(t.storage.table(&table).unwrap().rows, 2);
 }
 
-pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
+pub(super) fn exports_select_columns_rows_and_a_limit(t: &mut Backend) {
     let table = id("in.c-main.people");
     load(
-        &mut t,
+        t,
         &table,
         "id,name,city\n1,Ann,Praha\n2,O'Brien,Brno\n3,back\\slash,Praha\n4,Dee,Ostrava\n",
         &ImportOptions::default(),
@@ -288,7 +281,7 @@ pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
         "\"name\",\"id\"\n\"O'Brien\",\"2\"\n\"back\\slash\",\"3\"\n"
     );
     assert_eq!(
-        export_with(&t, &table, &options("city", WhereOperator::Ne, &["Praha"])),
+        export_with(t, &table, &options("city", WhereOperator::Ne, &["Praha"])),
         "\"name\",\"id\"\n\"O'Brien\",\"2\"\n\"Dee\",\"4\"\n"
     );
     let limited = ExportOptions {
@@ -296,7 +289,7 @@ pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
         ..ExportOptions::default()
     };
     assert_eq!(
-        export_with(&t, &table, &limited),
+        export_with(t, &table, &limited),
         "\"id\",\"name\",\"city\"\n\"1\",\"Ann\",\"Praha\"\n\"2\",\"O'Brien\",\"Brno\"\n"
     );
     // Rows changed since a moment after the first load: only the later load's.
@@ -305,16 +298,16 @@ pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
         changed_since: Some(later),
         ..ExportOptions::default()
     };
-    assert_eq!(
-        export_with(&t, &table, &since),
-        "\"id\",\"name\",\"city\"\n"
-    );
+    assert_eq!(export_with(t, &table, &since), "\"id\",\"name\",\"city\"\n");
     let mut sink = Vec::new();
     let unknown = ExportOptions {
         columns: vec!["nope".into()],
         ..ExportOptions::default()
     };
-    let error = t.data.export_csv(&table, &mut sink, &unknown).unwrap_err();
+    let error = t
+        .storage
+        .export_csv(&table, &mut sink, &unknown)
+        .unwrap_err();
     assert!(
         matches!(error, StorageError::UnknownColumn { .. }),
         "{error:?}"
@@ -324,7 +317,7 @@ pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
         ..ExportOptions::default()
     };
     let error = t
-        .data
+        .storage
         .export_csv(&table, &mut sink, &no_column)
         .unwrap_err();
     assert!(
@@ -335,48 +328,38 @@ pub(super) fn exports_select_columns_rows_and_a_limit(mut t: Tables<'_>) {
     );
 }
 
-pub(super) fn a_new_key_needs_unique_rows(mut t: Tables<'_>) {
+pub(super) fn a_new_key_needs_unique_rows(t: &mut Backend) {
     let table = id("in.c-main.dupes");
-    load(
-        &mut t,
-        &table,
-        "id,v\n1,a\n1,b\n",
-        &ImportOptions::default(),
-    );
-    let error = refused(&mut t, &table, "id,v\n2,c\n", &with_key(&["id"], true));
+    load(t, &table, "id,v\n1,a\n1,b\n", &ImportOptions::default());
+    let error = refused(t, &table, "id,v\n2,c\n", &with_key(&["id"], true));
     assert!(
         matches!(error, StorageError::DuplicatePrimaryKey { .. }),
         "{error:?}"
     );
-    let info = t.data.table(&table).unwrap();
+    let info = t.storage.table(&table).unwrap();
     assert!(info.primary_key.is_empty());
     assert_eq!(info.rows, 2);
     // A full load replaces the rows first, so the new key holds.
-    load(
-        &mut t,
-        &table,
-        "id,v\n2,c\n2,d\n",
-        &with_key(&["id"], false),
-    );
-    assert_eq!(export(&t, &table), "\"id\",\"v\"\n\"2\",\"d\"\n");
-    assert_eq!(t.data.table(&table).unwrap().primary_key, ["id"]);
+    load(t, &table, "id,v\n2,c\n2,d\n", &with_key(&["id"], false));
+    assert_eq!(export(t, &table), "\"id\",\"v\"\n\"2\",\"d\"\n");
+    assert_eq!(t.storage.table(&table).unwrap().primary_key, ["id"]);
     // A key naming a column the file lacks.
-    let error = refused(&mut t, &table, "id,v\n3,e\n", &with_key(&["nope"], true));
+    let error = refused(t, &table, "id,v\n3,e\n", &with_key(&["nope"], true));
     assert!(
         matches!(error, StorageError::UnknownColumn { .. }),
         "{error:?}"
     );
 }
 
-pub(super) fn missing_tables_are_named_and_removed_ones_are_gone(mut t: Tables<'_>) {
+pub(super) fn missing_tables_are_named_and_removed_ones_are_gone(t: &mut Backend) {
     let missing = id("in.c-main.missing");
     let mut sink = Vec::new();
     for error in [
-        t.data
+        t.storage
             .export_csv(&missing, &mut sink, &ExportOptions::default())
             .unwrap_err(),
-        t.data.table(&missing).unwrap_err(),
-        t.data.remove_table(&missing).unwrap_err(),
+        t.storage.table(&missing).unwrap_err(),
+        t.storage.remove_table(&missing).unwrap_err(),
     ] {
         assert!(
             matches!(error, StorageError::TableNotFound { .. }),
@@ -385,28 +368,28 @@ pub(super) fn missing_tables_are_named_and_removed_ones_are_gone(mut t: Tables<'
         assert!(error.to_string().contains("in.c-main.missing"), "{error}");
     }
     for name in ["out.c-b.z", "in.c-a.y", "in.c-a.x"] {
-        load(&mut t, &id(name), "a\n1\n", &ImportOptions::default());
+        load(t, &id(name), "a\n1\n", &ImportOptions::default());
     }
     let listed: Vec<String> = t
-        .data
+        .storage
         .list_tables()
         .unwrap()
         .iter()
         .map(|info| info.id.to_string())
         .collect();
     assert_eq!(listed, ["in.c-a.x", "in.c-a.y", "out.c-b.z"]);
-    t.data.remove_table(&id("in.c-a.y")).unwrap();
+    t.storage.remove_table(&id("in.c-a.y")).unwrap();
     assert!(matches!(
-        t.data.table(&id("in.c-a.y")).unwrap_err(),
+        t.storage.table(&id("in.c-a.y")).unwrap_err(),
         StorageError::TableNotFound { .. }
     ));
     // Loading it again starts a new table.
-    let again = load(&mut t, &id("in.c-a.y"), "b\n2\n", &ImportOptions::default());
+    let again = load(t, &id("in.c-a.y"), "b\n2\n", &ImportOptions::default());
     assert!(again.created);
-    assert_eq!(export(&t, &id("in.c-a.y")), "\"b\"\n\"2\"\n");
+    assert_eq!(export(t, &id("in.c-a.y")), "\"b\"\n\"2\"\n");
 }
 
-pub(super) fn a_headless_file_in_another_dialect(mut t: Tables<'_>) {
+pub(super) fn a_headless_file_in_another_dialect(t: &mut Backend) {
     let table = id("in.c-main.headless");
     let options = ImportOptions {
         columns: vec!["x".into(), "y".into()],
@@ -416,10 +399,10 @@ pub(super) fn a_headless_file_in_another_dialect(mut t: Tables<'_>) {
         },
         ..ImportOptions::default()
     };
-    let report = load(&mut t, &table, "1;'a;b'\n2;'it''s'\n", &options);
+    let report = load(t, &table, "1;'a;b'\n2;'it''s'\n", &options);
     assert_eq!(report.rows, 2);
     assert_eq!(
-        export(&t, &table),
+        export(t, &table),
         "\"x\",\"y\"\n\"1\",\"a;b\"\n\"2\",\"it's\"\n"
     );
     let bad = ImportOptions {
@@ -429,7 +412,7 @@ pub(super) fn a_headless_file_in_another_dialect(mut t: Tables<'_>) {
         },
         ..ImportOptions::default()
     };
-    let error = refused(&mut t, &table, "x,y\n", &bad);
+    let error = refused(t, &table, "x,y\n", &bad);
     assert!(
         matches!(error, StorageError::InvalidOption { .. }),
         "{error:?}"
