@@ -1,13 +1,15 @@
-//! `berth file …`: upload, list (by tags or query), download and tag Storage files.
+//! `berth file …`: upload, list (by tags or query), download and tag Storage files — in the
+//! home's embedded Storage, or in PostgreSQL when `BERTH_STORAGE_URL` names a database (see
+//! `storage_url`).
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::{Args, Subcommand};
 
-use super::table::{open, print_json, storage_error};
+use super::storage_url;
+use super::table::{print_json, storage_error};
 use berth_job::home::Home;
 use berth_storage::{FileFilter, FileId, FileUpload};
 
@@ -101,7 +103,7 @@ pub fn run(home: &Home, cmd: FileCommand) -> anyhow::Result<ExitCode> {
                 is_permanent: args.permanent,
                 ..FileUpload::default()
             };
-            let mut storage = open(home)?;
+            let mut storage = storage_url::open(home)?;
             let id = storage
                 .upload_file(&args.path, &upload)
                 .map_err(storage_error)?;
@@ -118,7 +120,9 @@ pub fn run(home: &Home, cmd: FileCommand) -> anyhow::Result<ExitCode> {
                 limit: args.limit,
                 ..FileFilter::default()
             };
-            let files = open(home)?.list_files(&filter).map_err(storage_error)?;
+            let files = storage_url::open(home)?
+                .list_files(&filter)
+                .map_err(storage_error)?;
             if args.json {
                 print_json(&files)?;
             } else {
@@ -137,23 +141,20 @@ pub fn run(home: &Home, cmd: FileCommand) -> anyhow::Result<ExitCode> {
         }
         FileCommand::Download(args) => {
             let id = file_id(&args.id)?;
-            let storage = open(home)?;
+            let storage = storage_url::open(home)?;
             match &args.output {
                 Some(path) => {
                     storage.download_file(id, path).map_err(storage_error)?;
                 }
                 None => {
-                    let path = storage.file_content_path(id).map_err(storage_error)?;
-                    let mut input = std::fs::File::open(&path)
-                        .with_context(|| format!("opening the content of file {id}"))?;
                     let mut out = std::io::stdout().lock();
-                    std::io::copy(&mut input, &mut out).context("writing to stdout")?;
+                    storage.write_file(id, &mut out).map_err(storage_error)?;
                 }
             }
         }
         FileCommand::Tag(args) => {
             let id = file_id(&args.id)?;
-            let file = open(home)?
+            let file = storage_url::open(home)?
                 .add_tags(id, &args.tags)
                 .map_err(storage_error)?;
             if args.json {

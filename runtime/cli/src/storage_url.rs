@@ -2,13 +2,36 @@
 //! Storage; `postgres://…` (or `postgresql://…`), a berth database on PostgreSQL, shared with
 //! other nodes.
 //!
-//! PostgreSQL holds tables (and the job queue) so far, not yet components, configurations,
-//! files, tokens or jobs' records. So with the variable set only the commands that need no
-//! more than that run: `berth table …`, and those that open no Storage at all (`exec`,
-//! `image`). The others are refused with a message saying so, rather than quietly working on
+//! PostgreSQL holds tables and files (and the job queue) so far, not yet components,
+//! configurations, tokens or jobs' records. So with the variable set only the commands that need
+//! no more than that run: `berth table …`, `berth file …`, and those that open no Storage at all
+//! (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
 //! the embedded Storage the user asked not to use.
 
+use berth_job::home::Home;
+use berth_postgres::PgStorage;
+use berth_storage::{FileData, Storage, TableData};
+
+use crate::table::storage_error;
 use crate::{Command, UserError};
+
+/// What the table and file commands work on, whichever the backend.
+pub(crate) trait TablesAndFiles: TableData + FileData {}
+
+impl<T: TableData + FileData> TablesAndFiles for T {}
+
+/// The Storage the table and file commands work on: PostgreSQL when `BERTH_STORAGE_URL` names a
+/// database, otherwise the home's embedded Storage.
+pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn TablesAndFiles>> {
+    match from_env()? {
+        Some(url) => Ok(Box::new(
+            PgStorage::connect(&url).map_err(|e| storage_error(e.into()))?,
+        )),
+        None => Ok(Box::new(
+            Storage::open(home.storage()).map_err(storage_error)?,
+        )),
+    }
+}
 
 /// The environment variable naming the Storage.
 pub(crate) const VAR: &str = "BERTH_STORAGE_URL";
@@ -37,12 +60,13 @@ pub(crate) fn from_env() -> Result<Option<String>, UserError> {
 pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
     if matches!(
         command,
-        Command::Table(_) | Command::Exec(_) | Command::Image(_)
+        Command::Table(_) | Command::File(_) | Command::Exec(_) | Command::Image(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which holds tables only so far: `berth table …` works \
-         on it; this command still needs the home's embedded Storage (unset {VAR} to use it)"
+        "{VAR} names a PostgreSQL database, which holds tables and files only so far: `berth \
+         table …` and `berth file …` work on it; this command still needs the home's embedded \
+         Storage (unset {VAR} to use it)"
     )))
 }

@@ -1,5 +1,6 @@
 //! `berth table …`: import, export, list, show and remove Storage tables — in the home's
-//! embedded Storage, or in PostgreSQL when `BERTH_STORAGE_URL` names a database.
+//! embedded Storage, or in PostgreSQL when `BERTH_STORAGE_URL` names a database (see
+//! `storage_url`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -11,11 +12,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::UserError;
+use super::storage_url;
 use berth_job::home::Home;
-use berth_postgres::PgStorage;
 use berth_storage::{
-    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableData,
-    TableId, TableInfo, WhereFilter, WhereOperator,
+    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableId,
+    TableInfo, WhereFilter, WhereOperator,
 };
 
 /// `berth table` subcommands.
@@ -143,17 +144,6 @@ pub(crate) fn open(home: &Home) -> anyhow::Result<Storage> {
     Storage::open(home.storage()).map_err(storage_error)
 }
 
-/// The tables the table commands work on: PostgreSQL when `BERTH_STORAGE_URL` names a
-/// database, otherwise the home's embedded Storage.
-fn open_tables(home: &Home) -> anyhow::Result<Box<dyn TableData>> {
-    match crate::storage_url::from_env()? {
-        Some(url) => Ok(Box::new(
-            PgStorage::connect(&url).map_err(|e| storage_error(e.into()))?,
-        )),
-        None => Ok(Box::new(open(home)?)),
-    }
-}
-
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value).context("writing JSON to stdout")?;
@@ -180,7 +170,9 @@ pub fn run(home: &Home, cmd: TableCommand) -> anyhow::Result<ExitCode> {
         TableCommand::Import(args) => import(home, args),
         TableCommand::Export(args) => export(home, args),
         TableCommand::Ls(args) => {
-            let tables = open_tables(home)?.list_tables().map_err(storage_error)?;
+            let tables = storage_url::open(home)?
+                .list_tables()
+                .map_err(storage_error)?;
             if args.json {
                 print_json(&tables)?;
             } else {
@@ -199,7 +191,7 @@ pub fn run(home: &Home, cmd: TableCommand) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         TableCommand::Show(args) => {
-            let info = open_tables(home)?
+            let info = storage_url::open(home)?
                 .table(&table_id(&args.table)?)
                 .map_err(storage_error)?;
             if args.json {
@@ -211,7 +203,7 @@ pub fn run(home: &Home, cmd: TableCommand) -> anyhow::Result<ExitCode> {
         }
         TableCommand::Rm(args) => {
             let id = table_id(&args.table)?;
-            open_tables(home)?
+            storage_url::open(home)?
                 .remove_table(&id)
                 .map_err(storage_error)?;
             println!("Removed table {id}");
@@ -281,7 +273,7 @@ fn import(home: &Home, args: ImportArgs) -> anyhow::Result<ExitCode> {
         delete_where,
         max_field_bytes: None,
     };
-    let report = open_tables(home)?
+    let report = storage_url::open(home)?
         .import_csv(&id, &args.file, &options)
         .map_err(storage_error)?;
     if args.json {
@@ -314,7 +306,7 @@ fn export(home: &Home, args: ExportArgs) -> anyhow::Result<ExitCode> {
         changed_until: None,
         limit: args.limit,
     };
-    let storage = open_tables(home)?;
+    let storage = storage_url::open(home)?;
     match &args.output {
         Some(path) => {
             storage

@@ -171,6 +171,40 @@ impl PgStorage {
     /// Copies a file's content to `dest` and returns its description; a failed download removes
     /// the partial copy.
     pub fn download_file(&self, id: FileId, dest: &Path) -> Result<FileInfo, PgError> {
+        let write_err = |source| StorageError::Io {
+            stage: "writing the downloaded file",
+            path: dest.to_path_buf(),
+            source,
+        };
+        // A missing file must not clobber whatever `dest` holds.
+        self.file(id)?;
+        let mut out = File::create(dest).map_err(write_err)?;
+        let copied = self
+            .write_content(id, &mut out, "writing the downloaded file", dest)
+            .and_then(|file| {
+                out.sync_all().map_err(write_err)?;
+                Ok(file)
+            });
+        if copied.is_err() {
+            let _ = std::fs::remove_file(dest);
+        }
+        copied
+    }
+
+    /// Writes a file's content to `out` and returns its description.
+    pub fn write_file(&self, id: FileId, out: &mut dyn Write) -> Result<FileInfo, PgError> {
+        self.write_content(id, out, "writing the file's content", Path::new("<output>"))
+    }
+
+    /// Reads a file's content in pieces, in one repeatable-read transaction, into `out` (named
+    /// `dest` and written at `stage` in errors).
+    fn write_content(
+        &self,
+        id: FileId,
+        out: &mut dyn Write,
+        stage: &'static str,
+        dest: &Path,
+    ) -> Result<FileInfo, PgError> {
         let mut client = self.client();
         let mut tx = client
             .build_transaction()
@@ -180,35 +214,27 @@ impl PgStorage {
             .map_err(PgError::db("starting a transaction", subject(id)))?;
         let (file, content) = get(&mut tx, id, false)?;
         let write_err = |source| StorageError::Io {
-            stage: "writing the downloaded file",
+            stage,
             path: dest.to_path_buf(),
             source,
         };
-        let copied = (|| -> Result<(), PgError> {
-            let mut out = File::create(dest).map_err(write_err)?;
-            let size = i64::try_from(file.size_bytes).unwrap_or(i64::MAX);
-            let piece = i32::try_from(PIECE).unwrap_or(i32::MAX);
-            let mut offset = 0i64;
-            while offset < size {
-                let bytes: Vec<u8> = tx
-                    .query_one("SELECT lo_get($1, $2, $3)", &[&content, &offset, &piece])
-                    .map_err(PgError::db("reading the stored content", subject(id)))?
-                    .get(0);
-                if bytes.is_empty() {
-                    break;
-                }
-                out.write_all(&bytes).map_err(write_err)?;
-                offset += i64::try_from(bytes.len()).unwrap_or(i64::MAX);
+        let size = i64::try_from(file.size_bytes).unwrap_or(i64::MAX);
+        let piece = i32::try_from(PIECE).unwrap_or(i32::MAX);
+        let mut offset = 0i64;
+        while offset < size {
+            let bytes: Vec<u8> = tx
+                .query_one("SELECT lo_get($1, $2, $3)", &[&content, &offset, &piece])
+                .map_err(PgError::db("reading the stored content", subject(id)))?
+                .get(0);
+            if bytes.is_empty() {
+                break;
             }
-            out.flush().map_err(write_err)?;
-            Ok(())
-        })();
-        if let Err(error) = copied {
-            let _ = std::fs::remove_file(dest);
-            return Err(error);
+            out.write_all(&bytes).map_err(write_err)?;
+            offset += i64::try_from(bytes.len()).unwrap_or(i64::MAX);
         }
+        out.flush().map_err(write_err)?;
         tx.commit()
-            .map_err(PgError::db("ending the download", subject(id)))?;
+            .map_err(PgError::db("ending the read", subject(id)))?;
         Ok(file)
     }
 
@@ -283,6 +309,10 @@ impl FileData for PgStorage {
 
     fn download_file(&self, id: FileId, dest: &Path) -> Result<FileInfo, StorageError> {
         Ok(PgStorage::download_file(self, id, dest)?)
+    }
+
+    fn write_file(&self, id: FileId, out: &mut dyn Write) -> Result<FileInfo, StorageError> {
+        Ok(PgStorage::write_file(self, id, out)?)
     }
 
     fn add_tags(&mut self, id: FileId, tags: &[String]) -> Result<FileInfo, StorageError> {

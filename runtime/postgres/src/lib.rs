@@ -1,4 +1,5 @@
-//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue and tables.
+//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue, tables
+//! and files.
 //!
 //! The embedded Storage (`berth-storage`) keeps everything in one DuckDB file: one process, one
 //! machine. This crate holds the same job queue in a PostgreSQL database that several nodes share,
@@ -22,8 +23,10 @@
 //! Tables ([`berth_storage::TableData`], modules `tables`, `table_import`, `table_export`) keep
 //! the embedded Storage's rules, decided in `berth-storage` so both backends refuse the same
 //! input with the same messages: `COPY` in and out, a unique index per primary key with
-//! `INSERT … ON CONFLICT`, one transaction per import. Not here yet: the catalog (components,
-//! configurations, state, tokens), files, and wiring into `berth serve`.
+//! `INSERT … ON CONFLICT`, one transaction per import. Files ([`berth_storage::FileData`],
+//! module `files`) keep their content as large objects, written and unlinked with the catalog
+//! row. Not here yet: the catalog (components, configurations, state, tokens) and wiring into
+//! `berth serve`.
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,

@@ -7,6 +7,7 @@
 //! ids increase with every upload, listings are newest first, an upload is all or nothing (a
 //! failed one leaves no file and no content behind), tags keep the order they were added in.
 
+use std::io::Write;
 use std::path::Path;
 
 use crate::{FileFilter, FileId, FileInfo, FileUpload, Storage, StorageError};
@@ -25,6 +26,9 @@ pub trait FileData {
 
     /// Copies a file's content to `dest` and returns its description.
     fn download_file(&self, id: FileId, dest: &Path) -> Result<FileInfo, StorageError>;
+
+    /// Writes a file's content to `out` (a pipe, a response body) and returns its description.
+    fn write_file(&self, id: FileId, out: &mut dyn Write) -> Result<FileInfo, StorageError>;
 
     /// Adds tags (existing ones are kept once) and returns the updated description.
     fn add_tags(&mut self, id: FileId, tags: &[String]) -> Result<FileInfo, StorageError>;
@@ -51,6 +55,19 @@ impl FileData for Storage {
 
     fn download_file(&self, id: FileId, dest: &Path) -> Result<FileInfo, StorageError> {
         Storage::download_file(self, id, dest)
+    }
+
+    fn write_file(&self, id: FileId, out: &mut dyn Write) -> Result<FileInfo, StorageError> {
+        let file = Storage::file(self, id)?;
+        let path = self.file_content_path(id)?;
+        let mut input = std::fs::File::open(&path)
+            .map_err(StorageError::io("reading the stored content", &path))?;
+        std::io::copy(&mut input, out).map_err(|source| StorageError::Io {
+            stage: "writing the file's content",
+            path: "<output>".into(),
+            source,
+        })?;
+        Ok(file)
     }
 
     fn add_tags(&mut self, id: FileId, tags: &[String]) -> Result<FileInfo, StorageError> {

@@ -1,4 +1,4 @@
-//! `BERTH_STORAGE_URL`: the table commands of the `berth` binary on PostgreSQL (a fresh database
+//! `BERTH_STORAGE_URL`: the table and file commands of the `berth` binary on PostgreSQL (a fresh database
 //! of the test cluster per test; skipped with a message when no cluster answers, failing when
 //! `BERTH_REQUIRE_POSTGRES=1`), the commands PostgreSQL cannot serve yet refused, and bad URLs.
 
@@ -128,6 +128,40 @@ fn table_commands_work_on_postgres_and_leave_the_home_alone() {
 }
 
 #[test]
+fn file_commands_work_on_postgres() {
+    let Some(db) = TestDatabase::create("file_commands_work_on_postgres") else {
+        return;
+    };
+    let url = db.url();
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    let source = dir.path().join("report.csv");
+    std::fs::write(&source, "a,b\n1,2\n").unwrap();
+    let id = ok(
+        &home,
+        url,
+        &["file", "upload", source.to_str().unwrap(), "--tag", "daily"],
+    );
+    let id = id.trim();
+    let listed = ok(&home, url, &["file", "ls", "--tag", "daily"]);
+    assert_eq!(listed, format!("{id}\treport.csv\t8 bytes\tdaily\n"));
+    assert_eq!(ok(&home, url, &["file", "download", id]), "a,b\n1,2\n");
+    let copy = dir.path().join("copy.csv");
+    ok(
+        &home,
+        url,
+        &["file", "download", id, "-o", copy.to_str().unwrap()],
+    );
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), "a,b\n1,2\n");
+    assert_eq!(
+        ok(&home, url, &["file", "tag", id, "sales"]),
+        "daily,sales\n"
+    );
+    fails(&home, url, &["file", "download", "999"], 1, "999");
+    assert!(!home.join("storage").exists());
+}
+
+#[test]
 fn commands_postgres_cannot_serve_yet_are_refused() {
     let dir = TempDir::new().unwrap();
     let home = dir.path().join("home");
@@ -139,7 +173,7 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
         &["job", "ls"],
         &["run", "keboola.ex-db", "--config", "1"],
     ] {
-        fails(&home, url, args, 1, "holds tables only so far");
+        fails(&home, url, args, 1, "holds tables and files only so far");
     }
     assert!(!home.join("storage").exists());
 }

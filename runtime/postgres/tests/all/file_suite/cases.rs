@@ -49,6 +49,9 @@ pub(super) fn an_upload_comes_back_byte_for_byte(b: &mut Backend) {
     let downloaded = b.storage.download_file(id, &dest).unwrap();
     assert_eq!(downloaded, info);
     assert_eq!(std::fs::read(&dest).unwrap(), content);
+    let mut written = Vec::new();
+    assert_eq!(b.storage.write_file(id, &mut written).unwrap(), info);
+    assert!(written == content, "write_file writes the same bytes");
     // An empty file, named by the upload rather than its path.
     let empty = upload(
         b,
@@ -209,6 +212,7 @@ pub(super) fn a_deleted_file_is_gone_and_missing_files_are_named(b: &mut Backend
         for error in [
             b.storage.file(id).unwrap_err(),
             b.storage.download_file(id, &dest).unwrap_err(),
+            b.storage.write_file(id, &mut Vec::new()).unwrap_err(),
             b.storage.add_tags(id, &tags(&["x"])).unwrap_err(),
             b.storage.delete_file(id).unwrap_err(),
         ] {
