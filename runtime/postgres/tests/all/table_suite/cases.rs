@@ -274,7 +274,7 @@ pub(super) fn exports_select_columns_rows_and_a_limit(t: &mut Backend) {
     };
     assert_eq!(
         export_with(
-            &t,
+            t,
             &table,
             &options("name", WhereOperator::Eq, &["O'Brien", "back\\slash"])
         ),
