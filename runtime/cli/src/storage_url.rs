@@ -2,27 +2,27 @@
 //! Storage; `postgres://…` (or `postgresql://…`), a berth database on PostgreSQL, shared with
 //! other nodes.
 //!
-//! PostgreSQL holds tables and files (and the job queue) so far, not yet components,
-//! configurations, tokens or jobs' records. So with the variable set only the commands that need
-//! no more than that run: `berth table …`, `berth file …`, and those that open no Storage at all
-//! (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
+//! PostgreSQL holds tables, files and tokens (and the job queue) so far, not yet components,
+//! configurations or jobs' records. So with the variable set only the commands that need no more
+//! than that run: `berth table …`, `berth file …`, `berth token …`, and those that open no
+//! Storage at all (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
 //! the embedded Storage the user asked not to use.
 
 use berth_job::home::Home;
 use berth_postgres::PgStorage;
-use berth_storage::{FileData, Storage, TableData};
+use berth_storage::{FileData, Storage, TableData, TokenStore};
 
 use crate::table::storage_error;
 use crate::{Command, UserError};
 
-/// What the table and file commands work on, whichever the backend.
-pub(crate) trait TablesAndFiles: TableData + FileData {}
+/// What the table, file and token commands work on, whichever the backend.
+pub(crate) trait SharedStorage: TableData + FileData + TokenStore {}
 
-impl<T: TableData + FileData> TablesAndFiles for T {}
+impl<T: TableData + FileData + TokenStore> SharedStorage for T {}
 
-/// The Storage the table and file commands work on: PostgreSQL when `BERTH_STORAGE_URL` names a
-/// database, otherwise the home's embedded Storage.
-pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn TablesAndFiles>> {
+/// The Storage the table, file and token commands work on: PostgreSQL when `BERTH_STORAGE_URL`
+/// names a database, otherwise the home's embedded Storage.
+pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn SharedStorage>> {
     match from_env()? {
         Some(url) => Ok(Box::new(
             PgStorage::connect(&url).map_err(|e| storage_error(e.into()))?,
@@ -60,13 +60,17 @@ pub(crate) fn from_env() -> Result<Option<String>, UserError> {
 pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
     if matches!(
         command,
-        Command::Table(_) | Command::File(_) | Command::Exec(_) | Command::Image(_)
+        Command::Table(_)
+            | Command::File(_)
+            | Command::Token(_)
+            | Command::Exec(_)
+            | Command::Image(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which holds tables and files only so far: `berth \
-         table …` and `berth file …` work on it; this command still needs the home's embedded \
-         Storage (unset {VAR} to use it)"
+        "{VAR} names a PostgreSQL database, which holds tables, files and tokens only so far: \
+         `berth table …`, `berth file …` and `berth token …` work on it; this command still needs \
+         the home's embedded Storage (unset {VAR} to use it)"
     )))
 }

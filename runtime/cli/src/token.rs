@@ -9,7 +9,7 @@ use clap::Subcommand;
 
 use super::UserError;
 use berth_job::home::Home;
-use berth_storage::{NewToken, Storage};
+use berth_storage::NewToken;
 
 /// `berth token` subcommands.
 #[derive(Debug, Subcommand)]
@@ -76,7 +76,7 @@ pub fn parse_duration(text: &str) -> Result<time::Duration, UserError> {
 
 /// Runs `berth token …`.
 pub fn run(home: &Home, command: TokenCommand) -> Result<ExitCode> {
-    let mut storage = Storage::open(home.storage())?;
+    let mut storage = crate::storage_url::open(home)?;
     let mut out = std::io::stdout().lock();
     match command {
         TokenCommand::Create {

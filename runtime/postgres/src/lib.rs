@@ -1,5 +1,5 @@
-//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue, tables
-//! and files.
+//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue, tables,
+//! files and API tokens.
 //!
 //! The embedded Storage (`berth-storage`) keeps everything in one DuckDB file: one process, one
 //! machine. This crate holds the same job queue in a PostgreSQL database that several nodes share,
@@ -25,8 +25,9 @@
 //! input with the same messages: `COPY` in and out, a unique index per primary key with
 //! `INSERT … ON CONFLICT`, one transaction per import. Files ([`berth_storage::FileData`],
 //! module `files`) keep their content as large objects, written and unlinked with the catalog
-//! row. Not here yet: the catalog (components, configurations, state, tokens) and wiring into
-//! `berth serve`.
+//! row. Tokens ([`berth_storage::TokenStore`], module `tokens`) keep only secrets' hashes and
+//! judge expiry by the database server's clock. Not here yet: the catalog (components,
+//! configurations, rows, state, OAuth credentials) and wiring into `berth serve`.
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,
@@ -61,6 +62,7 @@ mod table_import;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tokens;
 
 use std::cell::RefCell;
 

@@ -40,6 +40,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "files",
         sql: include_str!("migrations/0003_files.sql"),
     },
+    Migration {
+        version: 4,
+        name: "tokens",
+        sql: include_str!("migrations/0004_tokens.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -48,6 +48,7 @@ mod queue;
 mod table_data;
 mod table_id;
 mod tables;
+mod token_store;
 mod tokens;
 
 use std::path::{Path, PathBuf};
@@ -85,7 +86,8 @@ pub use queue::JobQueue;
 pub use table_data::TableData;
 pub use table_id::{Stage, TableId};
 pub use tables::{MetadataEntry, TableInfo};
-pub use tokens::{NewToken, TokenCheck, TokenInfo};
+pub use token_store::TokenStore;
+pub use tokens::{NewToken, TokenCheck, TokenInfo, new_secret, secret_hash};
 
 /// An open embedded Storage: one connection to the database of a Storage directory.
 ///

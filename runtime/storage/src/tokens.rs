@@ -100,17 +100,31 @@ fn token_from_row(row: &duckdb::Row<'_>) -> duckdb::Result<TokenInfo> {
     })
 }
 
-/// The SHA-256 of a secret, as stored.
-fn hash(secret: &str) -> String {
+/// The SHA-256 of a secret, as every backend stores it (never the secret itself).
+pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// 40 random characters from the OS's generator (two v4 UUIDs, 244 random bits).
-fn random_part() -> String {
+/// A new secret for token `id`: `<id>-<40 random characters>` from the OS's generator (two v4
+/// UUIDs, 244 random bits).
+pub fn new_secret(id: &str) -> String {
     let mut text = uuid::Uuid::new_v4().simple().to_string();
     text.push_str(&uuid::Uuid::new_v4().simple().to_string());
     text.truncate(40);
-    text
+    format!("{id}-{text}")
+}
+
+impl TokenCheck {
+    /// Judges the token a secret found (`None`: no token has it) at time `now`: revoked first,
+    /// then expired, else valid.
+    pub fn judge(found: Option<TokenInfo>, now: OffsetDateTime) -> Self {
+        match found {
+            None => Self::Unknown,
+            Some(token) if token.revoked.is_some() => Self::Revoked(token),
+            Some(token) if token.expires.is_some_and(|e| e <= now) => Self::Expired(token),
+            Some(token) => Self::Valid(token),
+        }
+    }
 }
 
 impl Storage {
@@ -121,7 +135,7 @@ impl Storage {
             .query_row("SELECT nextval('berth_token_ids')", [], |row| row.get(0))
             .map_err(StorageError::db("creating a token", "tokens"))?;
         let id = id.to_string();
-        let secret = format!("{id}-{}", random_part());
+        let secret = new_secret(&id);
         let access = new
             .component_access
             .as_ref()
@@ -133,7 +147,7 @@ impl Storage {
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
                 params![
                     id,
-                    hash(&secret),
+                    secret_hash(&secret),
                     new.description,
                     new.admin,
                     new.read_only,
@@ -198,7 +212,7 @@ impl Storage {
         // Every request to the server checks its token: from the read cache when nothing was
         // written since (see `db::ReadCache`), else with a statement prepared once per
         // connection. Revocation and expiry are judged below either way, at this moment.
-        let hashed = hash(secret);
+        let hashed = secret_hash(secret);
         let cache = &self.database.cache;
         let found = match cache.token(&hashed) {
             Some(token) => Some(token),
@@ -218,14 +232,7 @@ impl Storage {
                 found
             }
         };
-        Ok(match found {
-            None => TokenCheck::Unknown,
-            Some(token) if token.revoked.is_some() => TokenCheck::Revoked(token),
-            Some(token) if token.expires.is_some_and(|e| e <= self.clock.now()) => {
-                TokenCheck::Expired(token)
-            }
-            Some(token) => TokenCheck::Valid(token),
-        })
+        Ok(TokenCheck::judge(found, self.clock.now()))
     }
 
     /// Revokes token `id` (at once; revoking twice is fine).

@@ -162,6 +162,38 @@ fn file_commands_work_on_postgres() {
 }
 
 #[test]
+fn token_commands_work_on_postgres() {
+    let Some(db) = TestDatabase::create("token_commands_work_on_postgres") else {
+        return;
+    };
+    let url = db.url();
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    let created: Value = serde_json::from_str(&ok(
+        &home,
+        url,
+        &[
+            "token",
+            "create",
+            "--description",
+            "ci",
+            "--read-only",
+            "--json",
+        ],
+    ))
+    .unwrap();
+    assert_eq!(created["id"], "1");
+    assert!(created["secret"].as_str().unwrap().starts_with("1-"));
+    ok(&home, url, &["token", "revoke", "1"]);
+    let listed = ok(&home, url, &["token", "ls"]);
+    assert!(
+        listed.lines().nth(1).unwrap().ends_with("revoked"),
+        "{listed}"
+    );
+    assert!(!home.join("storage").exists());
+}
+
+#[test]
 fn commands_postgres_cannot_serve_yet_are_refused() {
     let dir = TempDir::new().unwrap();
     let home = dir.path().join("home");
@@ -173,7 +205,13 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
         &["job", "ls"],
         &["run", "keboola.ex-db", "--config", "1"],
     ] {
-        fails(&home, url, args, 1, "holds tables and files only so far");
+        fails(
+            &home,
+            url,
+            args,
+            1,
+            "holds tables, files and tokens only so far",
+        );
     }
     assert!(!home.join("storage").exists());
 }

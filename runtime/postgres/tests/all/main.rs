@@ -16,6 +16,7 @@ mod pg_queue;
 mod pg_tables;
 mod queue_suite;
 mod table_suite;
+mod token_suite;
 
 use berth_postgres::testing::TestDatabase;
 use berth_postgres::{JobStatus, NewJob, PgStorage};
