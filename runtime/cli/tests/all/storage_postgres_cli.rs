@@ -2,7 +2,7 @@
 //! of the test cluster per test; skipped with a message when no cluster answers, failing when
 //! `BERTH_REQUIRE_POSTGRES=1`), the commands PostgreSQL cannot serve yet refused, and bad URLs.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use berth_postgres::testing::TestDatabase;
@@ -37,15 +37,22 @@ fn fails(home: &Path, url: &str, args: &[&str], code: i32, needle: &str) {
     assert!(stderr.contains(needle), "berth {args:?}: {stderr}");
 }
 
+/// A fresh database, and a directory with a `home` in it that must stay empty; `None` when the
+/// test is skipped.
+fn fresh(test: &str) -> Option<(TestDatabase, TempDir, PathBuf)> {
+    let db = TestDatabase::create(test)?;
+    let dir = TempDir::new().unwrap();
+    let home = dir.path().join("home");
+    Some((db, dir, home))
+}
+
 #[test]
 fn table_commands_work_on_postgres_and_leave_the_home_alone() {
-    let Some(db) = TestDatabase::create("table_commands_work_on_postgres_and_leave_the_home_alone")
+    let Some((db, dir, home)) = fresh("table_commands_work_on_postgres_and_leave_the_home_alone")
     else {
         return;
     };
     let url = db.url();
-    let dir = TempDir::new().unwrap();
-    let home = dir.path().join("home");
     let csv = dir.path().join("t.csv");
     std::fs::write(&csv, "id,name\n1,Ann\n2,\"say \"\"hi\"\"\"\n").unwrap();
     let out = ok(
@@ -129,12 +136,10 @@ fn table_commands_work_on_postgres_and_leave_the_home_alone() {
 
 #[test]
 fn file_commands_work_on_postgres() {
-    let Some(db) = TestDatabase::create("file_commands_work_on_postgres") else {
+    let Some((db, dir, home)) = fresh("file_commands_work_on_postgres") else {
         return;
     };
     let url = db.url();
-    let dir = TempDir::new().unwrap();
-    let home = dir.path().join("home");
     let source = dir.path().join("report.csv");
     std::fs::write(&source, "a,b\n1,2\n").unwrap();
     let id = ok(
@@ -163,12 +168,10 @@ fn file_commands_work_on_postgres() {
 
 #[test]
 fn token_commands_work_on_postgres() {
-    let Some(db) = TestDatabase::create("token_commands_work_on_postgres") else {
+    let Some((db, dir, home)) = fresh("token_commands_work_on_postgres") else {
         return;
     };
     let url = db.url();
-    let dir = TempDir::new().unwrap();
-    let home = dir.path().join("home");
     let created: Value = serde_json::from_str(&ok(
         &home,
         url,
