@@ -168,7 +168,7 @@ fn file_commands_work_on_postgres() {
 
 #[test]
 fn token_commands_work_on_postgres() {
-    let Some((db, dir, home)) = fresh("token_commands_work_on_postgres") else {
+    let Some((db, _dir, home)) = fresh("token_commands_work_on_postgres") else {
         return;
     };
     let url = db.url();
