@@ -1,5 +1,6 @@
-//! `berth token create|ls|revoke`: the API tokens of this home (used by `berth serve`). A token's
-//! secret is printed once, at creation; only its hash is stored.
+//! `berth token create|ls|revoke`: the API tokens of this home (used by `berth serve`), or of
+//! PostgreSQL when `BERTH_STORAGE_URL` names a database. A token's secret is printed once, at
+//! creation; only its hash is stored. An unknown token is the user's error (exit 1).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -8,6 +9,7 @@ use anyhow::Result;
 use clap::Subcommand;
 
 use super::UserError;
+use super::table::storage_error;
 use berth_job::home::Home;
 use berth_storage::NewToken;
 
@@ -92,14 +94,16 @@ pub fn run(home: &Home, command: TokenCommand) -> Result<ExitCode> {
                 .map(parse_duration)
                 .transpose()?
                 .map(|d| time::OffsetDateTime::now_utc() + d);
-            let (token, secret) = storage.create_token(&NewToken {
-                description,
-                admin,
-                read_only,
-                component_access,
-                expires,
-                job_id: None,
-            })?;
+            let (token, secret) = storage
+                .create_token(&NewToken {
+                    description,
+                    admin,
+                    read_only,
+                    component_access,
+                    expires,
+                    job_id: None,
+                })
+                .map_err(storage_error)?;
             if json {
                 let mut value = serde_json::to_value(&token)?;
                 value["secret"] = serde_json::Value::String(secret);
@@ -110,7 +114,7 @@ pub fn run(home: &Home, command: TokenCommand) -> Result<ExitCode> {
             }
         }
         TokenCommand::Ls { json } => {
-            let tokens = storage.tokens()?;
+            let tokens = storage.tokens().map_err(storage_error)?;
             if json {
                 writeln!(out, "{}", serde_json::to_string_pretty(&tokens)?)?;
             } else {
@@ -150,7 +154,7 @@ pub fn run(home: &Home, command: TokenCommand) -> Result<ExitCode> {
             }
         }
         TokenCommand::Revoke { id } => {
-            storage.revoke_token(&id)?;
+            storage.revoke_token(&id).map_err(storage_error)?;
             writeln!(out, "token {id} revoked")?;
         }
     }

@@ -168,7 +168,7 @@ fn file_commands_work_on_postgres() {
 
 #[test]
 fn token_commands_work_on_postgres() {
-    let Some((db, _dir, home)) = fresh("token_commands_work_on_postgres") else {
+    let Some((db, dir, home)) = fresh("token_commands_work_on_postgres") else {
         return;
     };
     let url = db.url();
@@ -188,6 +188,22 @@ fn token_commands_work_on_postgres() {
     assert_eq!(created["id"], "1");
     assert!(created["secret"].as_str().unwrap().starts_with("1-"));
     ok(&home, url, &["token", "revoke", "1"]);
+    // An unknown token is the user's mistake (exit 1), on either backend.
+    fails(
+        &home,
+        url,
+        &["token", "revoke", "999"],
+        1,
+        "token \"999\" does not exist",
+    );
+    let embedded = dir.path().join("embedded");
+    fails(
+        &embedded,
+        "",
+        &["token", "revoke", "999"],
+        1,
+        "token \"999\" does not exist",
+    );
     let listed = ok(&home, url, &["token", "ls"]);
     assert!(
         listed.lines().nth(1).unwrap().ends_with("revoked"),
