@@ -73,10 +73,21 @@ impl PgError {
         subject: impl std::fmt::Display,
     ) -> impl FnOnce(postgres::Error) -> Self {
         let subject = subject.to_string();
-        move |source| Self::Database {
-            stage,
-            subject,
-            source,
+        move |source| {
+            // Text PostgreSQL cannot hold (a NUL character) is the caller's input, not a failure
+            // of the database.
+            if source.code() == Some(&postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE) {
+                return Self::Storage(StorageError::InvalidOption {
+                    subject,
+                    option: "text",
+                    reason: format!("PostgreSQL cannot store it while {stage}: {source}"),
+                });
+            }
+            Self::Database {
+                stage,
+                subject,
+                source,
+            }
         }
     }
 

@@ -46,6 +46,7 @@
 //! # Ok(()) }
 //! ```
 
+mod catalog;
 mod claim;
 mod connect;
 mod error;

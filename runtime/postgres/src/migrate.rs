@@ -45,6 +45,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "tokens",
         sql: include_str!("migrations/0004_tokens.sql"),
     },
+    Migration {
+        version: 5,
+        name: "catalog",
+        sql: include_str!("migrations/0005_catalog.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -195,7 +195,7 @@ impl PgStorage {
     pub fn list_tables(&self) -> Result<Vec<TableInfo>, PgError> {
         let ids: Vec<String> = self
             .client()
-            .query("SELECT id FROM berth_tables ORDER BY id", &[])
+            .query("SELECT id FROM berth_tables ORDER BY id COLLATE \"C\"", &[])
             .map_err(PgError::db("listing tables", "all tables"))?
             .iter()
             .map(|row| row.get(0))

@@ -153,7 +153,10 @@ pub struct ConfigRow {
 /// `config.json` documents (reference §10).
 pub(crate) const CONFIG_ONLY_COMPONENTS: [&str; 2] = ["keboola.variables", "keboola.shared-code"];
 
-fn validate_configuration(
+/// Checks a configuration document (`what`: `"configuration"`, read strictly, or `"row
+/// configuration"`, read leniently) of `component`'s configuration `config`: the rule every
+/// Storage backend applies before storing one.
+pub fn validate_configuration(
     what: &'static str,
     component: &str,
     config: &str,
@@ -181,7 +184,9 @@ fn validate_configuration(
     read.map(|_| ()).map_err(|err| invalid(err.to_string()))
 }
 
-fn validate_id(
+/// Checks a configuration or row id given by the caller (`what` names which): 1 to 64 letters,
+/// digits, `.`, `_` or `-`.
+pub fn validate_config_id(
     what: &'static str,
     component: &str,
     config: &str,
@@ -257,7 +262,7 @@ fn insert_row(
     let subject = format!("{component_id}/{config_id}");
     let row_id = match &row.id {
         Some(row_id) => {
-            validate_id("row id", component_id, config_id, row_id)?;
+            validate_config_id("row id", component_id, config_id, row_id)?;
             row_id.clone()
         }
         None => loop {
@@ -296,6 +301,21 @@ fn insert_row(
     )
     .map_err(StorageError::db("storing a configuration row", &subject))?;
     Ok(row_id)
+}
+
+/// A new configuration's rows naming one id twice is the document's mistake
+/// ([`StorageError::InvalidConfig`]), not a clash with a stored row: how every backend reports
+/// a [`StorageError::ConfigRowExists`] met while creating a configuration.
+pub fn repeated_row(component_id: &str, config_id: &str, error: StorageError) -> StorageError {
+    match error {
+        StorageError::ConfigRowExists { row, .. } => StorageError::InvalidConfig {
+            what: "row id",
+            component: component_id.to_owned(),
+            config: config_id.to_owned(),
+            message: format!("row \"{row}\" appears more than once"),
+        },
+        other => other,
+    }
 }
 
 fn row_exists(
@@ -337,7 +357,7 @@ impl Storage {
             .map_err(StorageError::db("starting a transaction", component_id))?;
         let id = match &new.id {
             Some(id) => {
-                validate_id("configuration id", component_id, id, id)?;
+                validate_config_id("configuration id", component_id, id, id)?;
                 if config_exists(&tx, component_id, id)? {
                     return Err(StorageError::ConfigExists {
                         component: component_id.to_owned(),
@@ -370,17 +390,8 @@ impl Storage {
         )
         .map_err(StorageError::db("storing the configuration", &subject))?;
         for (position, row) in new.rows.iter().enumerate() {
-            if let Err(err) = insert_row(&tx, component_id, &id, position as i64, row) {
-                return Err(match err {
-                    StorageError::ConfigRowExists { row, .. } => StorageError::InvalidConfig {
-                        what: "row id",
-                        component: component_id.to_owned(),
-                        config: id.clone(),
-                        message: format!("row \"{row}\" appears more than once"),
-                    },
-                    other => other,
-                });
-            }
+            insert_row(&tx, component_id, &id, position as i64, row)
+                .map_err(|err| repeated_row(component_id, &id, err))?;
         }
         tx.commit()
             .map_err(StorageError::db("committing the configuration", &subject))?;

@@ -26,6 +26,7 @@
 //! ```
 
 mod batch;
+mod catalog;
 mod clock;
 mod column_metadata;
 mod components;
@@ -56,6 +57,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use batch::{BatchError, TableLoad};
+pub use catalog::Catalog;
 pub use clock::Clock;
 pub use column_metadata::{ColumnMetadata, ColumnMetadataMap};
 pub use components::{
@@ -64,7 +66,8 @@ pub use components::{
 };
 pub use configs::{
     Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
-    State, StateInput, StateStorage, TableState, TagMatch,
+    State, StateInput, StateStorage, TableState, TagMatch, repeated_row, validate_config_id,
+    validate_configuration,
 };
 pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::{CsvDialect, CsvInput, CsvSource};

@@ -1,5 +1,5 @@
-//! The two Storage backends the shared suites (`table_suite`, `file_suite`, `token_suite`) run
-//! every case on:
+//! The two Storage backends the shared suites (`table_suite`, `file_suite`, `token_suite`,
+//! `catalog_suite`) run every case on:
 //! the embedded DuckDB Storage (a fresh directory) and PostgreSQL (a fresh database of the test
 //! cluster; skipped with a message when no cluster answers, failing when
 //! `BERTH_REQUIRE_POSTGRES=1`). A case is written once, against the interfaces only.
@@ -9,12 +9,12 @@ use std::path::PathBuf;
 
 use berth_postgres::PgStorage;
 use berth_postgres::testing::TestDatabase;
-use berth_storage::{FileData, Storage, TableData, TokenStore};
+use berth_storage::{Catalog, FileData, Storage, TableData, TokenStore};
 
-/// What the suites need of a backend: its tables, its files and its tokens.
-pub(crate) trait StorageBackend: TableData + FileData + TokenStore + Send {}
+/// What the suites need of a backend: its tables, files, tokens and catalog.
+pub(crate) trait StorageBackend: TableData + FileData + TokenStore + Catalog + Send {}
 
-impl<T: TableData + FileData + TokenStore + Send> StorageBackend for T {}
+impl<T: TableData + FileData + TokenStore + Catalog + Send> StorageBackend for T {}
 
 /// One backend for one test, a directory for the test's own files, and what keeps the backend's
 /// database alive until the test ends.

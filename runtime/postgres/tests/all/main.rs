@@ -7,6 +7,7 @@
 //! only PostgreSQL has.
 
 mod backends;
+mod catalog_suite;
 mod file_suite;
 mod pg_listen;
 mod pg_migrate;
