@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 
-use super::table::{open, print_json, storage_error, store_error};
+use super::storage_url;
+use super::table::{print_json, storage_error, store_error};
 use berth_job::home::Home;
 use berth_storage::{ComponentDefinition, DefinitionShape, StorageError};
 
@@ -69,20 +70,21 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
         ComponentCommand::Add(args) => {
             let definition = read_definition(&args.file)?;
             let id = definition.id.clone();
-            let replaced = berth_job::secrets::add_component(home, &mut open(home)?, definition)
-                .map_err(store_error)?;
+            let replaced =
+                berth_job::secrets::add_component(home, &mut *storage_url::open(home)?, definition)
+                    .map_err(store_error)?;
             let verb = if replaced { "Updated" } else { "Added" };
             println!("{verb} component {id}");
         }
         ComponentCommand::Update(args) => {
             let definition = read_definition(&args.file)?;
             let id = definition.id.clone();
-            berth_job::secrets::update_component(home, &mut open(home)?, definition)
+            berth_job::secrets::update_component(home, &mut *storage_url::open(home)?, definition)
                 .map_err(store_error)?;
             println!("Updated component {id}");
         }
         ComponentCommand::Rm(args) => {
-            let removed = open(home)?
+            let removed = storage_url::open(home)?
                 .delete_component(&args.id, args.force)
                 .map_err(storage_error)?;
             if removed > 0 {
@@ -95,7 +97,9 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ComponentCommand::Ls(args) => {
-            let components = open(home)?.list_components().map_err(storage_error)?;
+            let components = storage_url::open(home)?
+                .list_components()
+                .map_err(storage_error)?;
             if args.json {
                 print_json(&components)?;
             } else {
@@ -106,7 +110,9 @@ pub fn run(home: &Home, cmd: ComponentCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ComponentCommand::Show(args) => {
-            let definition = open(home)?.component(&args.id).map_err(storage_error)?;
+            let definition = storage_url::open(home)?
+                .component(&args.id)
+                .map_err(storage_error)?;
             print_json(&definition)?;
         }
     }

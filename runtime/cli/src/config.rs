@@ -8,7 +8,8 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::UserError;
-use super::table::{open, print_json, storage_error, store_error};
+use super::storage_url;
+use super::table::{print_json, storage_error, store_error};
 use berth_job::home::Home;
 use berth_storage::{ConfigUpdate, NewConfig, NewConfigRow, RowUpdate, State, StorageError};
 
@@ -224,7 +225,7 @@ fn check_schema(
     configuration: &serde_json::Value,
     existing: Option<&str>,
 ) -> anyhow::Result<()> {
-    let storage = open(home)?;
+    let storage = storage_url::open(home)?;
     let component = storage.component(component_id).map_err(storage_error)?;
     let rows = match existing {
         Some(id) => {
@@ -265,9 +266,13 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 configuration,
                 ..NewConfig::default()
             };
-            let id =
-                berth_job::secrets::create_config(home, &mut open(home)?, &args.component, new)
-                    .map_err(store_error)?;
+            let id = berth_job::secrets::create_config(
+                home,
+                &mut *storage_url::open(home)?,
+                &args.component,
+                new,
+            )
+            .map_err(store_error)?;
             if args.json {
                 print_json(&serde_json::json!({"id": id}))?;
             } else {
@@ -291,7 +296,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             }
             let config = berth_job::secrets::update_config(
                 home,
-                &mut open(home)?,
+                &mut *storage_url::open(home)?,
                 &args.component,
                 &args.config,
                 update,
@@ -307,13 +312,13 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ConfigCommand::Rm(args) => {
-            open(home)?
+            storage_url::open(home)?
                 .delete_config(&args.component, &args.config)
                 .map_err(storage_error)?;
             println!("Removed configuration {}/{}", args.component, args.config);
         }
         ConfigCommand::Ls(args) => {
-            let configs = open(home)?
+            let configs = storage_url::open(home)?
                 .list_configs(&args.component)
                 .map_err(storage_error)?;
             if args.json {
@@ -326,7 +331,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
             }
         }
         ConfigCommand::Show(args) => {
-            let config = open(home)?
+            let config = storage_url::open(home)?
                 .config(&args.component, &args.config)
                 .map_err(storage_error)?;
             print_json(&config)?;
@@ -343,7 +348,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
                 .map_err(|err| UserError::new(format!("state {}: {err}", file.display())))?;
             berth_job::secrets::set_state(
                 home,
-                &mut open(home)?,
+                &mut *storage_url::open(home)?,
                 &component,
                 &config,
                 row.as_deref(),
@@ -357,7 +362,7 @@ pub fn run(home: &Home, cmd: ConfigCommand) -> anyhow::Result<ExitCode> {
         }
         ConfigCommand::Row(cmd) => run_row(home, cmd)?,
         ConfigCommand::State(args) => {
-            let state = open(home)?
+            let state = storage_url::open(home)?
                 .state(&args.component, &args.config, args.row.as_deref())
                 .map_err(storage_error)?;
             print_json(&state)?;
@@ -379,7 +384,7 @@ fn run_row(home: &Home, cmd: RowCommand) -> anyhow::Result<()> {
             };
             let row = berth_job::secrets::add_row(
                 home,
-                &mut open(home)?,
+                &mut *storage_url::open(home)?,
                 &args.component,
                 &args.config,
                 row,
@@ -406,7 +411,7 @@ fn run_row(home: &Home, cmd: RowCommand) -> anyhow::Result<()> {
             }
             let row = berth_job::secrets::update_row(
                 home,
-                &mut open(home)?,
+                &mut *storage_url::open(home)?,
                 &args.component,
                 &args.config,
                 &args.row,
@@ -422,7 +427,7 @@ fn run_row(home: &Home, cmd: RowCommand) -> anyhow::Result<()> {
             );
         }
         RowCommand::Rm(args) => {
-            open(home)?
+            storage_url::open(home)?
                 .delete_row(&args.component, &args.config, &args.row)
                 .map_err(storage_error)?;
             println!(

@@ -2,26 +2,27 @@
 //! Storage; `postgres://…` (or `postgresql://…`), a berth database on PostgreSQL, shared with
 //! other nodes.
 //!
-//! PostgreSQL holds tables, files and tokens (and the job queue) so far, not yet components,
-//! configurations or jobs' records. So with the variable set only the commands that need no more
-//! than that run: `berth table …`, `berth file …`, `berth token …`, and those that open no
-//! Storage at all (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
+//! PostgreSQL holds tables, files, tokens and the catalog (components, configurations, rows,
+//! state), and the job queue, but the commands that run components (`run`, `action`, `job`,
+//! `serve`) and OAuth credentials are not wired to it yet. So with the variable set only the
+//! commands that need no more than that run: `berth table|file|token|component|config …`, and
+//! those that open no Storage at all (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
 //! the embedded Storage the user asked not to use.
 
 use berth_job::home::Home;
 use berth_postgres::PgStorage;
-use berth_storage::{FileData, Storage, TableData, TokenStore};
+use berth_storage::{Catalog, FileData, Storage, TableData, TokenStore};
 
 use crate::table::storage_error;
 use crate::{Command, UserError};
 
-/// What the table, file and token commands work on, whichever the backend.
-pub(crate) trait SharedStorage: TableData + FileData + TokenStore {}
+/// What the Storage commands work on, whichever the backend.
+pub(crate) trait SharedStorage: TableData + FileData + TokenStore + Catalog {}
 
-impl<T: TableData + FileData + TokenStore> SharedStorage for T {}
+impl<T: TableData + FileData + TokenStore + Catalog> SharedStorage for T {}
 
-/// The Storage the table, file and token commands work on: PostgreSQL when `BERTH_STORAGE_URL`
-/// names a database, otherwise the home's embedded Storage.
+/// The Storage the table, file, token, component and config commands work on: PostgreSQL when
+/// `BERTH_STORAGE_URL` names a database, otherwise the home's embedded Storage.
 pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn SharedStorage>> {
     match from_env()? {
         Some(url) => Ok(Box::new(
@@ -63,14 +64,17 @@ pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
         Command::Table(_)
             | Command::File(_)
             | Command::Token(_)
+            | Command::Component(_)
+            | Command::Config(_)
             | Command::Exec(_)
             | Command::Image(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which holds tables, files and tokens only so far: \
-         `berth table …`, `berth file …` and `berth token …` work on it; this command still needs \
-         the home's embedded Storage (unset {VAR} to use it)"
+        "{VAR} names a PostgreSQL database, which serves Storage's commands only so far (`berth \
+         table|file|token|component|config …`); running components (`run`, `action`, `job`, \
+         `serve`) and OAuth credentials still need the home's embedded Storage (unset {VAR} to \
+         use it)"
     )))
 }

@@ -15,8 +15,8 @@ use super::UserError;
 use super::storage_url;
 use berth_job::home::Home;
 use berth_storage::{
-    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, StorageError, TableId,
-    TableInfo, WhereFilter, WhereOperator,
+    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, StorageError, TableId, TableInfo,
+    WhereFilter, WhereOperator,
 };
 
 /// `berth table` subcommands.
@@ -138,10 +138,6 @@ pub(crate) fn store_error(error: berth_job::StoreError) -> anyhow::Error {
     } else {
         anyhow::Error::new(error)
     }
-}
-
-pub(crate) fn open(home: &Home) -> anyhow::Result<Storage> {
-    Storage::open(home.storage()).map_err(storage_error)
 }
 
 pub(crate) fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

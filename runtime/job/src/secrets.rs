@@ -33,7 +33,7 @@ use berth_secrets::{
     Attributes, Context, Keyring, Kind, Redactor, Scope, SecretError, StreamRedactor,
 };
 use berth_storage::{
-    ComponentDefinition, NewConfig, RewriteError, Storage, StorageError, StoredDocument,
+    Catalog, ComponentDefinition, NewConfig, RewriteError, Storage, StorageError, StoredDocument,
 };
 use serde_json::{Map, Value};
 
@@ -124,7 +124,7 @@ pub fn encrypt_config(
 /// Stores a configuration with its `#` values encrypted; returns its id.
 pub fn create_config(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     component_id: &str,
     mut new: NewConfig,
 ) -> Result<String, StoreError> {
@@ -135,7 +135,7 @@ pub fn create_config(
 /// Changes a stored configuration, a new document's `#` values encrypted as at creation.
 pub fn update_config(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     component_id: &str,
     config_id: &str,
     mut update: berth_storage::ConfigUpdate,
@@ -150,7 +150,7 @@ pub fn update_config(
 /// Adds a row to a stored configuration, its `#` values encrypted as at creation.
 pub fn add_row(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     component_id: &str,
     config_id: &str,
     mut row: berth_storage::NewConfigRow,
@@ -163,7 +163,7 @@ pub fn add_row(
 /// Changes a row, a new document's `#` values encrypted as at creation.
 pub fn update_row(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     component_id: &str,
     config_id: &str,
     row_id: &str,
@@ -180,7 +180,7 @@ pub fn update_row(
 /// (`KBC::ProjectSecure::`, as the state a job leaves).
 pub fn set_state(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     component_id: &str,
     config_id: &str,
     row_id: Option<&str>,
@@ -206,7 +206,7 @@ pub fn set_state(
 /// registration.
 pub fn update_component(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     mut definition: ComponentDefinition,
 ) -> Result<(), StoreError> {
     encrypt_component(home, &mut definition)?;
@@ -237,7 +237,7 @@ pub fn encrypt_component(
 /// Registers a component with its `#` parameters encrypted; true when one was replaced.
 pub fn add_component(
     home: &Home,
-    storage: &mut Storage,
+    storage: &mut dyn Catalog,
     mut definition: ComponentDefinition,
 ) -> Result<bool, StoreError> {
     encrypt_component(home, &mut definition)?;

@@ -213,24 +213,75 @@ fn token_commands_work_on_postgres() {
 }
 
 #[test]
+fn component_and_config_commands_work_on_postgres() {
+    let Some((db, dir, home)) = fresh("component_and_config_commands_work_on_postgres") else {
+        return;
+    };
+    let url = db.url();
+    let definition = dir.path().join("def.json");
+    std::fs::write(&definition, r#"{"id": "acme.ex", "image": "ex.wasm"}"#).unwrap();
+    let added = ok(
+        &home,
+        url,
+        &["component", "add", "--file", definition.to_str().unwrap()],
+    );
+    assert_eq!(added.trim(), "Added component acme.ex");
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        r##"{"parameters": {"x": 1, "#password": "secret"}}"##,
+    )
+    .unwrap();
+    let id = ok(
+        &home,
+        url,
+        &[
+            "config",
+            "create",
+            "acme.ex",
+            "--file",
+            config.to_str().unwrap(),
+            "--id",
+            "main",
+        ],
+    );
+    assert_eq!(id.trim(), "main");
+    let shown: Value =
+        serde_json::from_str(&ok(&home, url, &["config", "show", "acme.ex", "main"])).unwrap();
+    assert_eq!(shown["configuration"]["parameters"]["x"], 1);
+    // `#` values are encrypted before they reach PostgreSQL, as before the embedded Storage.
+    let stored = shown["configuration"]["parameters"]["#password"]
+        .as_str()
+        .unwrap();
+    assert!(stored.starts_with("KBC::ProjectSecure::"), "{stored}");
+    let listed: Value =
+        serde_json::from_str(&ok(&home, url, &["config", "ls", "acme.ex", "--json"])).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    fails(
+        &home,
+        url,
+        &["config", "show", "acme.ex", "nope"],
+        1,
+        "nope",
+    );
+    // The embedded Storage was not touched (the home keeps only its secrets' key).
+    assert!(!home.join("storage").exists());
+}
+
+#[test]
 fn commands_postgres_cannot_serve_yet_are_refused() {
     let dir = TempDir::new().unwrap();
     let home = dir.path().join("home");
     // Refused before any connection, so no cluster is needed.
     let url = "postgres://berth@127.0.0.1:1/nowhere";
     for args in [
-        &["component", "ls"][..],
-        &["config", "ls", "keboola.ex-db"],
-        &["job", "ls"],
+        &["job", "ls"][..],
         &["run", "keboola.ex-db", "--config", "1"],
+        &["action", "keboola.ex-db", "test", "--config", "1"],
+        &["serve"],
+        &["oauth", "ls"],
     ] {
-        fails(
-            &home,
-            url,
-            args,
-            1,
-            "holds tables, files and tokens only so far",
-        );
+        fails(&home, url, args, 1, "serves Storage's commands only so far");
     }
     assert!(!home.join("storage").exists());
 }
