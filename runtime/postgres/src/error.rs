@@ -77,10 +77,16 @@ impl PgError {
             // Text PostgreSQL cannot hold (a NUL character) is the caller's input, not a failure
             // of the database.
             if source.code() == Some(&postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE) {
+                let detail = source
+                    .as_db_error()
+                    .map_or_else(|| source.to_string(), |e| e.message().to_owned());
                 return Self::Storage(StorageError::InvalidOption {
+                    reason: format!(
+                        "{stage} ({subject}): PostgreSQL text cannot hold a NUL character \
+                         ({detail})"
+                    ),
                     subject,
                     option: "text",
-                    reason: format!("PostgreSQL cannot store it while {stage}: {source}"),
                 });
             }
             Self::Database {

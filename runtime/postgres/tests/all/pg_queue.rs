@@ -127,7 +127,8 @@ fn events_from_several_connections_get_distinct_numbers() {
 
 /// A NUL in an id cannot be stored in PostgreSQL text: a clear error naming the job, nothing
 /// recorded (the embedded queue stores such ids; the shared suite has the refusal of a duplicate
-/// id, which both backends make).
+/// id, which both backends make). It is the caller's input, so a user error (it was reported as
+/// a database failure before text PostgreSQL cannot hold was told apart).
 #[test]
 fn ids_postgres_cannot_store_are_refused() {
     let Some((_db, mut q)) = fresh("ids_postgres_cannot_store_are_refused") else {
@@ -145,9 +146,16 @@ fn ids_postgres_cannot_store_are_refused() {
             record: json!({}),
         })
         .unwrap_err();
-    assert!(matches!(err, PgError::Database { .. }), "{err}");
-    assert!(!err.is_user_error());
+    assert!(
+        matches!(err, PgError::Storage(StorageError::InvalidOption { .. })),
+        "{err}"
+    );
+    assert!(err.is_user_error());
     assert!(err.to_string().contains("recording a job (2)"), "{err}");
+    assert!(
+        err.to_string().contains("cannot hold a NUL character"),
+        "{err}"
+    );
     assert!(matches!(
         q.job("2").unwrap_err(),
         PgError::Storage(StorageError::JobNotFound { .. })
