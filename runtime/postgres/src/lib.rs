@@ -61,6 +61,7 @@ mod nodes;
 mod queue;
 mod table_export;
 mod table_import;
+mod table_metadata;
 mod tables;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -50,6 +50,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "catalog",
         sql: include_str!("migrations/0005_catalog.sql"),
     },
+    Migration {
+        version: 6,
+        name: "table metadata",
+        sql: include_str!("migrations/0006_table_metadata.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

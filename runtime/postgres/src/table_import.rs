@@ -17,20 +17,16 @@ use postgres::error::SqlState;
 use postgres::types::ToSql;
 
 use berth_storage::{
-    CsvInput, CsvSource, DeleteFilter, ExistingTable, ImportOptions, ImportPlan, ImportReport,
-    StorageError, TableId, WhereOperator, write_csv_row,
+    BatchError, CsvInput, CsvSource, DeleteFilter, ExistingTable, ImportOptions, ImportPlan,
+    ImportReport, StorageError, TableId, TableLoad, WhereOperator, write_csv_row,
 };
 
+use crate::table_metadata::{write_column_metadata, write_metadata};
 use crate::tables::{
-    Entry, data_column, data_columns, entry, lock_table, now_micros, row_count, to_micros,
-    write_entry,
+    DATA_TYPE, Entry, add_column, data_column, data_columns, entry, lock_table, now_micros,
+    row_count, to_micros, write_entry,
 };
 use crate::{PgError, PgStorage};
-
-/// The type of every data column: text compared byte by byte (as the embedded Storage compares
-/// it, whatever the database's locale), which also sorts and groups keys several times faster
-/// than a locale's collation.
-const DATA_TYPE: &str = "text COLLATE \"C\"";
 
 impl PgStorage {
     /// Loads a CSV file into a table, creating the table when it does not exist: the embedded
@@ -47,78 +43,152 @@ impl PgStorage {
             .transaction()
             .map_err(PgError::db("starting a transaction", id))?;
         lock_table(&mut tx, id)?;
-        // A load's statements are simple scans, sorts and inserts over many rows: compiling
-        // them (PostgreSQL's JIT, on by default for costly plans) takes longer than it saves.
-        tx.batch_execute("SET LOCAL jit = off")
-            .map_err(PgError::db("configuring the import", id))?;
-        let timestamp = now_micros(&mut tx, id)?;
-        let existing = entry(&mut tx, id)?;
-        let (plan, source) = ImportPlan::prepare(
-            id,
-            path,
-            CsvInput::Path(path),
-            options,
-            existing.as_ref().map(|e| ExistingTable {
-                columns: &e.columns,
-                primary_key: &e.primary_key,
-            }),
-        )?;
-        let mut rows_deleted = 0;
-        let entry = match &existing {
-            None => create_table(&mut tx, id, &plan, timestamp)?,
-            Some(old) => {
-                let entry = Entry {
-                    columns: plan.columns.clone(),
-                    ..old.clone()
-                };
-                for index in old.columns.len()..plan.columns.len() {
-                    tx.batch_execute(&format!(
-                        "ALTER TABLE {} ADD COLUMN {} {DATA_TYPE} NOT NULL DEFAULT ''",
-                        entry.data_table(),
-                        data_column(index)
-                    ))
-                    .map_err(PgError::db("adding a column", id))?;
-                }
-                rows_deleted += delete_where(&mut tx, id, old, &options.delete_where)?;
-                if !options.incremental {
-                    rows_deleted += row_count(&mut tx, id, &entry)?;
-                    tx.batch_execute(&format!("TRUNCATE {}", entry.data_table()))
-                        .map_err(PgError::db("replacing the rows", id))?;
-                }
-                entry
-            }
-        };
-        if existing.is_none() || plan.key_changed {
-            set_primary_key(&mut tx, id, &entry, &plan.primary_key)?;
-        }
-        let rows_imported = if plan.primary_key.is_empty() {
-            copy_rows(&mut tx, id, path, &entry, source, &plan, Some(timestamp))?
-        } else {
-            merge_rows(&mut tx, id, path, &entry, source, &plan, timestamp)?
-        };
-        let entry = Entry {
-            primary_key: plan.primary_key.clone(),
-            last_import: timestamp,
-            last_change: timestamp,
-            ..entry
-        };
-        write_entry(&mut tx, id, &entry)?;
-        let rows = row_count(&mut tx, id, &entry)?;
+        let (report, _) = import_in(&mut tx, id, path, CsvInput::Path(path), options)?;
         tx.commit()
             .map_err(PgError::db("committing the import", id))?;
-        Ok(ImportReport {
-            table: id.clone(),
-            created: existing.is_none(),
-            rows_imported,
-            rows_deleted,
-            columns_added: if existing.is_some() {
-                plan.added
-            } else {
-                Vec::new()
-            },
-            rows,
-        })
+        Ok(report)
     }
+
+    /// Loads every table of `loads` in one transaction, with their metadata: either all of them
+    /// change, or none. The tables are locked up front, in the order of their ids, so two nodes
+    /// loading overlapping batches take turns instead of deadlocking.
+    pub fn load_tables(
+        &mut self,
+        loads: &[TableLoad],
+        on_loaded: &mut dyn FnMut(usize, &ImportReport),
+    ) -> Result<Vec<ImportReport>, BatchError> {
+        let fail = |index: usize, table: &TableId| {
+            let table = table.clone();
+            move |source: PgError| BatchError {
+                index,
+                table,
+                source: Box::new(source.into()),
+            }
+        };
+        let Some(first) = loads.first() else {
+            return Ok(Vec::new());
+        };
+        let mut client = self.client();
+        let mut tx = client.transaction().map_err(|e| {
+            fail(0, &first.table)(PgError::db("starting a transaction", &first.table)(e))
+        })?;
+        let mut tables: Vec<&TableId> = loads.iter().map(|load| &load.table).collect();
+        tables.sort_by_key(|id| id.to_string());
+        tables.dedup();
+        for table in tables {
+            lock_table(&mut tx, table).map_err(fail(0, table))?;
+        }
+        let mut reports = Vec::with_capacity(loads.len());
+        for (index, load) in loads.iter().enumerate() {
+            let input = match &load.open {
+                Some(open) => CsvInput::Open(open),
+                None => CsvInput::Path(&load.path),
+            };
+            let (report, entry) = import_in(&mut tx, &load.table, &load.path, input, &load.options)
+                .map_err(fail(index, &load.table))?;
+            let extra = if report.created {
+                load.metadata_if_created.as_slice()
+            } else {
+                &[]
+            };
+            for (provider, key, value) in load.metadata.iter().chain(extra) {
+                write_metadata(
+                    &mut tx,
+                    &load.table,
+                    provider,
+                    &[(key.clone(), value.clone())],
+                )
+                .map_err(fail(index, &load.table))?;
+            }
+            write_column_metadata(&mut tx, &load.table, entry, &load.column_metadata)
+                .map_err(fail(index, &load.table))?;
+            on_loaded(index, &report);
+            reports.push(report);
+        }
+        let last = &loads[loads.len() - 1].table;
+        tx.commit().map_err(|e| {
+            fail(loads.len() - 1, last)(PgError::db("committing the output tables", "all tables")(
+                e,
+            ))
+        })?;
+        Ok(reports)
+    }
+}
+
+/// The body of an import inside a transaction the caller owns (and whose table lock it took);
+/// returns the report and the table's catalog entry as written. Nothing is committed here.
+fn import_in(
+    tx: &mut Transaction<'_>,
+    id: &TableId,
+    path: &Path,
+    input: CsvInput<'_>,
+    options: &ImportOptions,
+) -> Result<(ImportReport, Entry), PgError> {
+    // A load's statements are simple scans, sorts and inserts over many rows: compiling them
+    // (PostgreSQL's JIT, on by default for costly plans) takes longer than it saves.
+    tx.batch_execute("SET LOCAL jit = off")
+        .map_err(PgError::db("configuring the import", id))?;
+    let timestamp = now_micros(tx, id)?;
+    let existing = entry(tx, id)?;
+    let (plan, source) = ImportPlan::prepare(
+        id,
+        path,
+        input,
+        options,
+        existing.as_ref().map(|e| ExistingTable {
+            columns: &e.columns,
+            primary_key: &e.primary_key,
+        }),
+    )?;
+    let mut rows_deleted = 0;
+    let entry = match &existing {
+        None => create_table(tx, id, &plan, timestamp)?,
+        Some(old) => {
+            let entry = Entry {
+                columns: plan.columns.clone(),
+                ..old.clone()
+            };
+            for index in old.columns.len()..plan.columns.len() {
+                add_column(tx, id, &entry, index)?;
+            }
+            rows_deleted += delete_where(tx, id, old, &options.delete_where)?;
+            if !options.incremental {
+                rows_deleted += row_count(tx, id, &entry)?;
+                tx.batch_execute(&format!("TRUNCATE {}", entry.data_table()))
+                    .map_err(PgError::db("replacing the rows", id))?;
+            }
+            entry
+        }
+    };
+    if existing.is_none() || plan.key_changed {
+        set_primary_key(tx, id, &entry, &plan.primary_key)?;
+    }
+    let rows_imported = if plan.primary_key.is_empty() {
+        copy_rows(tx, id, path, &entry, source, &plan, Some(timestamp))?
+    } else {
+        merge_rows(tx, id, path, &entry, source, &plan, timestamp)?
+    };
+    let entry = Entry {
+        primary_key: plan.primary_key.clone(),
+        last_import: timestamp,
+        last_change: timestamp,
+        ..entry
+    };
+    write_entry(tx, id, &entry)?;
+    let rows = row_count(tx, id, &entry)?;
+    let report = ImportReport {
+        table: id.clone(),
+        created: existing.is_none(),
+        rows_imported,
+        rows_deleted,
+        columns_added: if existing.is_some() {
+            plan.added
+        } else {
+            Vec::new()
+        },
+        rows,
+    };
+    Ok((report, entry))
 }
 
 /// Creates the data table of a new table and returns its entry (written later).

@@ -13,11 +13,12 @@ use postgres::GenericClient;
 use time::OffsetDateTime;
 
 use berth_storage::{
-    ColumnMetadataMap, ExportOptions, ExportReport, ImportOptions, ImportReport, StorageError,
-    TableData, TableId, TableInfo,
+    BatchError, ColumnMetadata, ColumnMetadataMap, ExportOptions, ExportReport, ImportOptions,
+    ImportReport, MetadataEntry, StorageError, TableData, TableId, TableInfo, TableLoad,
 };
 
 use crate::locks::TABLE_LOCK_CLASS;
+use crate::table_metadata::{read_column_metadata, read_metadata};
 use crate::{PgError, PgStorage};
 
 /// A table's catalog entry.
@@ -132,6 +133,28 @@ pub(crate) fn lock_table(client: &mut impl GenericClient, id: &TableId) -> Resul
     Ok(())
 }
 
+/// Adds the data column for table column number `index` (0-based), empty in every row (the
+/// catalog entry is the caller's to update).
+pub(crate) fn add_column(
+    client: &mut impl GenericClient,
+    id: &TableId,
+    entry: &Entry,
+    index: usize,
+) -> Result<(), PgError> {
+    client
+        .batch_execute(&format!(
+            "ALTER TABLE {} ADD COLUMN {} {DATA_TYPE} NOT NULL DEFAULT ''",
+            entry.data_table(),
+            data_column(index)
+        ))
+        .map_err(PgError::db("adding a column", id))
+}
+
+/// The type of every data column: text compared byte by byte (as the embedded Storage compares
+/// it, whatever the database's locale), which also sorts and groups keys several times faster
+/// than a locale's collation.
+pub(crate) const DATA_TYPE: &str = "text COLLATE \"C\"";
+
 /// The rows of a data table.
 pub(crate) fn row_count(
     client: &mut impl GenericClient,
@@ -172,9 +195,8 @@ fn info(client: &mut impl GenericClient, id: &TableId, entry: Entry) -> Result<T
     Ok(TableInfo {
         id: id.clone(),
         rows: row_count(client, id, &entry)?,
-        // Table and column metadata are not kept on PostgreSQL yet.
-        metadata: Vec::new(),
-        column_metadata: ColumnMetadataMap::new(),
+        metadata: read_metadata(client, id)?,
+        column_metadata: read_column_metadata(client, id)?,
         created: from_micros(entry.created),
         last_import_date: from_micros(entry.last_import),
         last_change_date: from_micros(entry.last_change),
@@ -251,5 +273,38 @@ impl TableData for PgStorage {
 
     fn remove_table(&mut self, id: &TableId) -> Result<(), StorageError> {
         Ok(PgStorage::remove_table(self, id)?)
+    }
+
+    fn load_tables(
+        &mut self,
+        loads: &[TableLoad],
+        on_loaded: &mut dyn FnMut(usize, &ImportReport),
+    ) -> Result<Vec<ImportReport>, BatchError> {
+        PgStorage::load_tables(self, loads, on_loaded)
+    }
+
+    fn set_table_metadata(
+        &mut self,
+        id: &TableId,
+        provider: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StorageError> {
+        Ok(PgStorage::set_table_metadata(self, id, provider, entries)?)
+    }
+
+    fn table_metadata(&self, id: &TableId) -> Result<Vec<MetadataEntry>, StorageError> {
+        Ok(PgStorage::table_metadata(self, id)?)
+    }
+
+    fn set_column_metadata(
+        &mut self,
+        id: &TableId,
+        entries: &[ColumnMetadata],
+    ) -> Result<(), StorageError> {
+        Ok(PgStorage::set_column_metadata(self, id, entries)?)
+    }
+
+    fn column_metadata(&self, id: &TableId) -> Result<ColumnMetadataMap, StorageError> {
+        Ok(PgStorage::column_metadata(self, id)?)
     }
 }

@@ -73,21 +73,9 @@ pub(crate) fn write(
     if entries.is_empty() {
         return Ok(());
     }
-    validate(id, entries)?;
+    check_column_metadata(id, entries)?;
     let mut entry = require_entry(tx, id)?;
-    let mut added = Vec::new();
-    for item in entries {
-        let known = entry
-            .columns
-            .iter()
-            .any(|c| c.eq_ignore_ascii_case(&item.column))
-            || added
-                .iter()
-                .any(|c: &String| c.eq_ignore_ascii_case(&item.column));
-        if !known {
-            added.push(item.column.clone());
-        }
-    }
+    let added = columns_to_add(&entry.columns, entries);
     if !added.is_empty() {
         validate_column_list(id, &added)?;
         for column in &added {
@@ -97,11 +85,7 @@ pub(crate) fn write(
         write_entry(tx, id, &entry)?;
     }
     for item in entries {
-        let column = entry
-            .columns
-            .iter()
-            .find(|c| c.eq_ignore_ascii_case(&item.column))
-            .unwrap_or(&item.column);
+        let column = column_named(&entry.columns, &item.column);
         tx.execute(
             "INSERT OR REPLACE INTO berth_column_metadata \
              (table_id, column_name, provider, key, value, updated) VALUES (?, ?, ?, ?, ?, ?)",
@@ -129,7 +113,33 @@ pub(crate) fn remove(tx: &Connection, id: &TableId) -> Result<(), StorageError> 
     Ok(())
 }
 
-fn validate(id: &TableId, entries: &[ColumnMetadata]) -> Result<(), StorageError> {
+/// The columns `entries` name that a table with `columns` lacks (compared ignoring case, each
+/// once, in the order first named): what setting them adds to the table.
+pub fn columns_to_add(columns: &[String], entries: &[ColumnMetadata]) -> Vec<String> {
+    let mut added: Vec<String> = Vec::new();
+    for item in entries {
+        let known = columns
+            .iter()
+            .chain(added.iter())
+            .any(|c| c.eq_ignore_ascii_case(&item.column));
+        if !known {
+            added.push(item.column.clone());
+        }
+    }
+    added
+}
+
+/// The table's own spelling of column `name` (matched ignoring case), or `name` itself.
+pub fn column_named<'a>(columns: &'a [String], name: &'a str) -> &'a str {
+    columns
+        .iter()
+        .find(|c| c.eq_ignore_ascii_case(name))
+        .map_or(name, String::as_str)
+}
+
+/// Checks column metadata entries before they are set on table `id`: column, provider and key
+/// are non-empty (the rule every Storage backend applies).
+pub fn check_column_metadata(id: &TableId, entries: &[ColumnMetadata]) -> Result<(), StorageError> {
     let invalid = |option: &'static str, reason: String| StorageError::InvalidOption {
         subject: format!("table \"{id}\""),
         option,

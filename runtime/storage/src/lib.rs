@@ -59,7 +59,9 @@ use std::time::Duration;
 pub use batch::{BatchError, TableLoad};
 pub use catalog::Catalog;
 pub use clock::Clock;
-pub use column_metadata::{ColumnMetadata, ColumnMetadataMap};
+pub use column_metadata::{
+    ColumnMetadata, ColumnMetadataMap, check_column_metadata, column_named, columns_to_add,
+};
 pub use components::{
     ComponentDefinition, ConfigurationFormat, DataTypesSupport, DefinitionShape, Network,
     OutputScope, ParsedDefinition, StagingStorage,
@@ -87,8 +89,8 @@ pub use jobs::{DEFAULT_JOB_LIMIT, JobEvent, JobFilter, JobStatus, NewJob, Stored
 pub use limits::{ByteSize, LimitOverrides};
 pub use queue::JobQueue;
 pub use table_data::TableData;
-pub use table_id::{Stage, TableId};
-pub use tables::{MetadataEntry, TableInfo};
+pub use table_id::{Stage, TableId, validate_column_list};
+pub use tables::{MetadataEntry, TableInfo, check_metadata};
 pub use token_store::TokenStore;
 pub use tokens::{NewToken, TokenCheck, TokenInfo, new_secret, secret_hash};
 

@@ -11,6 +11,8 @@
 //! - a full load replaces the rows, an incremental one appends; with a primary key, one row per
 //!   key stays, the file's last (an upserted row moves to the end of the table's order);
 //! - columns the file adds are appended, empty in earlier rows;
+//! - a batch of loads ([`TableData::load_tables`], a job's output mapping) is one transaction
+//!   with the tables' metadata: all of it or none;
 //! - exports write RFC 4180 with a header, every value enclosed in `"`, rows in insertion order,
 //!   byte for byte the same on every backend.
 
@@ -18,8 +20,8 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::{
-    ExportOptions, ExportReport, ImportOptions, ImportReport, Storage, StorageError, TableId,
-    TableInfo,
+    BatchError, ColumnMetadata, ColumnMetadataMap, ExportOptions, ExportReport, ImportOptions,
+    ImportReport, MetadataEntry, Storage, StorageError, TableId, TableInfo, TableLoad,
 };
 
 /// Tables: loading CSV files into them, reading them out, describing and removing them.
@@ -71,8 +73,38 @@ pub trait TableData {
     /// Every table, ordered by id.
     fn list_tables(&self) -> Result<Vec<TableInfo>, StorageError>;
 
-    /// Removes a table and its rows.
+    /// Removes a table, its rows and its metadata.
     fn remove_table(&mut self, id: &TableId) -> Result<(), StorageError>;
+
+    /// Loads every table of `loads` in one transaction, with their metadata: either all of them
+    /// change, or none ([`BatchError`] names the load that failed). `on_loaded` is called after
+    /// each load, before the commit.
+    fn load_tables(
+        &mut self,
+        loads: &[TableLoad],
+        on_loaded: &mut dyn FnMut(usize, &ImportReport),
+    ) -> Result<Vec<ImportReport>, BatchError>;
+
+    /// Sets (inserts or replaces) metadata entries of one provider on a table.
+    fn set_table_metadata(
+        &mut self,
+        id: &TableId,
+        provider: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StorageError>;
+
+    /// A table's metadata, ordered by provider and key.
+    fn table_metadata(&self, id: &TableId) -> Result<Vec<MetadataEntry>, StorageError>;
+
+    /// Sets column metadata on a table; a column the table lacks is added, empty in every row.
+    fn set_column_metadata(
+        &mut self,
+        id: &TableId,
+        entries: &[ColumnMetadata],
+    ) -> Result<(), StorageError>;
+
+    /// A table's column metadata by column name.
+    fn column_metadata(&self, id: &TableId) -> Result<ColumnMetadataMap, StorageError>;
 }
 
 impl TableData for Storage {
@@ -104,5 +136,38 @@ impl TableData for Storage {
 
     fn remove_table(&mut self, id: &TableId) -> Result<(), StorageError> {
         Storage::remove_table(self, id)
+    }
+
+    fn load_tables(
+        &mut self,
+        loads: &[TableLoad],
+        on_loaded: &mut dyn FnMut(usize, &ImportReport),
+    ) -> Result<Vec<ImportReport>, BatchError> {
+        Storage::load_tables(self, loads, on_loaded)
+    }
+
+    fn set_table_metadata(
+        &mut self,
+        id: &TableId,
+        provider: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), StorageError> {
+        Storage::set_table_metadata(self, id, provider, entries)
+    }
+
+    fn table_metadata(&self, id: &TableId) -> Result<Vec<MetadataEntry>, StorageError> {
+        Storage::table_metadata(self, id)
+    }
+
+    fn set_column_metadata(
+        &mut self,
+        id: &TableId,
+        entries: &[ColumnMetadata],
+    ) -> Result<(), StorageError> {
+        Storage::set_column_metadata(self, id, entries)
+    }
+
+    fn column_metadata(&self, id: &TableId) -> Result<ColumnMetadataMap, StorageError> {
+        Storage::column_metadata(self, id)
     }
 }

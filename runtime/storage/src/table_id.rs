@@ -184,10 +184,9 @@ pub(crate) fn validate_column_name(table: &TableId, column: &str) -> Result<(), 
 }
 
 /// Checks a list of column names and that no two differ only in letter case.
-pub(crate) fn validate_column_list(
-    table: &TableId,
-    columns: &[String],
-) -> Result<(), StorageError> {
+/// Checks a list of column names for table `table`: each name is valid, none appears twice
+/// (ignoring case).
+pub fn validate_column_list(table: &TableId, columns: &[String]) -> Result<(), StorageError> {
     let mut seen = std::collections::HashSet::new();
     for column in columns {
         validate_column_name(table, column)?;

@@ -247,6 +247,30 @@ fn info(conn: &Connection, id: &TableId, entry: CatalogEntry) -> Result<TableInf
     })
 }
 
+/// Checks metadata entries of one provider before they are set on table `id`: the provider and
+/// every key are non-empty (the rule every Storage backend applies).
+pub fn check_metadata(
+    id: &TableId,
+    provider: &str,
+    entries: &[(String, String)],
+) -> Result<(), StorageError> {
+    if provider.is_empty() {
+        return Err(StorageError::InvalidOption {
+            subject: format!("table \"{id}\""),
+            option: "metadata provider",
+            reason: "the provider is empty".into(),
+        });
+    }
+    if let Some((key, _)) = entries.iter().find(|(key, _)| key.is_empty()) {
+        return Err(StorageError::InvalidOption {
+            subject: format!("table \"{id}\""),
+            option: "metadata key",
+            reason: format!("the key \"{key}\" is empty"),
+        });
+    }
+    Ok(())
+}
+
 impl Storage {
     /// Describes one table. This corresponds to Keboola's "table detail".
     pub fn table(&self, id: &TableId) -> Result<TableInfo, StorageError> {
@@ -310,20 +334,7 @@ impl Storage {
         provider: &str,
         entries: &[(String, String)],
     ) -> Result<(), StorageError> {
-        if provider.is_empty() {
-            return Err(StorageError::InvalidOption {
-                subject: format!("table \"{id}\""),
-                option: "metadata provider",
-                reason: "the provider is empty".into(),
-            });
-        }
-        if let Some((key, _)) = entries.iter().find(|(key, _)| key.is_empty()) {
-            return Err(StorageError::InvalidOption {
-                subject: format!("table \"{id}\""),
-                option: "metadata key",
-                reason: format!("the key \"{key}\" is empty"),
-            });
-        }
+        check_metadata(id, provider, entries)?;
         let tx = self
             .conn
             .transaction()

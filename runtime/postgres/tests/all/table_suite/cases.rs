@@ -1,8 +1,8 @@
 //! The cases of the shared table suite, each written against `&mut dyn TableData` only.
 
 use berth_storage::{
-    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, ImportReport, StorageError, TableId,
-    WhereFilter, WhereOperator,
+    ColumnMetadata, CsvDialect, DeleteFilter, ExportOptions, ImportOptions, ImportReport,
+    StorageError, TableId, TableLoad, WhereFilter, WhereOperator,
 };
 
 use crate::backends::Backend;
@@ -416,5 +416,200 @@ pub(super) fn a_headless_file_in_another_dialect(t: &mut Backend) {
     assert!(
         matches!(error, StorageError::InvalidOption { .. }),
         "{error:?}"
+    );
+}
+
+fn column_entry(column: &str, key: &str, value: &str) -> ColumnMetadata {
+    ColumnMetadata {
+        column: column.into(),
+        provider: "system".into(),
+        key: key.into(),
+        value: value.into(),
+    }
+}
+
+fn triple(provider: &str, key: &str, value: &str) -> (String, String, String) {
+    (provider.into(), key.into(), value.into())
+}
+
+pub(super) fn metadata_and_column_metadata_are_kept_and_checked(t: &mut Backend) {
+    let table = id("in.c-main.meta");
+    load(t, &table, "Id,name\n1,a\n", &ImportOptions::default());
+    t.storage
+        .set_table_metadata(
+            &table,
+            "user",
+            &[("b".into(), "2".into()), ("a".into(), "1".into())],
+        )
+        .unwrap();
+    t.storage
+        .set_table_metadata(&table, "system", &[("a".into(), "x".into())])
+        .unwrap();
+    t.storage
+        .set_table_metadata(&table, "user", &[("b".into(), "two".into())])
+        .unwrap();
+    let entries: Vec<(String, String, String)> = t
+        .storage
+        .table_metadata(&table)
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.provider, m.key, m.value))
+        .collect();
+    assert_eq!(
+        entries,
+        [
+            triple("system", "a", "x"),
+            triple("user", "a", "1"),
+            triple("user", "b", "two")
+        ]
+    );
+    let error = t
+        .storage
+        .set_table_metadata(&table, "", &[("a".into(), "1".into())])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("the provider is empty"),
+        "{error}"
+    );
+    // Column metadata follows the table's spelling of a column and adds a column it lacks.
+    t.storage
+        .set_column_metadata(
+            &table,
+            &[
+                column_entry("id", "KBC.datatype.basetype", "INTEGER"),
+                column_entry("extra", "KBC.description", "new"),
+            ],
+        )
+        .unwrap();
+    let columns = t.storage.column_metadata(&table).unwrap();
+    let keys: Vec<(&str, &str)> = columns
+        .iter()
+        .flat_map(|(column, entries)| {
+            entries
+                .iter()
+                .map(move |m| (column.as_str(), m.key.as_str()))
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            ("Id", "KBC.datatype.basetype"),
+            ("extra", "KBC.description")
+        ]
+    );
+    assert_eq!(
+        export(t, &table),
+        "\"Id\",\"name\",\"extra\"\n\"1\",\"a\",\"\"\n"
+    );
+    let error = t
+        .storage
+        .set_column_metadata(&table, &[column_entry("", "k", "v")])
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("names an empty column"),
+        "{error}"
+    );
+    let info = t.storage.table(&table).unwrap();
+    assert_eq!(info.metadata.len(), 3);
+    assert_eq!(info.column_metadata.len(), 2);
+    // Metadata goes with its table.
+    t.storage.remove_table(&table).unwrap();
+    load(t, &table, "Id\n2\n", &ImportOptions::default());
+    assert!(t.storage.table_metadata(&table).unwrap().is_empty());
+    assert!(t.storage.column_metadata(&table).unwrap().is_empty());
+    let missing = id("in.c-main.missing");
+    assert!(matches!(
+        t.storage.table_metadata(&missing).unwrap_err(),
+        StorageError::TableNotFound { .. }
+    ));
+}
+
+pub(super) fn a_batch_loads_every_table_or_none(t: &mut Backend) {
+    let existing = id("out.c-main.existing");
+    let fresh = id("out.c-main.fresh");
+    load(t, &existing, "id,v\n1,old\n", &with_key(&["id"], false));
+    let before = export(t, &existing);
+    let batch = |t: &Backend, second: &str| {
+        vec![
+            TableLoad {
+                table: fresh.clone(),
+                path: t.write("fresh.csv", "a\n1\n2\n"),
+                open: None,
+                options: ImportOptions::default(),
+                metadata: vec![triple("system", "KBC.lastUpdatedBy.component.id", "c")],
+                metadata_if_created: vec![triple("system", "KBC.createdBy.component.id", "c")],
+                column_metadata: vec![column_entry("a", "KBC.datatype.basetype", "STRING")],
+            },
+            TableLoad {
+                table: existing.clone(),
+                path: t.write("existing.csv", second),
+                open: None,
+                options: incremental(),
+                metadata: vec![triple("system", "KBC.lastUpdatedBy.component.id", "c")],
+                metadata_if_created: vec![triple("system", "KBC.createdBy.component.id", "c")],
+                column_metadata: Vec::new(),
+            },
+        ]
+    };
+    // The second load fails: the first one's new table is not kept either.
+    let loads = batch(t, "id,v\n2\n");
+    let mut seen = Vec::new();
+    let error = t
+        .storage
+        .load_tables(&loads, &mut |index, _| seen.push(index))
+        .unwrap_err();
+    assert_eq!(error.index, 1);
+    assert_eq!(error.table, existing);
+    assert!(
+        error.to_string().contains("the row has 1 fields"),
+        "{error}"
+    );
+    assert_eq!(
+        seen,
+        [0],
+        "the first load finished before the second failed"
+    );
+    assert!(matches!(
+        t.storage.table(&fresh).unwrap_err(),
+        StorageError::TableNotFound { .. }
+    ));
+    assert_eq!(export(t, &existing), before);
+    assert!(t.storage.table_metadata(&existing).unwrap().is_empty());
+    // Both good: both loaded, with their metadata; `metadata_if_created` only on the new one.
+    let loads = batch(t, "id,v\n1,new\n2,two\n");
+    let mut seen = Vec::new();
+    let reports = t
+        .storage
+        .load_tables(&loads, &mut |index, report| seen.push((index, report.rows)))
+        .unwrap();
+    assert_eq!(seen, [(0, 2), (1, 2)]);
+    assert_eq!(reports.len(), 2);
+    assert!(reports[0].created && !reports[1].created);
+    let keys = |t: &Backend, table: &TableId| -> Vec<String> {
+        t.storage
+            .table_metadata(table)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.key)
+            .collect()
+    };
+    assert_eq!(
+        keys(t, &fresh),
+        [
+            "KBC.createdBy.component.id",
+            "KBC.lastUpdatedBy.component.id"
+        ]
+    );
+    assert_eq!(keys(t, &existing), ["KBC.lastUpdatedBy.component.id"]);
+    assert_eq!(t.storage.column_metadata(&fresh).unwrap().len(), 1);
+    assert_eq!(
+        export(t, &existing),
+        "\"id\",\"v\"\n\"1\",\"new\"\n\"2\",\"two\"\n"
+    );
+    assert!(
+        t.storage
+            .load_tables(&[], &mut |_, _| {})
+            .unwrap()
+            .is_empty()
     );
 }

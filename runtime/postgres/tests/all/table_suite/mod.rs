@@ -4,9 +4,9 @@
 //! for byte and errors by their messages, so both backends write the same files and say the
 //! same things.
 //!
-//! What only one backend has stays with it: table metadata, column metadata and the table API's
-//! other operations in berth-storage's `storage_tables`; what PostgreSQL text cannot hold and
-//! names PostgreSQL would truncate in `pg_tables`.
+//! What only one backend has stays with it: the primary-key and staging-facing operations of
+//! the embedded Storage in berth-storage's `storage_tables`; what PostgreSQL text cannot hold
+//! and names PostgreSQL would truncate in `pg_tables`.
 
 mod cases;
 
@@ -22,4 +22,6 @@ crate::backends::on_both_backends!(
     a_new_key_needs_unique_rows,
     missing_tables_are_named_and_removed_ones_are_gone,
     a_headless_file_in_another_dialect,
+    metadata_and_column_metadata_are_kept_and_checked,
+    a_batch_loads_every_table_or_none,
 );
