@@ -11,19 +11,14 @@
 
 use berth_job::home::Home;
 use berth_postgres::PgStorage;
-use berth_storage::{Catalog, FileData, Storage, TableData, TokenStore};
+use berth_storage::{Backend, Storage};
 
 use crate::table::storage_error;
 use crate::{Command, UserError};
 
-/// What the Storage commands work on, whichever the backend.
-pub(crate) trait SharedStorage: TableData + FileData + TokenStore + Catalog {}
-
-impl<T: TableData + FileData + TokenStore + Catalog> SharedStorage for T {}
-
 /// The Storage the table, file, token, component and config commands work on: PostgreSQL when
 /// `BERTH_STORAGE_URL` names a database, otherwise the home's embedded Storage.
-pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn SharedStorage>> {
+pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn Backend>> {
     match from_env()? {
         Some(url) => Ok(Box::new(
             PgStorage::connect(&url).map_err(|e| storage_error(e.into()))?,

@@ -14,7 +14,7 @@ use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::{Oid, ToSql};
 use postgres::{GenericClient, IsolationLevel, Row};
 
-use berth_storage::{FileData, FileFilter, FileId, FileInfo, FileUpload, StorageError};
+use berth_storage::{FileData, FileFilter, FileId, FileInfo, FileUpload, OpenInput, StorageError};
 
 use crate::{PgError, PgStorage};
 
@@ -62,7 +62,7 @@ fn get(
 }
 
 /// Reads until `buffer` is full or the input ends; returns the bytes read.
-fn read_piece(input: &mut impl Read, buffer: &mut [u8]) -> std::io::Result<usize> {
+fn read_piece(input: &mut dyn Read, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match input.read(&mut buffer[filled..]) {
@@ -79,7 +79,6 @@ impl PgStorage {
     /// Stores a copy of the file at `path` and returns its new id: the embedded Storage's
     /// `upload_file`, with the same rules and errors.
     pub fn upload_file(&mut self, path: &Path, upload: &FileUpload) -> Result<FileId, PgError> {
-        let (name, tags) = upload.checked(path)?;
         let read_err = |source| StorageError::ReadInput {
             what: "file",
             path: path.to_path_buf(),
@@ -90,6 +89,32 @@ impl PgStorage {
             return Err(read_err(std::io::Error::other("not a regular file")).into());
         }
         let mut input = File::open(path).map_err(read_err)?;
+        self.store_upload(path, &mut input, upload)
+    }
+
+    /// Stores a copy of a file the caller opened (`path` names it in messages and, without
+    /// `upload.name`, gives the name) and returns its new id; at most `input`'s bound is read.
+    pub fn upload_open(
+        &mut self,
+        path: &Path,
+        input: &OpenInput,
+        upload: &FileUpload,
+    ) -> Result<FileId, PgError> {
+        self.store_upload(path, &mut input.reader(), upload)
+    }
+
+    fn store_upload(
+        &mut self,
+        path: &Path,
+        input: &mut dyn Read,
+        upload: &FileUpload,
+    ) -> Result<FileId, PgError> {
+        let (name, tags) = upload.checked(path)?;
+        let read_err = |source| StorageError::ReadInput {
+            what: "file",
+            path: path.to_path_buf(),
+            source,
+        };
         let mut client = self.client();
         let mut tx = client
             .transaction()
@@ -101,7 +126,7 @@ impl PgStorage {
         let mut buffer = vec![0u8; PIECE];
         let mut size = 0i64;
         loop {
-            let n = read_piece(&mut input, &mut buffer).map_err(read_err)?;
+            let n = read_piece(input, &mut buffer).map_err(read_err)?;
             if n == 0 {
                 break;
             }
@@ -297,6 +322,15 @@ impl PgStorage {
 impl FileData for PgStorage {
     fn upload_file(&mut self, path: &Path, upload: &FileUpload) -> Result<FileId, StorageError> {
         Ok(PgStorage::upload_file(self, path, upload)?)
+    }
+
+    fn upload_open(
+        &mut self,
+        path: &Path,
+        input: &OpenInput,
+        upload: &FileUpload,
+    ) -> Result<FileId, StorageError> {
+        Ok(PgStorage::upload_open(self, path, input, upload)?)
     }
 
     fn file(&self, id: FileId) -> Result<FileInfo, StorageError> {

@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use super::input_tables::{ADAPTIVE, format_time};
 use super::{JobIds, Stage, StagingError, is_plain_file_name, parse_changed_since, scalar_text};
-use berth_storage::{FileFilter, FileId, FileInfo, Storage};
+use berth_storage::{Backend, FileFilter, FileId, FileInfo};
 
 /// One downloaded input file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -52,7 +52,7 @@ pub struct StagedFiles {
 /// Downloads the files every item of `mapping` selects. `previous` is the stored input-mapping
 /// state (for `adaptive`).
 pub fn stage_input_files(
-    storage: &Storage,
+    storage: &dyn Backend,
     data: &DataDir,
     mapping: &[InputFile],
     previous: &[FileState],
@@ -179,7 +179,7 @@ pub fn source_tags_query(tags: &[SourceTag]) -> String {
 }
 
 fn download(
-    storage: &Storage,
+    storage: &dyn Backend,
     data: &DataDir,
     file: &FileInfo,
     mapping: usize,
@@ -230,7 +230,7 @@ fn download(
 
 /// Adds each mapping's `processed_tags` to the files it downloaded (after a successful job).
 pub fn tag_processed(
-    storage: &mut Storage,
+    storage: &mut dyn Backend,
     mapping: &[InputFile],
     staged: &StagedFiles,
 ) -> Result<(), StagingError> {

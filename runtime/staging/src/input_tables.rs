@@ -23,7 +23,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime};
 
 use super::{Stage, StagingError, is_plain_file_name, parse_changed_since, scalar_text};
-use berth_storage::{ExportOptions, MetadataEntry, Storage, TableId, TableInfo, WhereOperator};
+use berth_storage::{Backend, ExportOptions, MetadataEntry, TableId, TableInfo, WhereOperator};
 
 /// The special `changed_since` value that reads from the stored `lastImportDate`.
 pub const ADAPTIVE: &str = "adaptive";
@@ -55,7 +55,7 @@ pub struct StagedTables {
 /// Exports every item of `mapping` into `data`'s `in/tables`. `previous` is the stored
 /// input-mapping state (for `adaptive`); `now` anchors relative times.
 pub fn stage_input_tables(
-    storage: &Storage,
+    storage: &dyn Backend,
     data: &DataDir,
     mapping: &[InputTable],
     previous: &[TableState],
@@ -74,7 +74,7 @@ pub fn stage_input_tables(
 }
 
 fn stage_one(
-    storage: &Storage,
+    storage: &dyn Backend,
     data: &DataDir,
     item: &InputTable,
     previous: &[TableState],

@@ -10,8 +10,9 @@
 //! - [`out_dir`] is the only reader of what a component left in `out/` (descriptors, no links
 //!   followed, types and sizes checked on the open file), within the [`limits`].
 //!
-//! Staging never knows which executor ran the component: this crate depends on Storage and the
-//! contract types only, never on an executor, an image or the CLI. Every failure is a [`StagingError`]
+//! Staging never knows which executor ran the component, nor which Storage backend holds the
+//! data: it works on `dyn berth_storage::Backend` (the embedded DuckDB Storage or PostgreSQL)
+//! and the contract types only, never on an executor, an image or the CLI. Every failure is a [`StagingError`]
 //! naming the [`Stage`] and the subject (a table id, a file, a manifest path); its message is the
 //! reference's wording where the reference gives one, and [`StagingError::is_user_error`] keeps
 //! user errors (exit 1) apart from berth's own failures (exit 2).

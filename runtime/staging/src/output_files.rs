@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use super::out_dir::{EntryKind, Folder, OutDir};
 use super::{JobIds, Stage, StagingError};
-use berth_storage::{FileId, FileUpload, OpenInput, Storage};
+use berth_storage::{Backend, FileId, FileUpload, OpenInput};
 
 /// One file about to be uploaded.
 #[derive(Debug, Clone)]
@@ -183,7 +183,7 @@ fn from_manifest(
 
 /// Uploads the plan; on failure, removes what this call uploaded before failing.
 pub fn upload(
-    storage: &mut Storage,
+    storage: &mut dyn Backend,
     plan: &[PlannedFile],
 ) -> Result<Vec<UploadedFile>, StagingError> {
     let mut uploaded = Vec::with_capacity(plan.len());
@@ -207,7 +207,7 @@ pub fn upload(
 }
 
 /// Deletes files uploaded by this job (the output mapping failed after uploading them).
-pub fn remove_uploaded(storage: &mut Storage, uploaded: &[UploadedFile]) {
+pub fn remove_uploaded(storage: &mut dyn Backend, uploaded: &[UploadedFile]) {
     for file in uploaded {
         if let Err(e) = storage.delete_file(FileId(file.id)) {
             tracing::warn!(

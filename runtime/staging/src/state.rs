@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::out_dir::OutDir;
 use super::{Stage, StagingError};
-use berth_storage::Storage;
+use berth_storage::Backend;
 
 /// What a job did to the stored state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,7 +29,7 @@ pub enum StateChange {
 /// Reads the stored state of a configuration (or row), validated strictly as the runner does at
 /// job start (a document edited outside berth may carry unknown keys).
 pub fn load_stored(
-    storage: &Storage,
+    storage: &dyn Backend,
     component_id: &str,
     config_id: &str,
     row_id: Option<&str>,
@@ -73,7 +73,7 @@ pub fn read_out(out: &OutDir) -> Result<StateUpdate, StagingError> {
 /// Stores `previous` with the component state replaced by `update` and the input-mapping state
 /// replaced by this run's; other root keys (`data_app`) are kept.
 pub fn persist(
-    storage: &mut Storage,
+    storage: &mut dyn Backend,
     ids: (&str, &str, Option<&str>),
     previous: &StoredState,
     update: StateUpdate,

@@ -10,13 +10,23 @@
 use std::io::Write;
 use std::path::Path;
 
-use crate::{FileFilter, FileId, FileInfo, FileUpload, Storage, StorageError};
+use crate::{FileFilter, FileId, FileInfo, FileUpload, OpenInput, Storage, StorageError};
 
 /// Storage files: uploading, describing, listing, downloading, tagging and deleting them.
 pub trait FileData {
     /// Stores a copy of the file at `path` and returns its new id (see
     /// [`Storage::upload_file`]).
     fn upload_file(&mut self, path: &Path, upload: &FileUpload) -> Result<FileId, StorageError>;
+
+    /// Stores a copy of a file the caller opened (`path` names it in messages and, without
+    /// `upload.name`, gives the name) and returns its new id; at most `input`'s bound is read
+    /// (see [`Storage::upload_open`]).
+    fn upload_open(
+        &mut self,
+        path: &Path,
+        input: &OpenInput,
+        upload: &FileUpload,
+    ) -> Result<FileId, StorageError>;
 
     /// Describes one file ([`StorageError::FileNotFound`] when there is none).
     fn file(&self, id: FileId) -> Result<FileInfo, StorageError>;
@@ -43,6 +53,15 @@ pub trait FileData {
 impl FileData for Storage {
     fn upload_file(&mut self, path: &Path, upload: &FileUpload) -> Result<FileId, StorageError> {
         Storage::upload_file(self, path, upload)
+    }
+
+    fn upload_open(
+        &mut self,
+        path: &Path,
+        input: &OpenInput,
+        upload: &FileUpload,
+    ) -> Result<FileId, StorageError> {
+        Storage::upload_open(self, path, input, upload)
     }
 
     fn file(&self, id: FileId) -> Result<FileInfo, StorageError> {

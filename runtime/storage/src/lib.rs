@@ -94,6 +94,13 @@ pub use tables::{MetadataEntry, TableInfo, check_metadata};
 pub use token_store::TokenStore;
 pub use tokens::{NewToken, TokenCheck, TokenInfo, new_secret, secret_hash};
 
+/// Everything a Storage backend does — tables, files, tokens, the catalog — whichever it is: the
+/// embedded [`Storage`] here, or PostgreSQL (`berth-postgres`). Staging and the CLI's Storage
+/// commands take `dyn Backend`, so they work on either.
+pub trait Backend: TableData + FileData + TokenStore + Catalog {}
+
+impl<T: TableData + FileData + TokenStore + Catalog + ?Sized> Backend for T {}
+
 /// An open embedded Storage: one connection to the database of a Storage directory.
 ///
 /// Methods that change data take `&mut self` and run in one database transaction each.

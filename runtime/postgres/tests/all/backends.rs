@@ -9,17 +9,12 @@ use std::path::PathBuf;
 
 use berth_postgres::PgStorage;
 use berth_postgres::testing::TestDatabase;
-use berth_storage::{Catalog, FileData, Storage, TableData, TokenStore};
-
-/// What the suites need of a backend: its tables, files, tokens and catalog.
-pub(crate) trait StorageBackend: TableData + FileData + TokenStore + Catalog + Send {}
-
-impl<T: TableData + FileData + TokenStore + Catalog + Send> StorageBackend for T {}
+use berth_storage::Storage;
 
 /// One backend for one test, a directory for the test's own files, and what keeps the backend's
 /// database alive until the test ends.
 pub(crate) struct Backend {
-    pub(crate) storage: Box<dyn StorageBackend>,
+    pub(crate) storage: Box<dyn berth_storage::Backend + Send>,
     files: tempfile::TempDir,
     _keep: Box<dyn Any>,
 }

@@ -16,6 +16,7 @@ mod pg_nodes;
 mod pg_queue;
 mod pg_tables;
 mod queue_suite;
+mod staging_suite;
 mod table_suite;
 mod token_suite;
 

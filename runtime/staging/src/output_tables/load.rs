@@ -4,10 +4,10 @@
 
 use super::{LoadedTable, TablePlan};
 use crate::{Stage, StagingError};
-use berth_storage::{Storage, TableLoad};
+use berth_storage::{Backend, TableLoad};
 
 /// Step 2: every planned file against the existing tables; all problems in one message.
-pub fn check_against_storage(storage: &Storage, plan: &TablePlan) -> Result<(), StagingError> {
+pub fn check_against_storage(storage: &dyn Backend, plan: &TablePlan) -> Result<(), StagingError> {
     let mut errors = Vec::new();
     for table in &plan.tables {
         let id = &table.load.table;
@@ -56,7 +56,7 @@ pub fn check_against_storage(storage: &Storage, plan: &TablePlan) -> Result<(), 
 
 /// Step 3: loads every planned table in one transaction.
 pub fn load_output_tables(
-    storage: &mut Storage,
+    storage: &mut dyn Backend,
     plan: &TablePlan,
     mut on_loaded: impl FnMut(&LoadedTable),
 ) -> Result<Vec<LoadedTable>, StagingError> {
@@ -69,7 +69,7 @@ pub fn load_output_tables(
         created: r.created,
     };
     let reports = storage
-        .load_tables(&loads, |i, r| on_loaded(&loaded(i, r)))
+        .load_tables(&loads, &mut |i, r| on_loaded(&loaded(i, r)))
         .map_err(|e| {
             let message = format!("Failed to load table \"{}\": {}", e.table, e.source);
             if e.source.is_user_error() {
