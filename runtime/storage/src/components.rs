@@ -547,9 +547,7 @@ impl Storage {
         component_id: &str,
         stack: &str,
     ) -> Result<Map<String, Value>, StorageError> {
-        Ok(self
-            .component(component_id)?
-            .image_parameters_for_stack(stack))
+        <Self as super::Catalog>::image_parameters_for_stack(self, component_id, stack)
     }
 }
 

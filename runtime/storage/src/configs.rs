@@ -15,7 +15,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::db::{from_micros, rfc3339, to_micros};
-use super::{Storage, StorageError};
+use super::{Catalog, Storage, StorageError};
 
 /// The stored state document is the contract's [`StoredState`] (host-api validates it strictly:
 /// unknown keys are `Invalid state: Unrecognized option …` errors); Storage keeps it as JSON.
@@ -544,18 +544,14 @@ impl Storage {
         })
     }
 
-    /// One row of a configuration.
+    /// One row of a configuration ([`Catalog::row`], shared by every backend).
     pub fn row(
         &self,
         component_id: &str,
         config_id: &str,
         row_id: &str,
     ) -> Result<ConfigRow, StorageError> {
-        self.config(component_id, config_id)?
-            .rows
-            .into_iter()
-            .find(|r| r.id == row_id)
-            .ok_or_else(|| row_not_found(component_id, config_id, row_id))
+        <Self as Catalog>::row(self, component_id, config_id, row_id)
     }
 
     /// A configuration with its rows and state.
@@ -648,23 +644,15 @@ impl Storage {
             .collect()
     }
 
-    /// The stored state of a configuration, or of one of its rows.
+    /// The stored state of a configuration, or of one of its rows ([`Catalog::state`], shared
+    /// by every backend).
     pub fn state(
         &self,
         component_id: &str,
         config_id: &str,
         row_id: Option<&str>,
     ) -> Result<State, StorageError> {
-        let config = self.config(component_id, config_id)?;
-        match row_id {
-            None => Ok(config.state),
-            Some(row_id) => config
-                .rows
-                .into_iter()
-                .find(|r| r.id == row_id)
-                .map(|r| r.state)
-                .ok_or_else(|| row_not_found(component_id, config_id, row_id)),
-        }
+        <Self as Catalog>::state(self, component_id, config_id, row_id)
     }
 
     /// Replaces the stored state of a configuration, or of one of its rows.
