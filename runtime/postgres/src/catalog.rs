@@ -8,13 +8,15 @@
 //! turns) and increments its version. Listings order ids byte by byte (`COLLATE "C"`), as the
 //! embedded Storage does, whatever the database's locale.
 
+use std::cell::RefCell;
+
 use postgres::types::Json;
 use postgres::{GenericClient, Transaction};
 use serde_json::Value;
 
 use berth_storage::{
-    Catalog, ComponentDefinition, Config, ConfigRow, ConfigUpdate, NewConfig, NewConfigRow,
-    RowUpdate, State, StorageError, repeated_row, validate_config_id, validate_configuration,
+    Catalog, ComponentDefinition, Config, ConfigRow, ConfigUpdate, NewConfig, NewConfigRow, NewId,
+    RowUpdate, State, StorageError, choose_id, repeated_row, validate_configuration,
 };
 
 use crate::{PgError, PgStorage};
@@ -139,26 +141,24 @@ fn insert_row(
     row: &NewConfigRow,
 ) -> Result<String, PgError> {
     let subject = subject(component_id, config_id);
-    let row_id = match &row.id {
-        Some(row_id) => {
-            validate_config_id("row id", component_id, config_id, row_id)?;
-            row_id.clone()
-        }
-        None => loop {
-            let id = next_id(tx, &subject)?;
-            if !row_exists(tx, component_id, config_id, &id)? {
-                break id;
-            }
+    // Both closures query through the transaction, one at a time.
+    let shared = RefCell::new(&mut *tx);
+    let row_id = choose_id(
+        NewId::Row {
+            component_id,
+            config_id,
         },
-    };
-    if row_exists(tx, component_id, config_id, &row_id)? {
-        return Err(StorageError::ConfigRowExists {
-            component: component_id.to_owned(),
-            config: config_id.to_owned(),
-            row: row_id,
-        }
-        .into());
-    }
+        row.id.as_deref(),
+        &mut |id| {
+            Ok(row_exists(
+                &mut **shared.borrow_mut(),
+                component_id,
+                config_id,
+                id,
+            )?)
+        },
+        &mut || Ok(next_id(&mut **shared.borrow_mut(), &subject)?),
+    )?;
     validate_configuration(
         "row configuration",
         component_id,
@@ -418,24 +418,21 @@ impl Catalog for PgStorage {
             .transaction()
             .map_err(PgError::db("starting a transaction", component_id))?;
         component_in(&mut tx, component_id)?;
-        let id = match &new.id {
-            Some(id) => {
-                validate_config_id("configuration id", component_id, id, id)?;
-                if config_exists(&mut tx, component_id, id, false)? {
-                    return Err(StorageError::ConfigExists {
-                        component: component_id.to_owned(),
-                        config: id.clone(),
-                    });
-                }
-                id.clone()
-            }
-            None => loop {
-                let id = next_id(&mut tx, component_id)?;
-                if !config_exists(&mut tx, component_id, &id, false)? {
-                    break id;
-                }
+        // Both closures query through the transaction, one at a time.
+        let shared = RefCell::new(&mut tx);
+        let id = choose_id(
+            NewId::Config { component_id },
+            new.id.as_deref(),
+            &mut |id| {
+                Ok(config_exists(
+                    &mut **shared.borrow_mut(),
+                    component_id,
+                    id,
+                    false,
+                )?)
             },
-        };
+            &mut || Ok(next_id(&mut **shared.borrow_mut(), component_id)?),
+        )?;
         validate_configuration("configuration", component_id, &id, &new.configuration)?;
         check_texts(
             "configuration",

@@ -260,25 +260,15 @@ fn insert_row(
     row: &NewConfigRow,
 ) -> Result<String, StorageError> {
     let subject = format!("{component_id}/{config_id}");
-    let row_id = match &row.id {
-        Some(row_id) => {
-            validate_config_id("row id", component_id, config_id, row_id)?;
-            row_id.clone()
-        }
-        None => loop {
-            let id = next_id(tx, &subject)?;
-            if !row_exists(tx, component_id, config_id, &id)? {
-                break id;
-            }
+    let row_id = choose_id(
+        NewId::Row {
+            component_id,
+            config_id,
         },
-    };
-    if row_exists(tx, component_id, config_id, &row_id)? {
-        return Err(StorageError::ConfigRowExists {
-            component: component_id.to_owned(),
-            config: config_id.to_owned(),
-            row: row_id,
-        });
-    }
+        row.id.as_deref(),
+        &mut |id| row_exists(tx, component_id, config_id, id),
+        &mut || next_id(tx, &subject),
+    )?;
     validate_configuration(
         "row configuration",
         component_id,
@@ -301,6 +291,68 @@ fn insert_row(
     )
     .map_err(StorageError::db("storing a configuration row", &subject))?;
     Ok(row_id)
+}
+
+/// What a new id is for (see [`choose_id`]).
+#[derive(Debug, Clone, Copy)]
+pub enum NewId<'a> {
+    /// A configuration of `component_id`.
+    Config {
+        /// The component.
+        component_id: &'a str,
+    },
+    /// A row of configuration `config_id`.
+    Row {
+        /// The component.
+        component_id: &'a str,
+        /// The configuration.
+        config_id: &'a str,
+    },
+}
+
+/// The id of a new configuration or row, as every backend picks it: a `given` id must be valid
+/// ([`validate_config_id`]) and new (`exists` tells; a clash is
+/// [`StorageError::ConfigExists`] or [`StorageError::ConfigRowExists`]); without one, ids come
+/// from `next` until one is new.
+pub fn choose_id(
+    new: NewId<'_>,
+    given: Option<&str>,
+    exists: &mut dyn FnMut(&str) -> Result<bool, StorageError>,
+    next: &mut dyn FnMut() -> Result<String, StorageError>,
+) -> Result<String, StorageError> {
+    let Some(id) = given else {
+        loop {
+            let id = next()?;
+            if !exists(&id)? {
+                return Ok(id);
+            }
+        }
+    };
+    match new {
+        NewId::Config { component_id } => {
+            validate_config_id("configuration id", component_id, id, id)?;
+            if exists(id)? {
+                return Err(StorageError::ConfigExists {
+                    component: component_id.to_owned(),
+                    config: id.to_owned(),
+                });
+            }
+        }
+        NewId::Row {
+            component_id,
+            config_id,
+        } => {
+            validate_config_id("row id", component_id, config_id, id)?;
+            if exists(id)? {
+                return Err(StorageError::ConfigRowExists {
+                    component: component_id.to_owned(),
+                    config: config_id.to_owned(),
+                    row: id.to_owned(),
+                });
+            }
+        }
+    }
+    Ok(id.to_owned())
 }
 
 /// A new configuration's rows naming one id twice is the document's mistake
@@ -355,24 +407,12 @@ impl Storage {
             .conn
             .transaction()
             .map_err(StorageError::db("starting a transaction", component_id))?;
-        let id = match &new.id {
-            Some(id) => {
-                validate_config_id("configuration id", component_id, id, id)?;
-                if config_exists(&tx, component_id, id)? {
-                    return Err(StorageError::ConfigExists {
-                        component: component_id.to_owned(),
-                        config: id.clone(),
-                    });
-                }
-                id.clone()
-            }
-            None => loop {
-                let id = next_id(&tx, component_id)?;
-                if !config_exists(&tx, component_id, &id)? {
-                    break id;
-                }
-            },
-        };
+        let id = choose_id(
+            NewId::Config { component_id },
+            new.id.as_deref(),
+            &mut |id| config_exists(&tx, component_id, id),
+            &mut || next_id(&tx, component_id),
+        )?;
         validate_configuration("configuration", component_id, &id, &new.configuration)?;
         let subject = format!("{component_id}/{id}");
         tx.execute(

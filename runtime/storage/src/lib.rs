@@ -67,9 +67,9 @@ pub use components::{
     OutputScope, ParsedDefinition, StagingStorage,
 };
 pub use configs::{
-    Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, RowUpdate, SourceTag,
-    State, StateInput, StateStorage, TableState, TagMatch, repeated_row, validate_config_id,
-    validate_configuration,
+    Config, ConfigRow, ConfigUpdate, FileState, NewConfig, NewConfigRow, NewId, RowUpdate,
+    SourceTag, State, StateInput, StateStorage, TableState, TagMatch, choose_id, repeated_row,
+    validate_config_id, validate_configuration,
 };
 pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::{CsvDialect, CsvInput, CsvSource};
