@@ -3,6 +3,9 @@
 //! definitions, documents and ids: `berth-storage`'s), stored in `berth_components`,
 //! `berth_configs` and `berth_config_rows`.
 //!
+//! Text PostgreSQL cannot hold (a NUL in a name or an id) is refused where it meets the driver
+//! (`PgError::db`); a lookup of such an id finds nothing.
+//!
 //! Every change of a configuration, its rows or its state is one transaction that checks the
 //! component, locks the configuration's row (`FOR UPDATE`: changes from several nodes take
 //! turns) and increments its version. Listings order ids byte by byte (`COLLATE "C"`), as the
@@ -40,28 +43,6 @@ fn row_not_found(component_id: &str, config_id: &str, row_id: &str) -> PgError {
         row: row_id.to_owned(),
     }
     .into()
-}
-
-/// Refuses names and descriptions PostgreSQL text cannot hold (documents are `json`, which keeps
-/// a NUL as its `\u0000` escape).
-fn check_texts(
-    what: &'static str,
-    component_id: &str,
-    config_id: &str,
-    texts: &[Option<&str>],
-) -> Result<(), PgError> {
-    if texts.iter().flatten().any(|t| t.contains('\0')) {
-        return Err(StorageError::InvalidConfig {
-            what,
-            component: component_id.to_owned(),
-            config: config_id.to_owned(),
-            message: "a name or description holds a NUL character, which PostgreSQL text \
-                      cannot hold"
-                .into(),
-        }
-        .into());
-    }
-    Ok(())
 }
 
 /// A component's definition ([`StorageError::ComponentNotFound`] when there is none).
@@ -164,12 +145,6 @@ fn insert_row(
         component_id,
         config_id,
         &row.configuration,
-    )?;
-    check_texts(
-        "row configuration",
-        component_id,
-        config_id,
-        &[Some(&row.name), Some(&row.description)],
     )?;
     tx.execute(
         "INSERT INTO berth_config_rows (component_id, config_id, id, position, name, \
@@ -328,12 +303,6 @@ impl Catalog for PgStorage {
     fn add_component(&mut self, definition: &ComponentDefinition) -> Result<bool, StorageError> {
         definition.validate()?;
         let id = definition.id.as_str();
-        if id.contains('\0') {
-            return Err(StorageError::InvalidComponent {
-                id: Some(id.to_owned()),
-                message: "the id holds a NUL character, which PostgreSQL text cannot hold".into(),
-            });
-        }
         let mut client = self.client();
         let mut tx = client
             .transaction()
@@ -434,12 +403,6 @@ impl Catalog for PgStorage {
             &mut || Ok(next_id(&mut **shared.borrow_mut(), component_id)?),
         )?;
         validate_configuration("configuration", component_id, &id, &new.configuration)?;
-        check_texts(
-            "configuration",
-            component_id,
-            &id,
-            &[Some(&new.name), Some(&new.description)],
-        )?;
         let subject = subject(component_id, &id);
         tx.execute(
             "INSERT INTO berth_configs (component_id, id, name, description, configuration, \
@@ -481,12 +444,6 @@ impl Catalog for PgStorage {
         if let Some(configuration) = &update.configuration {
             validate_configuration("configuration", component_id, config_id, configuration)?;
         }
-        check_texts(
-            "configuration",
-            component_id,
-            config_id,
-            &[update.name.as_deref(), update.description.as_deref()],
-        )?;
         self.change_config(component_id, config_id, |tx, subject| {
             tx.execute(
                 "UPDATE berth_configs SET name = coalesce($1, name), \
@@ -551,12 +508,6 @@ impl Catalog for PgStorage {
         if let Some(configuration) = &update.configuration {
             validate_configuration("row configuration", component_id, config_id, configuration)?;
         }
-        check_texts(
-            "row configuration",
-            component_id,
-            config_id,
-            &[update.name.as_deref(), update.description.as_deref()],
-        )?;
         self.change_config(component_id, config_id, |tx, subject| {
             let changed = tx
                 .execute(

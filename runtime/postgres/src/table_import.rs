@@ -43,6 +43,7 @@ impl PgStorage {
             .transaction()
             .map_err(PgError::db("starting a transaction", id))?;
         lock_table(&mut tx, id)?;
+        without_jit(&mut tx, id)?;
         let (report, _) = import_in(&mut tx, id, path, CsvInput::Path(path), options)?;
         tx.commit()
             .map_err(PgError::db("committing the import", id))?;
@@ -78,6 +79,7 @@ impl PgStorage {
         for table in tables {
             lock_table(&mut tx, table).map_err(fail(0, table))?;
         }
+        without_jit(&mut tx, &first.table).map_err(fail(0, &first.table))?;
         let mut reports = Vec::with_capacity(loads.len());
         for (index, load) in loads.iter().enumerate() {
             let input = match &load.open {
@@ -115,7 +117,16 @@ impl PgStorage {
     }
 }
 
-/// The body of an import inside a transaction the caller owns (and whose table lock it took);
+/// Turns PostgreSQL's JIT off for the rest of the transaction: a load's statements are simple
+/// scans, sorts and inserts over many rows, and compiling them (on by default for costly plans)
+/// takes longer than it saves. Once per transaction, however many tables it loads.
+fn without_jit(tx: &mut Transaction<'_>, id: &TableId) -> Result<(), PgError> {
+    tx.batch_execute("SET LOCAL jit = off")
+        .map_err(PgError::db("configuring the import", id))
+}
+
+/// The body of an import inside a transaction the caller owns (and whose table lock it took,
+/// JIT turned off);
 /// returns the report and the table's catalog entry as written. Nothing is committed here.
 fn import_in(
     tx: &mut Transaction<'_>,
@@ -124,10 +135,6 @@ fn import_in(
     input: CsvInput<'_>,
     options: &ImportOptions,
 ) -> Result<(ImportReport, Entry), PgError> {
-    // A load's statements are simple scans, sorts and inserts over many rows: compiling them
-    // (PostgreSQL's JIT, on by default for costly plans) takes longer than it saves.
-    tx.batch_execute("SET LOCAL jit = off")
-        .map_err(PgError::db("configuring the import", id))?;
     let timestamp = now_micros(tx, id)?;
     let existing = entry(tx, id)?;
     let (plan, source) = ImportPlan::prepare(

@@ -47,19 +47,6 @@ fn get(client: &mut impl GenericClient, id: &str) -> Result<TokenInfo, PgError> 
 impl PgStorage {
     /// Creates a token; returns it and its secret (shown once, never stored).
     pub fn create_token(&mut self, new: &NewToken) -> Result<(TokenInfo, String), PgError> {
-        let texts = std::iter::once(&new.description)
-            .chain(new.job_id.iter())
-            .chain(new.component_access.iter().flatten());
-        for text in texts {
-            if text.contains('\0') {
-                return Err(StorageError::InvalidOption {
-                    subject: "token".into(),
-                    option: "description, job or component",
-                    reason: "PostgreSQL text cannot hold a NUL character".into(),
-                }
-                .into());
-            }
-        }
         let mut client = self.client();
         let seq: i64 = client
             .query_one("SELECT nextval('berth_token_ids')", &[])

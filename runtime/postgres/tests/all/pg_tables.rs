@@ -151,3 +151,33 @@ fn two_nodes_loading_one_table_take_turns() {
     });
     assert_eq!(first.table(&table).unwrap().rows, 2 * 5 * 2000);
 }
+
+/// Text PostgreSQL cannot hold, in any document's name, is refused as the caller's input by the
+/// driver-level mapping (`PgError::db`), naming what was being stored.
+#[test]
+fn a_nul_in_a_name_is_a_user_error_wherever_it_is_stored() {
+    use berth_storage::{Catalog, ComponentDefinition, NewConfig, NewToken, TokenStore};
+    let Some((_db, mut storage)) = fresh("a_nul_in_a_name_is_a_user_error_wherever_it_is_stored")
+    else {
+        return;
+    };
+    let definition = ComponentDefinition::from_json(r#"{"id": "a.b", "image": "x.wasm"}"#).unwrap();
+    storage.add_component(&definition).unwrap();
+    let config = NewConfig {
+        name: "nul\0name".into(),
+        configuration: serde_json::json!({"parameters": {}}),
+        ..NewConfig::default()
+    };
+    let token = NewToken {
+        description: "nul\0description".into(),
+        ..NewToken::default()
+    };
+    for error in [
+        storage.create_config("a.b", &config).unwrap_err(),
+        TokenStore::create_token(&mut storage, &token).unwrap_err(),
+    ] {
+        assert!(error.is_user_error(), "{error:?}");
+        assert!(error.to_string().contains("cannot hold a NUL"), "{error}");
+    }
+    assert!(storage.list_configs("a.b").unwrap().is_empty());
+}
