@@ -192,10 +192,20 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return remote::Remote::new(url, cli.token.clone())?.run(cli.command);
     }
     let home = Home::resolve(cli.home.as_deref());
-    let on_postgres = storage_url::from_env()?.is_some();
-    if on_postgres {
-        storage_url::check_command(&cli.command)?;
-    }
+    let url = match &cli.command {
+        Command::Serve(args) if args.storage.is_some() => {
+            storage_url::checked(args.storage.as_deref().unwrap_or_default(), "--storage")?
+        }
+        _ => storage_url::from_env()?,
+    };
+    let on_postgres = url.is_some();
+    let node = match &cli.command {
+        Command::Serve(args) => args.node.clone(),
+        _ => None,
+    };
+    let home = storage_url::place(home, url.as_deref(), &cli.command, || {
+        node.unwrap_or_else(storage_url::default_node_name)
+    })?;
     if !on_postgres
         && !matches!(
             cli.command,

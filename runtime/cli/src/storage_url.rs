@@ -1,52 +1,71 @@
-//! `BERTH_STORAGE_URL`: which Storage the CLI works on. Unset (or empty), the home's embedded
-//! Storage; `postgres://…` (or `postgresql://…`), a berth database on PostgreSQL, shared with
-//! other nodes.
+//! `BERTH_STORAGE_URL` (and `berth serve --storage`): which Storage the CLI works on. Unset (or
+//! empty), the home's embedded Storage; `postgres://…` (or `postgresql://…`), a berth database on
+//! PostgreSQL, shared with other nodes.
 //!
-//! PostgreSQL holds tables, files, tokens and the catalog (components, configurations, rows,
-//! state), and the job queue, but the commands that run components (`run`, `action`, `job`,
-//! `serve`) and OAuth credentials are not wired to it yet. So with the variable set only the
-//! commands that need no more than that run: `berth table|file|token|component|config …`, and
-//! those that open no Storage at all (`exec`, `image`). The others are refused with a message saying so, rather than quietly working on
-//! the embedded Storage the user asked not to use.
+//! On PostgreSQL the home is put on the database ([`Home::on_postgres`]) before the command
+//! runs, so the command opens Storage as it would the embedded one. What works there: `berth
+//! serve` (a node of several sharing the queue), `berth action`, and Storage's commands (`berth
+//! table|file|token|component|config …`); `exec` and `image` open no Storage. Refused with a
+//! message saying why, rather than quietly working on the embedded Storage the user asked not to
+//! use: `berth run` and `berth job` (a job run outside a server would send no heartbeats, and a
+//! node's sweep would end it as lost), OAuth credentials (still files of one home), key rotation
+//! (not on PostgreSQL yet) and `berth info`.
 
 use berth_job::home::Home;
-use berth_postgres::PgStorage;
-use berth_storage::{Backend, Storage};
+use berth_postgres::PgPool;
+use berth_storage::Backend;
 
 use crate::table::storage_error;
 use crate::{Command, UserError};
 
-/// The Storage the table, file, token, component and config commands work on: PostgreSQL when
-/// `BERTH_STORAGE_URL` names a database, otherwise the home's embedded Storage.
+/// The Storage the table, file, token, component and config commands work on: the home's, which
+/// [`place`] put on PostgreSQL when `BERTH_STORAGE_URL` names a database.
 pub(crate) fn open(home: &Home) -> anyhow::Result<Box<dyn Backend>> {
-    match from_env()? {
-        Some(url) => Ok(Box::new(
-            PgStorage::connect(&url).map_err(|e| storage_error(e.into()))?,
-        )),
-        None => Ok(Box::new(
-            Storage::open(home.storage()).map_err(storage_error)?,
-        )),
-    }
+    Ok(home.open_storage().map_err(storage_error)?)
 }
 
 /// The environment variable naming the Storage.
 pub(crate) const VAR: &str = "BERTH_STORAGE_URL";
 
+/// `home`, on the PostgreSQL database `url` names (when one does and `command` uses Storage),
+/// working as node `node`. An unreachable database is an application error.
+pub(crate) fn place(
+    home: Home,
+    url: Option<&str>,
+    command: &Command,
+    node: impl FnOnce() -> String,
+) -> anyhow::Result<Home> {
+    let Some(url) = url else {
+        return Ok(home);
+    };
+    check_command(command)?;
+    if matches!(command, Command::Exec(_) | Command::Image(_)) {
+        return Ok(home);
+    }
+    let pool = PgPool::connect(url).map_err(|e| storage_error(e.into()))?;
+    Ok(home.on_postgres(pool, node()))
+}
+
 /// The PostgreSQL URL in `BERTH_STORAGE_URL`, `None` when it is unset or empty; a URL of another
 /// kind is the user's error.
 pub(crate) fn from_env() -> Result<Option<String>, UserError> {
-    let Some(url) = std::env::var_os(VAR) else {
-        return Ok(None);
-    };
-    let url = url.to_string_lossy().trim().to_owned();
+    match std::env::var_os(VAR) {
+        Some(url) => checked(&url.to_string_lossy(), VAR),
+        None => Ok(None),
+    }
+}
+
+/// `url` (from `source`) when it names a PostgreSQL database, `None` when it is empty.
+pub(crate) fn checked(url: &str, source: &str) -> Result<Option<String>, UserError> {
+    let url = url.trim();
     if url.is_empty() {
         return Ok(None);
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Some(url));
+        return Ok(Some(url.to_owned()));
     }
     Err(UserError::new(format!(
-        "{VAR} must be a PostgreSQL URL (postgres://user@host:port/database) or empty for the \
+        "{source} must be a PostgreSQL URL (postgres://user@host:port/database) or empty for the \
          home's embedded Storage; it starts with \"{}\"",
         url.split("://").next().unwrap_or_default()
     )))
@@ -63,13 +82,26 @@ pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
             | Command::Config(_)
             | Command::Exec(_)
             | Command::Image(_)
+            | Command::Serve(_)
+            | Command::Action(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which serves Storage's commands only so far (`berth \
-         table|file|token|component|config …`); running components (`run`, `action`, `job`, \
-         `serve`) and OAuth credentials still need the home's embedded Storage (unset {VAR} to \
-         use it)"
+        "{VAR} names a PostgreSQL database, which serves `berth serve`, `berth action` and \
+         Storage's commands (`berth table|file|token|component|config …`) so far; `berth run` \
+         and `berth job` (run jobs through a server's API: `--url`), OAuth credentials, key \
+         rotation and `berth info` still need the home's embedded Storage (unset {VAR} to use it)"
     )))
+}
+
+/// A name for this process as a node: the machine's host name and the process id (unique among
+/// the nodes running at one time, which is what claims and heartbeats need).
+pub(crate) fn default_node_name() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "berth".to_owned());
+    format!("{host}-{}", std::process::id())
 }

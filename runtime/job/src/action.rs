@@ -19,7 +19,6 @@ use berth_exec::{
     ExecRequest, Limits, Outcome, RUN_ACTION, SYNC_ACTION_TIMEOUT, StdoutMode, classify,
 };
 use berth_staging::{Stage, StagingError};
-use berth_storage::Storage;
 
 /// What `berth action` asks for.
 #[derive(Debug, Clone)]
@@ -54,7 +53,8 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
             "The \"run\" action cannot be run as a synchronous action; use `berth run`.".to_owned(),
         ));
     }
-    let storage = Storage::open(home.storage())
+    let storage = home
+        .open_storage()
         .map_err(|e| StagingError::app(Stage::Configuration, "Storage", e))?;
     let component = storage
         .component(&request.component_id)
@@ -70,7 +70,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
             request.action, component.id
         )));
     }
-    let mut document = config::document(&storage, &component.id, &request.config, None)?;
+    let mut document = config::document(storage.as_ref(), &component.id, &request.config, None)?;
     drop(storage);
     let settings = home
         .settings()

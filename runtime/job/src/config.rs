@@ -7,7 +7,7 @@ use berth_host_api::ConfigFile;
 use serde_json::{Map, Value};
 
 use berth_staging::{Stage, StagingError};
-use berth_storage::{ComponentDefinition, DataTypesSupport, Storage};
+use berth_storage::{Catalog, ComponentDefinition, DataTypesSupport};
 
 /// Where the configuration comes from.
 #[derive(Debug, Clone)]
@@ -34,7 +34,7 @@ pub struct ResolvedConfig {
 
 /// Reads the configuration document of a job (stored, with the row merged over it, or given).
 pub fn document(
-    storage: &Storage,
+    storage: &dyn Catalog,
     component_id: &str,
     source: &ConfigSource,
     row_id: Option<&str>,
@@ -73,7 +73,11 @@ pub fn data_type_support(component: &ComponentDefinition) -> Option<String> {
 }
 
 /// The version of a stored configuration (`KBC_CONFIGVERSION`); `None` for `configData`.
-pub fn stored_version(storage: &Storage, component_id: &str, source: &ConfigSource) -> Option<u64> {
+pub fn stored_version(
+    storage: &dyn Catalog,
+    component_id: &str,
+    source: &ConfigSource,
+) -> Option<u64> {
     match source {
         ConfigSource::Stored(id) => storage.config(component_id, id).ok().map(|c| c.version),
         ConfigSource::Data(_) => None,

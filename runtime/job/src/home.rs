@@ -3,10 +3,18 @@
 //! `$XDG_DATA_HOME/berth` (else `~/.local/share/berth`) by default, so every command of a user
 //! sees one Storage wherever it runs; `--home DIR` or `BERTH_HOME` to override. Each subsystem
 //! owns one subdirectory and creates it on first use.
+//!
+//! Storage is the home's embedded one (`storage/`, DuckDB) unless the home is put on a
+//! PostgreSQL database several nodes share ([`Home::on_postgres`]); either way berth opens it
+//! through [`Home::open_storage`] and [`Home::open_queue`], so jobs, actions and the server run
+//! the same on both. The rest of the home (images, compiled modules, temporary job folders,
+//! settings, the master key) stays a directory of this machine.
 
 use std::path::{Path, PathBuf};
 
 use berth_image::{ImageError, ImageStore, PullOptions};
+use berth_postgres::PgPool;
+use berth_storage::{Backend, JobQueue, Storage, StorageError};
 
 /// The environment variable that overrides the default home directory.
 pub const HOME_ENV: &str = "BERTH_HOME";
@@ -38,16 +46,70 @@ fn default_root_from(
     }
 }
 
-/// A resolved berth home directory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A resolved berth home directory, and where its Storage is.
+#[derive(Debug, Clone)]
 pub struct Home {
     root: PathBuf,
+    shared: Option<SharedStorage>,
 }
 
+/// Storage in a PostgreSQL database several nodes share, as one node sees it.
+#[derive(Debug, Clone)]
+pub struct SharedStorage {
+    /// Connections to the database.
+    pub pool: PgPool,
+    /// This node's name: what its claims and heartbeats are recorded under.
+    pub node: String,
+}
+
+impl PartialEq for Home {
+    fn eq(&self, other: &Self) -> bool {
+        self.root == other.root
+            && self.shared.as_ref().map(|s| (s.pool.url(), &s.node))
+                == other.shared.as_ref().map(|s| (s.pool.url(), &s.node))
+    }
+}
+
+impl Eq for Home {}
+
 impl Home {
-    /// A home rooted at `root` (not created until a subsystem needs it).
+    /// A home rooted at `root` (not created until a subsystem needs it), its Storage embedded.
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        Self {
+            root: root.into(),
+            shared: None,
+        }
+    }
+
+    /// This home with its Storage in the PostgreSQL database `pool` connects to, working as
+    /// node `node`.
+    pub fn on_postgres(mut self, pool: PgPool, node: impl Into<String>) -> Self {
+        self.shared = Some(SharedStorage {
+            pool,
+            node: node.into(),
+        });
+        self
+    }
+
+    /// The shared PostgreSQL Storage, when the home is on one.
+    pub fn shared_storage(&self) -> Option<&SharedStorage> {
+        self.shared.as_ref()
+    }
+
+    /// Opens Storage: tables, files, tokens and the catalog.
+    pub fn open_storage(&self) -> Result<Box<dyn Backend + Send>, StorageError> {
+        Ok(match &self.shared {
+            Some(shared) => Box::new(shared.pool.get()?),
+            None => Box::new(Storage::open(self.storage())?),
+        })
+    }
+
+    /// Opens the job queue (and the job records and events).
+    pub fn open_queue(&self) -> Result<Box<dyn JobQueue + Send>, StorageError> {
+        Ok(match &self.shared {
+            Some(shared) => Box::new(shared.pool.get()?.for_node(shared.node.clone())),
+            None => Box::new(Storage::open(self.storage())?),
+        })
     }
 
     /// `explicit` if given, else `BERTH_HOME`, else [`default_root`]. A `./.berth` left in the
@@ -83,7 +145,8 @@ impl Home {
         self.root.join("cache").join("compiled")
     }
 
-    /// Embedded Storage: tables (DuckDB), files, components and configurations.
+    /// The embedded Storage's directory: tables (DuckDB), files, components and configurations
+    /// (not used when the home is [on PostgreSQL](Home::on_postgres)).
     pub fn storage(&self) -> PathBuf {
         self.root.join("storage")
     }

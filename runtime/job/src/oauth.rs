@@ -20,7 +20,6 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use berth_staging::{Stage, StagingError};
-use berth_storage::Storage;
 
 use crate::home::Home;
 use crate::secrets::{self, JobSecrets, StoreError};
@@ -122,7 +121,7 @@ pub fn add(
             "OAuth credentials must be a JSON object.".to_owned(),
         ));
     }
-    let storage = Storage::open(home.storage()).map_err(StoreError::from)?;
+    let storage = home.open_storage().map_err(StoreError::from)?;
     storage.component(component).map_err(|e| match e {
         berth_storage::StorageError::ComponentNotFound { .. } => {
             OauthError::Invalid(format!("Component \"{component}\" not found."))

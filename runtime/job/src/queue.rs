@@ -21,7 +21,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use berth_exec::environment::new_run_id;
-use berth_storage::{JobFilter, JobQueue, JobStatus, NewJob, Storage, StorageError, StoredJob};
+use berth_storage::{
+    Catalog, JobFilter, JobQueue, JobStatus, NewJob, Storage, StorageError, StoredJob,
+};
 
 use crate::JobRequest;
 use crate::config::ConfigSource;
@@ -90,7 +92,7 @@ pub enum SubmitError {
 
 impl QueuedJob {
     /// Checks the request against Storage the way the runner API does before queueing.
-    pub fn validate(&self, storage: &Storage) -> Result<(), SubmitError> {
+    pub fn validate(&self, storage: &dyn Catalog) -> Result<(), SubmitError> {
         if self.config.is_none() && self.config_data.is_none() {
             return Err(SubmitError::Invalid(
                 "Specify 'config' or 'configData'.".to_owned(),
@@ -160,23 +162,25 @@ impl QueuedJob {
     }
 }
 
-/// Validates `job` and records it as `waiting`; returns its record.
+/// Validates `job` against the home's Storage and records it as `waiting`; returns the job.
 pub fn submit(
-    storage: &mut Storage,
+    home: &Home,
     job: &QueuedJob,
     token_id: Option<&str>,
-) -> Result<JobRecord, SubmitError> {
-    job.validate(storage)?;
-    enqueue(storage, job, token_id)
+) -> Result<StoredJob, SubmitError> {
+    let opened =
+        |e: StorageError| SubmitError::Internal(anyhow::Error::new(e).context("opening Storage"));
+    job.validate(home.open_storage().map_err(opened)?.as_ref())?;
+    enqueue(home.open_queue().map_err(opened)?.as_mut(), job, token_id)
 }
 
 /// Records `job`, which the caller validated ([`QueuedJob::validate`]), as `waiting` in `queue`;
-/// returns its record.
+/// returns the job as stored.
 pub fn enqueue(
     queue: &mut dyn JobQueue,
     job: &QueuedJob,
     token_id: Option<&str>,
-) -> Result<JobRecord, SubmitError> {
+) -> Result<StoredJob, SubmitError> {
     let id = new_run_id();
     let mut record = JobRecord::new(&id, &id, &job.component);
     record.status = JobStatus::Waiting;
@@ -194,8 +198,8 @@ pub fn enqueue(
             request: serde_json::to_value(job).context("serialising the job request")?,
             record: serde_json::to_value(&record).context("serialising the job record")?,
         })
-        .with_context(|| format!("queueing job {id}"))?;
-    Ok(record)
+        .with_context(|| format!("queueing job {id}"))
+        .map_err(SubmitError::from)
 }
 
 /// A job a worker took from the queue: its record (now `processing`) and what to run.
@@ -235,8 +239,7 @@ pub enum Killed {
 
 /// Kills job `id` (see the module docs) in the home's Storage.
 pub fn kill(home: &Home, id: &str) -> Result<Killed, StorageError> {
-    let mut storage = Storage::open(home.storage())?;
-    kill_in(&mut storage, &JobStore::new(home), id)
+    kill_in(home.open_queue()?.as_mut(), &JobStore::new(home), id)
 }
 
 /// Kills job `id` (see the module docs) in `queue`, mirroring the changed record in `mirror`.
@@ -298,7 +301,14 @@ pub const INTERRUPTED_MESSAGE: &str = "berth serve stopped while this job was pr
 /// After a crash or restart: every job that was `processing` ends as an error saying so, every
 /// `terminating` one as `terminated`, and the tokens forwarded to them are revoked. Returns the
 /// ids changed. `waiting` jobs stay queued.
+///
+/// Only for a home whose Storage is its own: on a Storage several nodes share (PostgreSQL) the
+/// other nodes' jobs are running, and jobs whose node stopped end when their heartbeats expire
+/// (the server's sweep), so this changes nothing there.
 pub fn recover(home: &Home) -> Result<Vec<String>> {
+    if home.shared_storage().is_some() {
+        return Ok(Vec::new());
+    }
     let mirror = JobStore::new(home);
     let mut storage = Storage::open(home.storage()).context("opening Storage")?;
     let mut changed = Vec::new();
@@ -331,18 +341,48 @@ pub fn interrupted_jobs(queue: &dyn JobQueue) -> Result<Vec<StoredJob>> {
 /// Ends `job`, whose runner is gone: `processing` as an error saying the server stopped,
 /// `terminating` as `terminated`; stored in `queue` and mirrored in `mirror`.
 pub fn end_interrupted(queue: &mut dyn JobQueue, mirror: &JobStore, job: &StoredJob) -> Result<()> {
-    let mut record = parse(job)?;
+    let record = ended(parse(job)?, job.status, INTERRUPTED_MESSAGE);
+    store_record(queue, mirror, &record).with_context(|| format!("recovering job {}", job.id))
+}
+
+/// `record` of a job that was `status` when its runner went away, ended: a `terminating` one
+/// `terminated` (it was asked to stop), anything else an application error saying `message`.
+fn ended(mut record: JobRecord, status: JobStatus, message: &str) -> JobRecord {
     record.finished = Some(now_text());
-    if job.status == JobStatus::Terminating {
+    if status == JobStatus::Terminating {
         record.status = JobStatus::Terminated;
         record.result.message = crate::runner::TERMINATED_MESSAGE.to_owned();
     } else {
         record.status = JobStatus::Error;
-        record.result.message = INTERRUPTED_MESSAGE.to_owned();
+        record.result.message = message.to_owned();
         record.result.error_type = Some("application".to_owned());
         record.result.exit_code = Some(2);
     }
-    store_record(queue, mirror, &record).with_context(|| format!("recovering job {}", job.id))
+    record
+}
+
+/// The record of `job`, which the sweep of a Storage several nodes share ends as `to` because its
+/// node stopped sending heartbeats (`message` says so): as [`end_interrupted`] ends a job of a
+/// stopped server. A record that cannot be read keeps its fields, with the status and message
+/// set.
+pub fn swept_record(job: &StoredJob, to: JobStatus, message: &str) -> Value {
+    let status = if to == JobStatus::Terminated {
+        JobStatus::Terminating
+    } else {
+        JobStatus::Processing
+    };
+    match parse(job) {
+        Ok(record) => serde_json::to_value(ended(record, status, message))
+            .unwrap_or_else(|_| job.record.clone()),
+        Err(_) => {
+            let mut record = job.record.clone();
+            if let Some(fields) = record.as_object_mut() {
+                fields.insert("status".into(), Value::from(to.as_str()));
+                fields.insert("result".into(), serde_json::json!({"message": message}));
+            }
+            record
+        }
+    }
 }
 
 /// Job `id`'s record.

@@ -26,7 +26,7 @@ use time::OffsetDateTime;
 use berth_staging::Stage;
 use berth_staging::input_tables::format_time;
 use berth_staging::state::StateChange;
-use berth_storage::{JobFilter, NewJob, Storage, StorageError, StoredJob};
+use berth_storage::{JobFilter, JobQueue, NewJob, Storage, StorageError, StoredJob};
 
 use crate::home::Home;
 
@@ -263,7 +263,7 @@ pub fn now_text() -> String {
 /// The job records of one home, in its Storage (mirrored to files).
 #[derive(Debug, Clone)]
 pub struct JobStore {
-    storage: PathBuf,
+    home: Home,
     mirror: PathBuf,
 }
 
@@ -271,7 +271,7 @@ impl JobStore {
     /// The records of `home`.
     pub fn new(home: &Home) -> Self {
         Self {
-            storage: home.storage(),
+            home: home.clone(),
             mirror: home.root().join("jobs"),
         }
     }
@@ -280,8 +280,10 @@ impl JobStore {
     /// in one statement, and its mirror file.
     pub fn save(&self, record: &JobRecord) -> Result<()> {
         self.save_mirror(record)?;
-        let mut storage =
-            Storage::open(&self.storage).context("opening Storage for the job records")?;
+        let mut storage = self
+            .home
+            .open_queue()
+            .context("opening Storage for the job records")?;
         let json = serde_json::to_value(record).context("serialising the job record")?;
         match storage.update_job(&record.id, record.status, &json) {
             Ok(()) => Ok(()),
@@ -315,10 +317,17 @@ impl JobStore {
         Ok(())
     }
 
-    /// Storage, unless another process holds it right now.
-    fn open_now(&self) -> Result<Option<Storage>> {
-        match Storage::open_waiting(&self.storage, Duration::ZERO) {
-            Ok(storage) => Ok(Some(storage)),
+    /// The job queue, unless another process holds the embedded Storage right now.
+    fn open_now(&self) -> Result<Option<Box<dyn JobQueue + Send>>> {
+        if self.home.shared_storage().is_some() {
+            return self
+                .home
+                .open_queue()
+                .map(Some)
+                .context("opening Storage for the job records");
+        }
+        match Storage::open_waiting(self.home.storage(), Duration::ZERO) {
+            Ok(storage) => Ok(Some(Box::new(storage))),
             Err(StorageError::Locked { .. }) => Ok(None),
             Err(e) => Err(e).context("opening Storage for the job records"),
         }

@@ -37,7 +37,7 @@ use berth_staging::input_tables::stage_input_tables;
 use berth_staging::out_dir::OutDir;
 use berth_staging::state::{self, StateChange};
 use berth_staging::{JobIds, Stage, StagingError, usage};
-use berth_storage::{ComponentDefinition, Storage};
+use berth_storage::{Backend, ComponentDefinition};
 
 /// The longest `process_timeout` a configuration may ask for (24 hours).
 pub const MAX_PROCESS_TIMEOUT_SECS: u64 = 86_400;
@@ -235,8 +235,9 @@ struct Prepared {
     config_version: Option<u64>,
 }
 
-fn open_storage(home: &Home, stage: Stage) -> Result<Storage, StagingError> {
-    Storage::open(home.storage()).map_err(|e| StagingError::app(stage, "Storage", e))
+fn open_storage(home: &Home, stage: Stage) -> Result<Box<dyn Backend + Send>, StagingError> {
+    home.open_storage()
+        .map_err(|e| StagingError::app(stage, "Storage", e))
 }
 
 impl Job<'_> {
@@ -342,12 +343,12 @@ impl Job<'_> {
             && prepared.component.staging_storage.output != "none"
         {
             if failure.is_none()
-                && let Err(e) = self.output(&mut storage, &prepared, out, false)
+                && let Err(e) = self.output(storage.as_mut(), &prepared, out, false)
             {
                 failure = Some(e);
             }
             if failure.is_some()
-                && let Err(e) = self.output(&mut storage, &prepared, out, true)
+                && let Err(e) = self.output(storage.as_mut(), &prepared, out, true)
             {
                 self.record
                     .warnings
@@ -358,7 +359,7 @@ impl Job<'_> {
             return Err(failure);
         }
         tag_processed(
-            &mut storage,
+            storage.as_mut(),
             &prepared.config.config.storage.input.files,
             &prepared.staged_files,
         )?;
@@ -389,7 +390,7 @@ impl Job<'_> {
             }
             let config_id = self.ids.config_id.clone().unwrap_or_default();
             let change = state::persist(
-                &mut storage,
+                storage.as_mut(),
                 (&self.ids.component_id, &config_id, p.row_id.as_deref()),
                 &p.previous,
                 p.update,
@@ -424,19 +425,20 @@ impl Job<'_> {
         data.create_layout()
             .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
         let storage = open_storage(self.home, Stage::Configuration)?;
+        let storage: &dyn Backend = storage.as_ref();
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;
         data.format = component.file_format();
         let document = config::document(
-            &storage,
+            storage,
             &component.id,
             &self.request.config,
             self.ids.row_id.as_deref(),
         )?;
-        let config_version = config::stored_version(&storage, &component.id, &self.request.config);
+        let config_version = config::stored_version(storage, &component.id, &self.request.config);
         let (mut document, variables) = crate::variables::resolve(
-            &storage,
+            storage,
             document,
             crate::variables::JobValues {
                 data: self.request.variable_values_data.as_ref(),
@@ -483,7 +485,7 @@ impl Job<'_> {
         let previous_state = match &self.ids.config_id {
             None => None,
             Some(config_id) => match state::load_stored(
-                &storage,
+                storage,
                 &component.id,
                 config_id,
                 self.ids.row_id.as_deref(),
@@ -506,7 +508,7 @@ impl Job<'_> {
         } else {
             let progress = self.progress;
             let tables = stage_input_tables(
-                &storage,
+                storage,
                 &data,
                 &input.tables,
                 &stored.storage.input.tables,
@@ -514,7 +516,7 @@ impl Job<'_> {
                 |t| progress.table_in(t),
             )?;
             let files = stage_input_files(
-                &storage,
+                storage,
                 &data,
                 &input.files,
                 &stored.storage.input.files,
@@ -577,8 +579,9 @@ fn rows_to_run(
             rows => rows.iter().cloned().map(Some).collect(),
         });
     };
-    let stored =
-        Storage::open(home.storage()).and_then(|s| s.config(&request.component_id, config_id));
+    let stored = home
+        .open_storage()
+        .and_then(|s| s.config(&request.component_id, config_id));
     if let Ok(config) = &stored
         && config.is_disabled
     {

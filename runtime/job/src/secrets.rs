@@ -548,6 +548,15 @@ pub enum RotationPoint {
 /// transaction, then the new key promoted. A rotation stopped at any point leaves every cipher
 /// readable (both keys are used until the promotion), and running it again finishes it.
 pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation, StoreError> {
+    if home.shared_storage().is_some() {
+        return Err(StoreError::Storage(StorageError::InvalidOption {
+            subject: "berth key rotate".to_owned(),
+            option: "storage",
+            reason: "rotating the master key is not supported on PostgreSQL Storage yet; nothing \
+                     was changed"
+                .to_owned(),
+        }));
+    }
     // Storage first: its lock keeps other berth processes out until the new key is promoted.
     let mut storage = Storage::open(home.storage())?;
     let files = key_files(home);

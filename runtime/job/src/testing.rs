@@ -2,6 +2,10 @@
 //! per test (its compiled-module cache shared by the whole binary), components registered from
 //! the test guests, tables imported from CSV text, and jobs run through [`run_job`] with the data
 //! folder kept.
+//!
+//! With `BERTH_TEST_STORAGE=postgres` every [`Env`] puts its home on a fresh PostgreSQL database
+//! of the test cluster (`berth_postgres::testing`), so the same tests check that behaviour holds
+//! on shared Storage; CI runs the job and server suites both ways.
 
 pub mod python;
 
@@ -10,9 +14,11 @@ use std::sync::OnceLock;
 
 use crate::home::Home;
 use crate::{ConfigSource, JobRecord, JobRequest, JobRun, JobStatus, NoProgress, run_job};
+use berth_postgres::PgPool;
+use berth_postgres::testing::TestDatabase;
 use berth_storage::{
-    Clock, ComponentDefinition, ExportOptions, FileId, FileUpload, ImportOptions, NewConfig,
-    NewConfigRow, Storage, TableId,
+    Backend, Clock, ComponentDefinition, ExportOptions, FileId, FileUpload, ImportOptions,
+    NewConfig, NewConfigRow, Storage, StorageError, TableId,
 };
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -25,12 +31,22 @@ fn shared_cache() -> &'static Path {
         .path()
 }
 
+/// The environment variable that puts test homes on PostgreSQL (`postgres`).
+pub const TEST_STORAGE_ENV: &str = "BERTH_TEST_STORAGE";
+
+/// True when test homes are on PostgreSQL (`BERTH_TEST_STORAGE=postgres`).
+pub fn on_postgres() -> bool {
+    std::env::var(TEST_STORAGE_ENV).as_deref() == Ok("postgres")
+}
+
 /// One test's berth home.
 #[derive(Debug)]
 pub struct Env {
-    _dir: TempDir,
     /// The home.
     pub home: Home,
+    /// The test's database when the home is on PostgreSQL (dropped after the home).
+    database: Option<TestDatabase>,
+    _dir: TempDir,
 }
 
 impl Default for Env {
@@ -46,10 +62,25 @@ impl Env {
         let root = dir.path().join("home");
         std::fs::create_dir_all(&root).unwrap();
         std::os::unix::fs::symlink(shared_cache(), root.join("cache")).unwrap();
-        Self {
-            _dir: dir,
-            home: Home::new(root),
+        let mut home = Home::new(root);
+        let mut database = None;
+        if on_postgres() {
+            let db = TestDatabase::create("a test home on PostgreSQL")
+                .expect("BERTH_TEST_STORAGE=postgres needs the test cluster");
+            let pool = PgPool::connect(db.url()).expect("the test database opens");
+            home = home.on_postgres(pool, "test-node");
+            database = Some(db);
         }
+        Self {
+            home,
+            database,
+            _dir: dir,
+        }
+    }
+
+    /// The URL of the PostgreSQL database the home is on, if it is.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database.as_ref().map(TestDatabase::url)
     }
 
     /// The home directory.
@@ -57,8 +88,18 @@ impl Env {
         self.home.root()
     }
 
-    /// Opens the home's Storage.
-    pub fn storage(&self) -> Storage {
+    /// Opens the home's Storage (embedded or PostgreSQL).
+    pub fn storage(&self) -> Box<dyn Backend + Send> {
+        self.home.open_storage().expect("storage opens")
+    }
+
+    /// Opens the home's embedded Storage, for what only it has (a fixed clock, the file
+    /// layout); panics when the home is on PostgreSQL.
+    pub fn embedded_storage(&self) -> Storage {
+        assert!(
+            self.home.shared_storage().is_none(),
+            "this test needs the embedded Storage"
+        );
         Storage::open(self.home.storage()).expect("storage opens")
     }
 
@@ -71,7 +112,7 @@ impl Env {
         }
         let definition =
             ComponentDefinition::from_json(&definition.to_string()).expect("definition");
-        crate::secrets::add_component(&self.home, &mut self.storage(), definition)
+        crate::secrets::add_component(&self.home, self.storage().as_mut(), definition)
             .expect("component added");
         self
     }
@@ -105,7 +146,7 @@ impl Env {
                 .collect(),
             ..NewConfig::default()
         };
-        crate::secrets::create_config(&self.home, &mut self.storage(), component, new)
+        crate::secrets::create_config(&self.home, self.storage().as_mut(), component, new)
             .expect("config stored");
         self
     }
@@ -140,8 +181,21 @@ impl Env {
     pub fn import_at(&self, table: &str, csv: &str, options: ImportOptions, clock: Clock) -> &Self {
         let file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(file.path(), csv).unwrap();
-        let mut storage = self.storage();
-        storage.set_clock(clock);
+        let mut storage = match clock {
+            Clock::System => self.storage(),
+            clock => match self.home.shared_storage() {
+                Some(shared) => {
+                    let mut storage = shared.pool.get().expect("storage opens");
+                    storage.set_clock(clock);
+                    Box::new(storage) as Box<dyn Backend + Send>
+                }
+                None => {
+                    let mut storage = self.embedded_storage();
+                    storage.set_clock(clock);
+                    Box::new(storage)
+                }
+            },
+        };
         storage
             .import_csv(&TableId::parse(table).unwrap(), file.path(), &options)
             .expect("import");
@@ -173,8 +227,10 @@ impl Env {
     pub fn table(&self, table: &str) -> Option<String> {
         let storage = self.storage();
         let id = TableId::parse(table).unwrap();
-        if !storage.table_exists(&id).unwrap() {
-            return None;
+        match storage.table(&id) {
+            Ok(_) => {}
+            Err(StorageError::TableNotFound { .. }) => return None,
+            Err(e) => panic!("{e}"),
         }
         let mut out = Vec::new();
         storage

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use berth_staging::{Stage, StagingError};
-use berth_storage::{Storage, StorageError};
+use berth_storage::{Catalog, StorageError};
 
 use crate::mustache;
 
@@ -66,7 +66,7 @@ pub fn check_job_values(values: JobValues<'_>) -> Result<(), String> {
 
 /// Resolves shared code, then variables, in `document`; the values used.
 pub fn resolve(
-    storage: &Storage,
+    storage: &dyn Catalog,
     document: Value,
     job: JobValues<'_>,
     subject: &str,
@@ -150,7 +150,7 @@ fn non_empty_str(document: &Value, key: &str) -> Option<String> {
 }
 
 fn load(
-    storage: &Storage,
+    storage: &dyn Catalog,
     component: &str,
     id: &str,
     subject: &str,
@@ -222,7 +222,7 @@ fn row_values(
 
 /// Splices shared code rows into the lists of scalars of `document`.
 fn splice_shared_code(
-    storage: &Storage,
+    storage: &dyn Catalog,
     document: &mut Value,
     subject: &str,
 ) -> Result<(), StagingError> {

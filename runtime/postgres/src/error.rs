@@ -40,6 +40,20 @@ pub enum PgError {
         /// The newest version this binary has.
         known: i32,
     },
+    /// A node tried to change a job another node holds, or one that ended without it (the sweep
+    /// ended it after its heartbeats stopped).
+    #[error(
+        "job {id} is no longer this node's to record: it is {status}{}",
+        holder.as_deref().map(|n| format!(" on node \"{n}\"")).unwrap_or_default()
+    )]
+    JobNotHeld {
+        /// The job.
+        id: String,
+        /// Its status now.
+        status: berth_storage::JobStatus,
+        /// The node the database has for it.
+        holder: Option<String>,
+    },
     /// An error Storage defines (an unknown job, a status the database holds that is not one).
     #[error(transparent)]
     Storage(#[from] StorageError),
@@ -63,7 +77,10 @@ impl PgError {
         match self {
             Self::InvalidUrl { .. } => true,
             Self::Storage(e) => e.is_user_error(),
-            Self::Connect { .. } | Self::SchemaTooNew { .. } | Self::Database { .. } => false,
+            Self::Connect { .. }
+            | Self::SchemaTooNew { .. }
+            | Self::Database { .. }
+            | Self::JobNotHeld { .. } => false,
         }
     }
 
@@ -133,6 +150,14 @@ impl From<PgError> for StorageError {
                 subject: url,
                 source: driver(source),
             },
+            PgError::JobNotHeld { ref id, .. } => {
+                let subject = id.clone();
+                StorageError::Database {
+                    stage: "recording a job",
+                    subject,
+                    source: anyhow::Error::new(error),
+                }
+            }
             PgError::SchemaTooNew { ref url, .. } => {
                 let subject = url.clone();
                 StorageError::Database {

@@ -96,6 +96,21 @@ impl PgStorage {
         status: JobStatus,
         record: &Value,
     ) -> Result<(), PgError> {
+        self.update_job_as(None, id, status, record)
+    }
+
+    /// [`PgStorage::update_job`] made by node `node` (when given): a job a node claimed changes
+    /// only by that node while it runs the job, so a node whose heartbeats were late cannot
+    /// overwrite what the sweep recorded ([`PgError::JobNotHeld`]). Jobs no node claimed
+    /// change freely, and so does the record of a `terminating` job that stays `terminating` (a
+    /// kill from any node notes itself in the record).
+    pub(crate) fn update_job_as(
+        &mut self,
+        node: Option<&str>,
+        id: &str,
+        status: JobStatus,
+        record: &Value,
+    ) -> Result<(), PgError> {
         let mut client = self.client();
         let mut tx = client
             .transaction()
@@ -109,18 +124,33 @@ impl PgStorage {
                    started = CASE WHEN $3 AND started IS NULL THEN clock_timestamp() \
                      ELSE started END, \
                    finished = CASE WHEN $4 THEN clock_timestamp() END \
-                 WHERE id = $5",
+                 WHERE id = $5 AND ($6::text IS NULL OR node_id IS NULL \
+                   OR (node_id = $6 AND status IN ('processing', 'terminating')) \
+                   OR (status = 'terminating' AND $1 = 'terminating'))",
                 &[
                     &status.as_str(),
                     record,
                     &(status == JobStatus::Processing),
                     &status.is_terminal(),
                     &id,
+                    &node,
                 ],
             )
             .map_err(PgError::db("updating a job", id))?;
         if changed == 0 {
-            return Err(PgError::job_not_found(id));
+            let row = tx
+                .query_opt(
+                    "SELECT status, node_id FROM berth_jobs WHERE id = $1",
+                    &[&id],
+                )
+                .map_err(PgError::db("reading a job", id))?
+                .ok_or_else(|| PgError::job_not_found(id))?;
+            let current: String = row.get(0);
+            return Err(PgError::JobNotHeld {
+                id: id.to_owned(),
+                status: current.parse()?,
+                holder: row.get(1),
+            });
         }
         if status.is_terminal() || status == JobStatus::Waiting {
             notify(&mut tx, id)?;

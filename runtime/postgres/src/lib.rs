@@ -58,6 +58,7 @@ mod listen;
 mod locks;
 mod migrate;
 mod nodes;
+mod pool;
 mod queue;
 mod table_export;
 mod table_import;
@@ -74,6 +75,7 @@ pub use error::PgError;
 pub use listen::WorkListener;
 pub use migrate::SCHEMA_VERSION;
 pub use nodes::{Heartbeat, SweptJob, node_stopped_message};
+pub use pool::PgPool;
 pub use queue::PgNode;
 
 /// The `NOTIFY` channel a job being queued, or a job ending, is announced on.
@@ -85,7 +87,12 @@ pub(crate) const CHANNEL: &str = "berth_jobs";
 /// `Storage` handle); open one per thread with [`PgStorage::connect`] or [`PgStorage::try_clone`].
 pub struct PgStorage {
     target: connect::Target,
-    client: RefCell<postgres::Client>,
+    /// `None` only while the value is dropped (its connection going back to its pool).
+    client: RefCell<Option<postgres::Client>>,
+    /// The pool the connection returns to when this value is dropped, if it came from one.
+    pool: Option<pool::Shared>,
+    /// Where imports read the time they stamp on rows (the database server's clock unless set).
+    clock: berth_storage::Clock,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -104,10 +111,7 @@ impl PgStorage {
         let target = connect::Target::parse(url)?;
         let mut client = target.connect()?;
         migrate::migrate(&mut client, target.shown())?;
-        Ok(Self {
-            target,
-            client: RefCell::new(client),
-        })
+        Ok(Self::over(target, client, None))
     }
 
     /// Like [`PgStorage::connect`], returning the schema versions this call applied (empty when
@@ -116,21 +120,41 @@ impl PgStorage {
         let target = connect::Target::parse(url)?;
         let mut client = target.connect()?;
         let applied = migrate::migrate(&mut client, target.shown())?;
-        Ok((
-            Self {
-                target,
-                client: RefCell::new(client),
-            },
-            applied,
-        ))
+        Ok((Self::over(target, client, None), applied))
+    }
+
+    fn over(target: connect::Target, client: postgres::Client, pool: Option<pool::Shared>) -> Self {
+        Self {
+            target,
+            client: RefCell::new(Some(client)),
+            pool,
+            clock: berth_storage::Clock::System,
+        }
+    }
+
+    /// Sets the time imports stamp on the rows they write (`_timestamp`, which `changedSince`
+    /// filters read): the database server's clock with [`berth_storage::Clock::System`] (the
+    /// default), or always one time with [`berth_storage::Clock::Fixed`], as the embedded
+    /// Storage's `set_clock`.
+    pub fn set_clock(&mut self, clock: berth_storage::Clock) {
+        self.clock = clock;
+    }
+
+    /// The fixed time imports stamp, in microseconds since the epoch, if one is set.
+    fn fixed_micros(&self) -> Option<i64> {
+        match self.clock {
+            berth_storage::Clock::System => None,
+            berth_storage::Clock::Fixed(_) => Some(tables::to_micros(self.clock.now())),
+        }
     }
 
     /// Another connection to the same database (for another thread).
     pub fn try_clone(&self) -> Result<Self, PgError> {
-        Ok(Self {
-            client: RefCell::new(self.target.connect()?),
-            target: self.target.clone(),
-        })
+        Ok(Self::over(
+            self.target.clone(),
+            self.target.connect()?,
+            None,
+        ))
     }
 
     /// A connection that listens for work (see [`WorkListener`]).
@@ -145,6 +169,18 @@ impl PgStorage {
 
     /// The connection, for one method's use.
     fn client(&self) -> std::cell::RefMut<'_, postgres::Client> {
-        self.client.borrow_mut()
+        std::cell::RefMut::map(self.client.borrow_mut(), |client| {
+            client
+                .as_mut()
+                .expect("a PgStorage has its connection until it is dropped")
+        })
+    }
+}
+
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        if let (Some(pool), Some(client)) = (&self.pool, self.client.get_mut().take()) {
+            pool.give_back(client);
+        }
     }
 }

@@ -69,7 +69,9 @@ impl JobQueue for PgNode {
         status: JobStatus,
         record: &Value,
     ) -> Result<(), StorageError> {
-        Ok(self.queue.update_job(id, status, record)?)
+        Ok(self
+            .queue
+            .update_job_as(Some(&self.node), id, status, record)?)
     }
 
     fn transition_job(

@@ -38,13 +38,14 @@ impl PgStorage {
         path: &Path,
         options: &ImportOptions,
     ) -> Result<ImportReport, PgError> {
+        let fixed_time = self.fixed_micros();
         let mut client = self.client();
         let mut tx = client
             .transaction()
             .map_err(PgError::db("starting a transaction", id))?;
         lock_table(&mut tx, id)?;
         without_jit(&mut tx, id)?;
-        let (report, _) = import_in(&mut tx, id, path, CsvInput::Path(path), options)?;
+        let (report, _) = import_in(&mut tx, id, path, CsvInput::Path(path), options, fixed_time)?;
         tx.commit()
             .map_err(PgError::db("committing the import", id))?;
         Ok(report)
@@ -69,6 +70,7 @@ impl PgStorage {
         let Some(first) = loads.first() else {
             return Ok(Vec::new());
         };
+        let fixed_time = self.fixed_micros();
         let mut client = self.client();
         let mut tx = client.transaction().map_err(|e| {
             fail(0, &first.table)(PgError::db("starting a transaction", &first.table)(e))
@@ -86,8 +88,15 @@ impl PgStorage {
                 Some(open) => CsvInput::Open(open),
                 None => CsvInput::Path(&load.path),
             };
-            let (report, entry) = import_in(&mut tx, &load.table, &load.path, input, &load.options)
-                .map_err(fail(index, &load.table))?;
+            let (report, entry) = import_in(
+                &mut tx,
+                &load.table,
+                &load.path,
+                input,
+                &load.options,
+                fixed_time,
+            )
+            .map_err(fail(index, &load.table))?;
             let extra = if report.created {
                 load.metadata_if_created.as_slice()
             } else {
@@ -134,8 +143,12 @@ fn import_in(
     path: &Path,
     input: CsvInput<'_>,
     options: &ImportOptions,
+    fixed_time: Option<i64>,
 ) -> Result<(ImportReport, Entry), PgError> {
-    let timestamp = now_micros(tx, id)?;
+    let timestamp = match fixed_time {
+        Some(micros) => micros,
+        None => now_micros(tx, id)?,
+    };
     let existing = entry(tx, id)?;
     let (plan, source) = ImportPlan::prepare(
         id,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use berth_storage::{Storage, TokenCheck, TokenInfo};
+use berth_storage::{TokenCheck, TokenInfo};
 
 use crate::error::{ApiError, blocking};
 use crate::state::AppState;
@@ -93,9 +93,9 @@ pub(crate) async fn check(state: &Arc<AppState>, secret: &str) -> Result<Caller,
             "Access token must be set (the X-StorageApi-Token header).",
         ));
     }
-    let storage_dir = state.home.storage();
+    let home = state.home.clone();
     let secret = secret.to_owned();
-    let check = blocking(move || Ok(Storage::open(storage_dir)?.check_token(&secret)?)).await?;
+    let check = blocking(move || Ok(home.open_storage()?.check_token(&secret)?)).await?;
     match check {
         TokenCheck::Valid(token) => Ok(Caller(token)),
         TokenCheck::Unknown => Err(ApiError::unauthorized("Invalid access token.")),

@@ -16,7 +16,6 @@ use berth_job::record::{JobRecord, JobStatus};
 use berth_staging::Stage;
 use berth_staging::input_tables::StagedTable;
 use berth_staging::output_tables::LoadedTable;
-use berth_storage::Storage;
 
 /// How long events wait to be stored with others.
 const BATCH_WINDOW: Duration = Duration::from_millis(50);
@@ -51,10 +50,10 @@ impl EventWriter {
     /// Starts the writer thread for `home`'s Storage.
     pub(crate) fn start(home: &Home) -> Self {
         let (sender, receiver) = mpsc::channel();
-        let storage_dir = home.storage();
+        let home = home.clone();
         std::thread::Builder::new()
             .name("berth-events".into())
-            .spawn(move || write_events(&storage_dir, &receiver))
+            .spawn(move || write_events(&home, &receiver))
             .expect("starting the event writer");
         Self { sender }
     }
@@ -89,7 +88,7 @@ fn trim(message: String) -> String {
     cut
 }
 
-fn write_events(storage_dir: &std::path::Path, receiver: &Receiver<Message>) {
+fn write_events(home: &Home, receiver: &Receiver<Message>) {
     let mut batch: Vec<Event> = Vec::new();
     loop {
         let timeout = if batch.is_empty() {
@@ -118,7 +117,7 @@ fn write_events(storage_dir: &std::path::Path, receiver: &Receiver<Message>) {
             Err(RecvTimeoutError::Disconnected) => (true, None),
         };
         if !batch.is_empty() {
-            flush(storage_dir, &mut batch);
+            flush(home, &mut batch);
         }
         if let Some(done) = waiting {
             let _ = done.send(());
@@ -129,8 +128,8 @@ fn write_events(storage_dir: &std::path::Path, receiver: &Receiver<Message>) {
     }
 }
 
-fn flush(storage_dir: &std::path::Path, batch: &mut Vec<Event>) {
-    let mut storage = match Storage::open(storage_dir) {
+fn flush(home: &Home, batch: &mut Vec<Event>) {
+    let mut storage = match home.open_queue() {
         Ok(storage) => storage,
         Err(e) => {
             tracing::error!("storing {} job events: {e}", batch.len());

@@ -27,6 +27,7 @@ mod auth;
 mod error;
 mod events;
 pub mod lock;
+mod node;
 mod openapi;
 mod routes;
 mod state;
@@ -39,10 +40,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use berth_job::home::Home;
-use berth_storage::{NewToken, Storage};
+use berth_storage::NewToken;
 
 pub use auth::TOKEN_HEADER;
 pub use openapi::document as openapi_document;
+
+/// The default [`ServeOptions::node_expiry`].
+pub const DEFAULT_NODE_EXPIRY: Duration = Duration::from_secs(30);
 
 /// How to run the server.
 #[derive(Debug, Clone)]
@@ -55,6 +59,10 @@ pub struct ServeOptions {
     pub grace: Duration,
     /// Create an admin token at start and report it (the first token of a home).
     pub init_token: bool,
+    /// On Storage several nodes share (PostgreSQL): how old a running job's last heartbeat may
+    /// get before any node ends it as an error, its node presumed gone. Nodes stamp their jobs
+    /// four times per expiry.
+    pub node_expiry: Duration,
 }
 
 impl Default for ServeOptions {
@@ -64,6 +72,7 @@ impl Default for ServeOptions {
             workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
             grace: Duration::from_secs(30),
             init_token: false,
+            node_expiry: DEFAULT_NODE_EXPIRY,
         }
     }
 }
@@ -113,26 +122,20 @@ async fn run(
         .context("reading the listening address")?;
     let url = format!("http://{address}");
     let _lock = lock::ServerLock::acquire(home.root(), &url)?;
-    // Holding one connection keeps the database open for the server's life; every handler and
-    // worker gets its own connection to it.
-    let keep_open = Storage::open(home.storage()).context("opening Storage")?;
-    let recovered = berth_job::queue::recover(&home)?;
-    let admin_token = if options.init_token {
-        let mut storage = keep_open.try_clone()?;
-        let (_, secret) = storage
-            .create_token(&NewToken {
-                description: "admin token created by berth serve --init-token".into(),
-                admin: true,
-                ..NewToken::default()
-            })
-            .context("creating the admin token")?;
-        Some(secret)
-    } else {
-        None
-    };
+    // Storage is synchronous (PostgreSQL's client runs its own runtime): it is opened on a
+    // blocking thread, never on the server's async ones.
+    let startup = home.clone();
+    let init_token = options.init_token;
+    let (keep_open, recovered, admin_token) =
+        tokio::task::spawn_blocking(move || open_storage(&startup, init_token))
+            .await
+            .context("opening Storage")??;
     let metrics = state::Metrics::default();
     let events = events::EventWriter::start(&home);
     let workers = workers::Workers::start(&home, &url, options.workers, &events, &metrics);
+    if let Some(shared) = home.shared_storage() {
+        node::start(&workers, shared, options.node_expiry);
+    }
     let state = Arc::new(state::AppState {
         home: home.clone(),
         url: url.clone(),
@@ -157,8 +160,39 @@ async fn run(
     tokio::task::spawn_blocking(move || workers.shutdown(grace))
         .await
         .context("stopping the workers")?;
-    drop(keep_open);
+    tokio::task::spawn_blocking(move || drop(keep_open))
+        .await
+        .context("closing Storage")?;
     Ok(())
+}
+
+/// Opens Storage for the server's life (on the embedded backend, holding one connection keeps
+/// the database open; every handler and worker gets its own connection to it), ends the jobs an
+/// earlier run of this server left running, and creates the admin token when asked.
+fn open_storage(
+    home: &Home,
+    init_token: bool,
+) -> Result<(
+    Box<dyn berth_storage::Backend + Send>,
+    Vec<String>,
+    Option<String>,
+)> {
+    let keep_open = home.open_storage().context("opening Storage")?;
+    let recovered = berth_job::queue::recover(home)?;
+    let admin_token = if init_token {
+        let mut storage = home.open_storage().context("opening Storage")?;
+        let (_, secret) = storage
+            .create_token(&NewToken {
+                description: "admin token created by berth serve --init-token".into(),
+                admin: true,
+                ..NewToken::default()
+            })
+            .context("creating the admin token")?;
+        Some(secret)
+    } else {
+        None
+    };
+    Ok((keep_open, recovered, admin_token))
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -16,7 +16,7 @@ use berth_exec::Cancel;
 use berth_job::home::Home;
 use berth_job::queue::{self, ClaimedJob, Killed};
 use berth_job::run_recorded;
-use berth_storage::{Storage, StorageError};
+use berth_storage::StorageError;
 
 use crate::events::{EventWriter, JobLog};
 
@@ -85,6 +85,19 @@ impl Workers {
         self.lock_running().len()
     }
 
+    /// The running jobs and their cancels.
+    pub(crate) fn running_jobs(&self) -> Vec<(String, Cancel)> {
+        self.lock_running()
+            .iter()
+            .map(|(id, cancel)| (id.clone(), cancel.clone()))
+            .collect()
+    }
+
+    /// False once the server is shutting down.
+    pub(crate) fn accepting(&self) -> bool {
+        self.inner.accepting.load(Ordering::SeqCst)
+    }
+
     fn lock_running(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cancel>> {
         self.inner.running.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -128,8 +141,8 @@ impl Workers {
     /// Claims the next job and registers its cancel under the running lock.
     fn claim(&self) -> anyhow::Result<Option<(ClaimedJob, Cancel)>> {
         let mut running = self.lock_running();
-        let mut storage = Storage::open(self.inner.home.storage())?;
-        let Some(claimed) = queue::claim(&mut storage)? else {
+        let mut queue = self.inner.home.open_queue()?;
+        let Some(claimed) = queue::claim(queue.as_mut())? else {
             return Ok(None);
         };
         let cancel = Cancel::new();

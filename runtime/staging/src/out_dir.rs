@@ -407,9 +407,10 @@ impl OutDir {
     }
 
     /// Checks, before anything is copied, that the planned output fits
-    /// [`OutputLimits::output_bytes`] and leaves [`OutputLimits::free_space_margin_bytes`] free
-    /// on the volume of `storage_dir`.
-    pub fn check_output_budget(&self, storage_dir: &Path) -> Result<(), StagingError> {
+    /// [`OutputLimits::output_bytes`] and, when Storage is a local directory (`storage_dir`;
+    /// `None` for a database on another machine, which guards its own disk), leaves
+    /// [`OutputLimits::free_space_margin_bytes`] free on its volume.
+    pub fn check_output_budget(&self, storage_dir: Option<&Path>) -> Result<(), StagingError> {
         let stage = Stage::OutputMapping;
         let limit = self.limits.output_bytes;
         if self.predicted_bytes > limit {
@@ -422,6 +423,9 @@ impl OutDir {
                 ),
             ));
         }
+        let Some(storage_dir) = storage_dir else {
+            return Ok(());
+        };
         let probe = existing_ancestor(storage_dir);
         let stat = rustix::fs::statvfs(probe).map_err(|e| io_error(stage, "Storage volume", e))?;
         let free = stat.f_bavail.saturating_mul(stat.f_frsize);

@@ -277,11 +277,25 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
     for args in [
         &["job", "ls"][..],
         &["run", "keboola.ex-db", "--config", "1"],
-        &["action", "keboola.ex-db", "test", "--config", "1"],
-        &["serve"],
         &["oauth", "ls"],
+        &["key", "rotate"],
+        &["info"],
     ] {
-        fails(&home, url, args, 1, "serves Storage's commands only so far");
+        fails(
+            &home,
+            url,
+            args,
+            1,
+            "still need the home's embedded Storage",
+        );
+    }
+    // `serve` and `action` run on PostgreSQL: here they reach for the database, which does not
+    // answer (the database's failure, not the user's).
+    for args in [
+        &["serve", "--listen", "127.0.0.1:0"][..],
+        &["action", "keboola.ex-db", "test", "--config", "1"],
+    ] {
+        fails(&home, url, args, 2, "127.0.0.1:1");
     }
     assert!(!home.join("storage").exists());
 }

@@ -7,7 +7,7 @@ use crate::config;
 use crate::executor::executor_for;
 use berth_exec::{ExecRequest, Limits, Outcome, RUN_ACTION, StdoutMode, Termination, classify};
 use berth_staging::{Stage, StagingError};
-use berth_storage::{NewToken, Storage};
+use berth_storage::NewToken;
 
 use super::images::ImageRun;
 use super::{Job, MAX_PROCESS_TIMEOUT_SECS, Prepared};
@@ -133,7 +133,9 @@ impl Job<'_> {
     /// Revokes the job's forwarded tokens; a failure is a warning of the job and an error in the
     /// server's log (the token would stay usable until revoked by hand).
     pub(super) fn revoke_forwarded_token(&mut self) {
-        let revoked = Storage::open(self.home.storage())
+        let revoked = self
+            .home
+            .open_storage()
             .and_then(|mut storage| storage.revoke_job_tokens(&self.record.id));
         if let Err(e) = revoked {
             tracing::error!("revoking the token of job {}: {e}", self.record.id);

@@ -11,7 +11,7 @@ use berth_staging::output_tables::{
     OutputTablesConfig, check_against_storage, check_scope, default_bucket, load_output_tables,
     plan_output_tables,
 };
-use berth_storage::Storage;
+use berth_storage::Backend;
 
 use super::{Job, Prepared};
 
@@ -21,13 +21,18 @@ impl Job<'_> {
     /// Storage volume before anything is copied.
     pub(super) fn output(
         &mut self,
-        storage: &mut Storage,
+        storage: &mut dyn Backend,
         prepared: &Prepared,
         out: &OutDir,
         failed: bool,
     ) -> Result<(), StagingError> {
         out.start_pass();
-        out.check_output_budget(storage.dir())?;
+        let local_storage = self
+            .home
+            .shared_storage()
+            .is_none()
+            .then(|| self.home.storage());
+        out.check_output_budget(local_storage.as_deref())?;
         let output = &prepared.config.config.storage.output;
         let bucket = default_bucket(
             output.default_bucket.as_deref(),

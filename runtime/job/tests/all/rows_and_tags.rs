@@ -48,7 +48,7 @@ fn env_with_rows(rows: Vec<NewConfigRow>) -> Env {
         rows,
         ..NewConfig::default()
     };
-    berth_job::secrets::create_config(&env.home, &mut env.storage(), "acme.main", new).unwrap();
+    berth_job::secrets::create_config(&env.home, env.storage().as_mut(), "acme.main", new).unwrap();
     env
 }
 

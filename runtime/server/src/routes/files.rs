@@ -6,7 +6,6 @@
 //! `DELETE /files/{id}/tags/{tag}`. Any valid token may read; changes need a token that is not
 //! read-only.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Json;
@@ -14,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use berth_storage::{FileFilter, FileId, FileUpload, Storage};
+use berth_storage::{FileFilter, FileId, FileUpload};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -46,8 +45,8 @@ pub(crate) async fn list(
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..FileFilter::default()
     };
-    let dir = state.home.storage();
-    let files = blocking(move || Ok(Storage::open(dir)?.list_files(&filter)?)).await?;
+    let home = state.home.clone();
+    let files = blocking(move || Ok(home.open_storage()?.list_files(&filter)?)).await?;
     Ok(Json(json!(files)))
 }
 
@@ -80,9 +79,9 @@ pub(crate) async fn upload(
     let limits = UploadLimits::of(&state.home)?;
     let content =
         body_to_temp_file(&state.home, body, content_length(&headers), limits, "file").await?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let file = blocking(move || {
-        let mut storage = Storage::open(dir)?;
+        let mut storage = home.open_storage()?;
         let id = storage.upload_file(content.path(), &upload)?;
         drop(content);
         Ok(storage.file(id)?)
@@ -100,8 +99,8 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = file_id(&id)?;
-    let dir = state.home.storage();
-    let file = blocking(move || Ok(Storage::open(dir)?.file(id)?)).await?;
+    let home = state.home.clone();
+    let file = blocking(move || Ok(home.open_storage()?.file(id)?)).await?;
     Ok(Json(json!(file)))
 }
 
@@ -114,19 +113,13 @@ pub(crate) async fn download(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = file_id(&id)?;
-    let dir = state.home.storage();
-    let (path, size): (PathBuf, u64) = blocking(move || {
-        let storage = Storage::open(dir)?;
-        let info = storage.file(id)?;
-        Ok((storage.file_content_path(id)?, info.size_bytes))
-    })
-    .await?;
-    let mut content = std::fs::File::open(&path).map_err(|e| {
-        ApiError::internal(anyhow::anyhow!("opening the content of file {id}: {e}"))
-    })?;
+    let home = state.home.clone();
+    let size = {
+        let home = home.clone();
+        blocking(move || Ok(home.open_storage()?.file(id)?.size_bytes)).await?
+    };
     let body = blocking_body(move |out| {
-        std::io::copy(&mut content, out)
-            .map_err(|e| ApiError::internal(anyhow::anyhow!("reading file {id}: {e}")))?;
+        home.open_storage()?.write_file(id, out)?;
         Ok(())
     })
     .await?;
@@ -162,8 +155,8 @@ pub(crate) async fn add_tags(
     if body.tags.is_empty() {
         return Err(ApiError::bad_request("Give at least one tag (\"tags\")."));
     }
-    let dir = state.home.storage();
-    let file = blocking(move || Ok(Storage::open(dir)?.add_tags(id, &body.tags)?)).await?;
+    let home = state.home.clone();
+    let file = blocking(move || Ok(home.open_storage()?.add_tags(id, &body.tags)?)).await?;
     Ok(Json(json!(file)))
 }
 
@@ -177,7 +170,7 @@ pub(crate) async fn remove_tag(
 ) -> Result<Json<Value>, ApiError> {
     caller.require_write()?;
     let id = file_id(&id)?;
-    let dir = state.home.storage();
-    let file = blocking(move || Ok(Storage::open(dir)?.remove_tags(id, &[tag])?)).await?;
+    let home = state.home.clone();
+    let file = blocking(move || Ok(home.open_storage()?.remove_tags(id, &[tag])?)).await?;
     Ok(Json(json!(file)))
 }

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use berth_job::queue::{self, QueuedJob};
 use berth_job::record::{JobRecord, ProcessorPosition};
-use berth_storage::{JobFilter, JobStatus, Storage, StoredJob};
+use berth_storage::{JobFilter, JobQueue, JobStatus, StoredJob};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -99,7 +99,7 @@ fn result_images(record: &JobRecord) -> Vec<Value> {
 }
 
 /// Loads job `id`, refusing tokens that may not see its component.
-fn visible_job(storage: &Storage, caller: &Caller, id: &str) -> Result<StoredJob, ApiError> {
+fn visible_job(storage: &dyn JobQueue, caller: &Caller, id: &str) -> Result<StoredJob, ApiError> {
     let job = storage.job(id)?;
     caller.require_component(&job.component_id)?;
     Ok(job)
@@ -113,16 +113,14 @@ pub(crate) async fn queue(
 ) -> Result<Value, ApiError> {
     caller.require_write()?;
     caller.require_component(&job.component)?;
-    let storage_dir = state.home.storage();
+    let home = state.home.clone();
     let token = caller.0.id.clone();
     let stored = blocking(move || {
-        let mut storage = Storage::open(storage_dir)?;
-        let record = queue::submit(&mut storage, &job, Some(&token)).map_err(|e| match e {
+        queue::submit(&home, &job, Some(&token)).map_err(|e| match e {
             queue::SubmitError::Invalid(m) => ApiError::bad_request(m),
             queue::SubmitError::NotFound(m) => ApiError::not_found(m),
             queue::SubmitError::Internal(e) => ApiError::from(e),
-        })?;
-        Ok(storage.job(&record.id)?)
+        })
     })
     .await?;
     state.workers.notify();
@@ -150,8 +148,8 @@ pub(crate) async fn show(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let storage_dir = state.home.storage();
-    let job = blocking(move || visible_job(&Storage::open(storage_dir)?, &caller, &id)).await?;
+    let home = state.home.clone();
+    let job = blocking(move || visible_job(home.open_queue()?.as_ref(), &caller, &id)).await?;
     Ok(Json(job_json(&state.url, &job)))
 }
 
@@ -194,8 +192,8 @@ pub(crate) async fn list(
         limit: query.limit,
         offset: query.offset,
     };
-    let storage_dir = state.home.storage();
-    let jobs = blocking(move || Ok(Storage::open(storage_dir)?.jobs(&filter)?)).await?;
+    let home = state.home.clone();
+    let jobs = blocking(move || Ok(home.open_queue()?.jobs(&filter)?)).await?;
     let visible: Vec<Value> = jobs
         .iter()
         .filter(|j| caller.0.can_use_component(&j.component_id))
@@ -214,10 +212,10 @@ pub(crate) async fn kill(
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     caller.require_write()?;
-    let storage_dir = state.home.storage();
+    let home = state.home.clone();
     let workers = state.workers.clone();
     let job = blocking(move || {
-        visible_job(&Storage::open(&storage_dir)?, &caller, &id)?;
+        visible_job(home.open_queue()?.as_ref(), &caller, &id)?;
         match workers.kill(&id)? {
             queue::Killed::Unchanged(status) if status.is_terminal() => {
                 return Err(ApiError::bad_request(format!(
@@ -226,7 +224,7 @@ pub(crate) async fn kill(
             }
             _ => {}
         }
-        Ok(Storage::open(&storage_dir)?.job(&id)?)
+        Ok(home.open_queue()?.job(&id)?)
     })
     .await?;
     Ok((StatusCode::ACCEPTED, Json(job_json(&state.url, &job))))
@@ -251,10 +249,10 @@ pub(crate) async fn events(
 ) -> Result<Json<Value>, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let limit = query.limit.unwrap_or(MAX_EVENTS).min(MAX_EVENTS);
-    let storage_dir = state.home.storage();
+    let home = state.home.clone();
     let events = blocking(move || {
-        let storage = Storage::open(storage_dir)?;
-        visible_job(&storage, &caller, &id)?;
+        let storage = home.open_queue()?;
+        visible_job(storage.as_ref(), &caller, &id)?;
         Ok(storage.job_events(&id, query.since, limit)?)
     })
     .await?;

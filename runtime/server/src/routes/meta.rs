@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use berth_storage::{JobStatus, Storage};
+use berth_storage::JobStatus;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
@@ -32,8 +32,8 @@ pub(crate) async fn metrics(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
 ) -> Result<impl IntoResponse, ApiError> {
-    let storage_dir = state.home.storage();
-    let counts = blocking(move || Ok(Storage::open(storage_dir)?.job_counts()?)).await?;
+    let home = state.home.clone();
+    let counts = blocking(move || Ok(home.open_queue()?.job_counts()?)).await?;
     let mut out = String::new();
     out.push_str("# HELP berth_jobs Jobs in Storage by status.\n# TYPE berth_jobs gauge\n");
     for status in JobStatus::ALL {

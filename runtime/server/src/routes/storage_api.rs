@@ -25,7 +25,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use berth_storage::{
     ComponentDefinition, Config, ConfigRow, ConfigUpdate, NewConfig, NewConfigRow, RowUpdate,
-    Storage,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -350,9 +349,9 @@ pub(crate) async fn list_components(
         rows: wanted.iter().any(|w| w == "rows"),
         state: wanted.iter().any(|w| w == "state"),
     };
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let components = blocking(move || {
-        let storage = Storage::open(dir)?;
+        let storage = home.open_storage()?;
         let mut out = Vec::new();
         for definition in storage.list_components()? {
             if !caller.0.can_use_component(&definition.id) {
@@ -393,8 +392,8 @@ pub(crate) async fn list_configs(
     check_branch(&params)?;
     let component = param(&params, "component").to_owned();
     caller.require_component(&component)?;
-    let dir = state.home.storage();
-    let configs = blocking(move || Ok(Storage::open(dir)?.list_configs(&component)?)).await?;
+    let home = state.home.clone();
+    let configs = blocking(move || Ok(home.open_storage()?.list_configs(&component)?)).await?;
     Ok(Json(
         configs
             .iter()
@@ -439,10 +438,17 @@ pub(crate) async fn create_config(
     };
     let home = state.home.clone();
     let config = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
-        let id = berth_job::secrets::create_config(&home, &mut storage, &component, new)?;
+        let mut storage = home.open_storage()?;
+        let id = berth_job::secrets::create_config(&home, storage.as_mut(), &component, new)?;
         if let Some(new_state) = new_state {
-            berth_job::secrets::set_state(&home, &mut storage, &component, &id, None, new_state)?;
+            berth_job::secrets::set_state(
+                &home,
+                storage.as_mut(),
+                &component,
+                &id,
+                None,
+                new_state,
+            )?;
         }
         Ok(storage.config(&component, &id)?)
     })
@@ -467,8 +473,8 @@ pub(crate) async fn show_config(
     let component = param(&params, "component").to_owned();
     let id = param(&params, "config").to_owned();
     caller.require_component(&component)?;
-    let dir = state.home.storage();
-    let config = blocking(move || Ok(Storage::open(dir)?.config(&component, &id)?)).await?;
+    let home = state.home.clone();
+    let config = blocking(move || Ok(home.open_storage()?.config(&component, &id)?)).await?;
     Ok(Json(config_json(&config, Include::ALL, "")))
 }
 
@@ -503,14 +509,26 @@ pub(crate) async fn update_config(
     };
     let home = state.home.clone();
     let config = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
+        let mut storage = home.open_storage()?;
         let mut config = storage.config(&component, &id)?;
         if !update.is_empty() {
-            config =
-                berth_job::secrets::update_config(&home, &mut storage, &component, &id, update)?;
+            config = berth_job::secrets::update_config(
+                &home,
+                storage.as_mut(),
+                &component,
+                &id,
+                update,
+            )?;
         }
         if let Some(new_state) = new_state {
-            berth_job::secrets::set_state(&home, &mut storage, &component, &id, None, new_state)?;
+            berth_job::secrets::set_state(
+                &home,
+                storage.as_mut(),
+                &component,
+                &id,
+                None,
+                new_state,
+            )?;
             config = storage.config(&component, &id)?;
         }
         Ok(config)
@@ -534,8 +552,8 @@ pub(crate) async fn delete_config(
     let id = param(&params, "config").to_owned();
     caller.require_write()?;
     caller.require_component(&component)?;
-    let dir = state.home.storage();
-    blocking(move || Ok(Storage::open(dir)?.delete_config(&component, &id)?)).await?;
+    let home = state.home.clone();
+    blocking(move || Ok(home.open_storage()?.delete_config(&component, &id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -563,8 +581,8 @@ pub(crate) async fn put_state(
     let new_state = parse_state(value)?;
     let home = state.home.clone();
     let config = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
-        berth_job::secrets::set_state(&home, &mut storage, &component, &id, None, new_state)?;
+        let mut storage = home.open_storage()?;
+        berth_job::secrets::set_state(&home, storage.as_mut(), &component, &id, None, new_state)?;
         Ok(storage.config(&component, &id)?)
     })
     .await?;
@@ -584,8 +602,8 @@ pub(crate) async fn list_rows(
     let component = param(&params, "component").to_owned();
     let id = param(&params, "config").to_owned();
     caller.require_component(&component)?;
-    let dir = state.home.storage();
-    let config = blocking(move || Ok(Storage::open(dir)?.config(&component, &id)?)).await?;
+    let home = state.home.clone();
+    let config = blocking(move || Ok(home.open_storage()?.config(&component, &id)?)).await?;
     Ok(Json(
         config.rows.iter().map(|r| row_json(&config, r)).collect(),
     ))
@@ -627,12 +645,12 @@ pub(crate) async fn create_row(
     };
     let home = state.home.clone();
     let (config, row_id) = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
-        let row = berth_job::secrets::add_row(&home, &mut storage, &component, &id, row)?;
+        let mut storage = home.open_storage()?;
+        let row = berth_job::secrets::add_row(&home, storage.as_mut(), &component, &id, row)?;
         if let Some(new_state) = new_state {
             berth_job::secrets::set_state(
                 &home,
-                &mut storage,
+                storage.as_mut(),
                 &component,
                 &id,
                 Some(&row.id),
@@ -666,9 +684,9 @@ pub(crate) async fn show_row(
     let id = param(&params, "config").to_owned();
     let row_id = param(&params, "row").to_owned();
     caller.require_component(&component)?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let (config, row) = blocking(move || {
-        let storage = Storage::open(dir)?;
+        let storage = home.open_storage()?;
         let row = storage.row(&component, &id, &row_id)?;
         Ok((storage.config(&component, &id)?, row))
     })
@@ -708,12 +726,12 @@ pub(crate) async fn update_row(
     };
     let home = state.home.clone();
     let (config, row) = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
+        let mut storage = home.open_storage()?;
         let mut row = storage.row(&component, &id, &row_id)?;
         if !update.is_empty() {
             row = berth_job::secrets::update_row(
                 &home,
-                &mut storage,
+                storage.as_mut(),
                 &component,
                 &id,
                 &row_id,
@@ -723,7 +741,7 @@ pub(crate) async fn update_row(
         if let Some(new_state) = new_state {
             berth_job::secrets::set_state(
                 &home,
-                &mut storage,
+                storage.as_mut(),
                 &component,
                 &id,
                 Some(&row_id),
@@ -754,8 +772,8 @@ pub(crate) async fn delete_row(
     let row_id = param(&params, "row").to_owned();
     caller.require_write()?;
     caller.require_component(&component)?;
-    let dir = state.home.storage();
-    blocking(move || Ok(Storage::open(dir)?.delete_row(&component, &id, &row_id)?)).await?;
+    let home = state.home.clone();
+    blocking(move || Ok(home.open_storage()?.delete_row(&component, &id, &row_id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -802,8 +820,8 @@ pub(crate) async fn component_list(
     State(state): State<Arc<AppState>>,
     caller: Caller,
 ) -> Result<Json<Vec<ComponentDefinition>>, ApiError> {
-    let dir = state.home.storage();
-    let all = blocking(move || Ok(Storage::open(dir)?.list_components()?)).await?;
+    let home = state.home.clone();
+    let all = blocking(move || Ok(home.open_storage()?.list_components()?)).await?;
     Ok(Json(
         all.into_iter()
             .filter(|d| caller.0.can_use_component(&d.id))
@@ -824,7 +842,7 @@ pub(crate) async fn component_create(
     let (definition, ignored) = definition_of(&body, None)?;
     let home = state.home.clone();
     let stored = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
+        let mut storage = home.open_storage()?;
         let id = definition.id.clone();
         if storage.component(&id).is_ok() {
             return Err(ApiError::new(
@@ -832,7 +850,7 @@ pub(crate) async fn component_create(
                 format!("component \"{id}\" already exists (PUT /components/{id} changes it)"),
             ));
         }
-        berth_job::secrets::add_component(&home, &mut storage, definition)?;
+        berth_job::secrets::add_component(&home, storage.as_mut(), definition)?;
         Ok(storage.component(&id)?)
     })
     .await?;
@@ -849,9 +867,9 @@ pub(crate) async fn component_show(
     Path(id): Path<String>,
 ) -> Result<Json<ComponentDefinition>, ApiError> {
     caller.require_component(&id)?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     Ok(Json(
-        blocking(move || Ok(Storage::open(dir)?.component(&id)?)).await?,
+        blocking(move || Ok(home.open_storage()?.component(&id)?)).await?,
     ))
 }
 
@@ -870,8 +888,8 @@ pub(crate) async fn component_update(
     let (definition, ignored) = definition_of(&body, Some(&id))?;
     let home = state.home.clone();
     let stored = blocking(move || {
-        let mut storage = Storage::open(home.storage())?;
-        berth_job::secrets::update_component(&home, &mut storage, definition)?;
+        let mut storage = home.open_storage()?;
+        berth_job::secrets::update_component(&home, storage.as_mut(), definition)?;
         Ok(storage.component(&id)?)
     })
     .await?;
@@ -898,10 +916,10 @@ pub(crate) async fn component_delete(
     Query(query): Query<ForceQuery>,
 ) -> Result<Json<ComponentRemoved>, ApiError> {
     caller.require_admin()?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let removed = {
         let id = id.clone();
-        blocking(move || Ok(Storage::open(dir)?.delete_component(&id, query.force)?)).await?
+        blocking(move || Ok(home.open_storage()?.delete_component(&id, query.force)?)).await?
     };
     Ok(Json(ComponentRemoved {
         id,

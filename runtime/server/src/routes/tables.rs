@@ -13,8 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use berth_storage::{
-    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, Storage, TableId, WhereFilter,
-    WhereOperator,
+    CsvDialect, DeleteFilter, ExportOptions, ImportOptions, TableId, WhereFilter, WhereOperator,
 };
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -55,8 +54,8 @@ pub(crate) async fn list(
     State(state): State<Arc<AppState>>,
     _caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
-    let dir = state.home.storage();
-    let tables = blocking(move || Ok(Storage::open(dir)?.list_tables()?)).await?;
+    let home = state.home.clone();
+    let tables = blocking(move || Ok(home.open_storage()?.list_tables()?)).await?;
     Ok(Json(json!(tables)))
 }
 
@@ -69,8 +68,8 @@ pub(crate) async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id = table_id(&id)?;
-    let dir = state.home.storage();
-    let table = blocking(move || Ok(Storage::open(dir)?.table(&id)?)).await?;
+    let home = state.home.clone();
+    let table = blocking(move || Ok(home.open_storage()?.table(&id)?)).await?;
     Ok(Json(json!(table)))
 }
 
@@ -84,8 +83,8 @@ pub(crate) async fn remove(
 ) -> Result<StatusCode, ApiError> {
     caller.require_write()?;
     let id = table_id(&id)?;
-    let dir = state.home.storage();
-    blocking(move || Ok(Storage::open(dir)?.remove_table(&id)?)).await?;
+    let home = state.home.clone();
+    blocking(move || Ok(home.open_storage()?.remove_table(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -154,9 +153,9 @@ pub(crate) async fn import(
     let limits = UploadLimits::of(&state.home)?;
     let options = import_options(&params, &limits)?;
     let csv = body_to_temp_file(&state.home, body, content_length(&headers), limits, "CSV").await?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let report = blocking(move || {
-        let report = Storage::open(dir)?.import_csv(&id, csv.path(), &options)?;
+        let report = home.open_storage()?.import_csv(&id, csv.path(), &options)?;
         drop(csv);
         Ok(report)
     })
@@ -205,9 +204,9 @@ pub(crate) async fn export(
 ) -> Result<Response, ApiError> {
     let id = table_id(&id)?;
     let options = export_options(&params(query)?)?;
-    let dir = state.home.storage();
+    let home = state.home.clone();
     let body = blocking_body(move |out| {
-        Storage::open(dir)?.export_csv(&id, out, &options)?;
+        home.open_storage()?.export_csv(&id, out, &options)?;
         Ok(())
     })
     .await?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use berth_storage::{NewToken, Storage};
+use berth_storage::NewToken;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -23,8 +23,8 @@ pub(crate) async fn list(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     caller.require_admin()?;
-    let storage_dir = state.home.storage();
-    let tokens = blocking(move || Ok(Storage::open(storage_dir)?.tokens()?)).await?;
+    let home = state.home.clone();
+    let tokens = blocking(move || Ok(home.open_storage()?.tokens()?)).await?;
     Ok(Json(json!(tokens)))
 }
 
@@ -65,9 +65,8 @@ pub(crate) async fn create(
         }),
         job_id: None,
     };
-    let storage_dir = state.home.storage();
-    let (token, secret) =
-        blocking(move || Ok(Storage::open(storage_dir)?.create_token(&new)?)).await?;
+    let home = state.home.clone();
+    let (token, secret) = blocking(move || Ok(home.open_storage()?.create_token(&new)?)).await?;
     let mut answer = json!(token);
     answer["secret"] = json!(secret);
     Ok((StatusCode::CREATED, Json(answer)))
@@ -82,8 +81,8 @@ pub(crate) async fn revoke(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.require_admin()?;
-    let storage_dir = state.home.storage();
-    blocking(move || Ok(Storage::open(storage_dir)?.revoke_token(&id)?)).await?;
+    let home = state.home.clone();
+    blocking(move || Ok(home.open_storage()?.revoke_token(&id)?)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -34,6 +34,7 @@ impl Server {
             workers,
             grace: Duration::from_secs(5),
             init_token: true,
+            ..ServeOptions::default()
         };
         let thread = std::thread::spawn(move || {
             let ready = |started: &berth_server::Started| {
