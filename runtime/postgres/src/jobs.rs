@@ -195,7 +195,9 @@ impl PgStorage {
             &[&to.as_str(), &to.is_terminal(), &id],
         )
         .map_err(PgError::db("updating a job", id))?;
-        if to.is_terminal() || to == JobStatus::Waiting {
+        // A kill wakes the nodes too: the one running the job stops it at once instead of at
+        // its next heartbeat.
+        if to.is_terminal() || matches!(to, JobStatus::Waiting | JobStatus::Terminating) {
             notify(&mut tx, id)?;
         }
         tx.commit()

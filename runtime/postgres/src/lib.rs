@@ -78,7 +78,7 @@ pub use nodes::{Heartbeat, SweptJob, node_stopped_message};
 pub use pool::PgPool;
 pub use queue::PgNode;
 
-/// The `NOTIFY` channel a job being queued, or a job ending, is announced on.
+/// The `NOTIFY` channel a job being queued, killed or ending is announced on.
 pub(crate) const CHANNEL: &str = "berth_jobs";
 
 /// One connection to a berth database on PostgreSQL, its schema migrated.

@@ -37,7 +37,7 @@ impl WorkListener {
         })
     }
 
-    /// Blocks until a job is queued or ends (on any node) or `timeout` passes; true when woken
+    /// Blocks until a job is queued, killed or ends (on any node) or `timeout` passes; true when woken
     /// by a change. Changes whose notifications have arrived by then wake it once.
     pub fn wait_for_work(&mut self, timeout: Duration) -> Result<bool, PgError> {
         let mut notifications = self.client.notifications();

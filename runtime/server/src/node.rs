@@ -4,17 +4,20 @@
 //! - **Waking**: jobs queued through another node's API do not reach this node's dispatcher
 //!   directly; a listener thread waits on the queue's `NOTIFY` channel
 //!   ([`berth_postgres::WorkListener`]) and wakes the dispatcher.
-//! - **Heartbeats**: every running job of this node is stamped every [`heartbeat_interval`]. The
-//!   answer carries kills made on other nodes (the job is `terminating`: its run is cancelled
-//!   here) and tells the node when a job is no longer its own (the sweep ended it while this node
-//!   was too slow): the run is cancelled, and its final record is refused by the database.
-//! - **The sweep**: each heartbeat round also ends every job, on any node, whose heartbeat is
-//!   older than the expiry: `error` (or `terminated` if a kill asked it to stop) with a message
+//! - **Heartbeats**: every running job of this node is stamped every [`heartbeat_interval`], and
+//!   at once when the channel announces a change (a kill is announced, so a job killed through
+//!   another node's API stops within milliseconds, not at the next beat). The answer carries
+//!   kills (the job is `terminating`: its run is cancelled here) and tells the node when a job is
+//!   no longer its own (the sweep ended it while this node was too slow): the run is cancelled,
+//!   and its final record is refused by the database.
+//! - **The sweep**: every heartbeat interval a node also ends every job, on any node, whose
+//!   heartbeat is older than the expiry: `error` (or `terminated` if a kill asked it to stop) with a message
 //!   naming the node, its forwarded tokens revoked. It is never run again: components have side
 //!   effects. This replaces the embedded server's recovery at start, which would end other
 //!   nodes' running jobs.
 
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use berth_job::home::SharedStorage;
 use berth_postgres::{Heartbeat, PgStorage};
@@ -29,14 +32,41 @@ pub(crate) fn heartbeat_interval(expiry: Duration) -> Duration {
 /// Starts the listener and the heartbeat threads of a node; both stop once `workers` stop
 /// accepting jobs.
 pub(crate) fn start(workers: &Workers, shared: &SharedStorage, expiry: Duration) {
-    let (listener_workers, listener_shared) = (workers.clone(), shared.clone());
+    let changed = Changed::default();
+    let (listener_workers, listener_shared, listener_changed) =
+        (workers.clone(), shared.clone(), changed.clone());
     spawn("berth-listener", move || {
-        listen(&listener_workers, &listener_shared);
+        listen(&listener_workers, &listener_shared, &listener_changed);
     });
     let (beat_workers, beat_shared) = (workers.clone(), shared.clone());
     spawn("berth-heartbeat", move || {
-        beat(&beat_workers, &beat_shared, expiry);
+        beat(&beat_workers, &beat_shared, expiry, &changed);
     });
+}
+
+/// Set by the listener when the queue changed; the heartbeat thread waits on it.
+#[derive(Clone, Default)]
+struct Changed(Arc<(Mutex<bool>, Condvar)>);
+
+impl Changed {
+    fn set(&self) {
+        let (flag, condvar) = &*self.0;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        condvar.notify_all();
+    }
+
+    /// Waits until the flag is set or `timeout` passes, and clears it.
+    fn wait(&self, timeout: Duration) {
+        let (flag, condvar) = &*self.0;
+        let mut set = flag.lock().unwrap_or_else(|p| p.into_inner());
+        if !*set {
+            set = condvar
+                .wait_timeout(set, timeout)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        *set = false;
+    }
 }
 
 fn spawn(name: &str, body: impl FnOnce() + Send + 'static) {
@@ -49,7 +79,7 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) {
 /// How long the listener waits before it looks at whether the server still runs.
 const LISTEN_ROUND: Duration = Duration::from_millis(500);
 
-fn listen(workers: &Workers, shared: &SharedStorage) {
+fn listen(workers: &Workers, shared: &SharedStorage, changed: &Changed) {
     let mut listener = None;
     while workers.accepting() {
         if listener.is_none() {
@@ -64,7 +94,10 @@ fn listen(workers: &Workers, shared: &SharedStorage) {
         }
         let Some(l) = listener.as_mut() else { continue };
         match l.wait_for_work(LISTEN_ROUND) {
-            Ok(true) => workers.notify(),
+            Ok(true) => {
+                workers.notify();
+                changed.set();
+            }
             Ok(false) => {}
             Err(e) => {
                 tracing::error!("waiting for queued jobs: {e}");
@@ -77,19 +110,21 @@ fn listen(workers: &Workers, shared: &SharedStorage) {
     }
 }
 
-fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration) {
+fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration, changed: &Changed) {
     let interval = heartbeat_interval(expiry);
+    let mut next_sweep = Instant::now();
     while workers.accepting() || !workers.running_jobs().is_empty() {
         match shared.pool.get() {
             Ok(mut connection) => {
                 stamp(workers, &mut connection, &shared.node);
-                if workers.accepting() {
+                if workers.accepting() && Instant::now() >= next_sweep {
                     sweep(&mut connection, expiry);
+                    next_sweep = Instant::now() + interval;
                 }
             }
             Err(e) => tracing::error!("connecting for heartbeats: {e}"),
         }
-        std::thread::sleep(interval);
+        changed.wait(interval);
     }
 }
 
@@ -104,6 +139,14 @@ fn stamp(workers: &Workers, connection: &mut PgStorage, node: &str) {
                     cancel.cancel();
                 }
             }
+            // Ended on this node: either its worker recorded the end as the heartbeat ran (the
+            // usual case: the job leaves the running set right after), or the sweep ended it
+            // because this node was late (the sweeping node says so). Cancelling is right for
+            // the second and harmless for the first.
+            Ok(Heartbeat::Lost {
+                status,
+                node: Some(holder),
+            }) if holder == node && status.is_terminal() => cancel.cancel(),
             Ok(Heartbeat::Lost {
                 status,
                 node: other,

@@ -46,3 +46,5 @@ mod client_mode;
 mod json_flags;
 // The crash test: 1,000 jobs over HTTP, the server SIGKILLed and restarted.
 mod crash;
+// Three `berth serve` nodes on one PostgreSQL: 1,000 jobs, one node SIGKILLed mid-job.
+mod serve_nodes;

@@ -21,6 +21,11 @@ pub(crate) struct Served {
 
 impl Served {
     pub(crate) fn start(env: &Env, workers: usize, init_token: bool) -> Self {
+        Self::start_with(env, workers, init_token, &[])
+    }
+
+    /// [`Served::start`] with more arguments of `berth serve`.
+    pub(crate) fn start_with(env: &Env, workers: usize, init_token: bool, args: &[&str]) -> Self {
         let mut command = berth();
         command
             .env("BERTH_HOME", env.root())
@@ -31,6 +36,7 @@ impl Served {
                 "--workers",
                 &workers.to_string(),
             ])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());
         if init_token {
