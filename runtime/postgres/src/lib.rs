@@ -1,5 +1,5 @@
-//! berth's Storage on PostgreSQL, shared by several runner nodes: so far the job queue, tables,
-//! files, API tokens and the catalog (components, configurations, rows, state).
+//! berth's Storage on PostgreSQL, shared by several runner nodes: the job queue and job events,
+//! tables, files, API tokens and the catalog (components, configurations, rows, state).
 //!
 //! The embedded Storage (`berth-storage`) keeps everything in one DuckDB file: one process, one
 //! machine. This crate holds the same job queue in a PostgreSQL database that several nodes share,
@@ -27,8 +27,10 @@
 //! module `files`) keep their content as large objects, written and unlinked with the catalog
 //! row. Tokens ([`berth_storage::TokenStore`], module `tokens`) keep only secrets' hashes and
 //! judge expiry by the database server's clock. The catalog ([`berth_storage::Catalog`], module
-//! `catalog`) locks a configuration for each change and counts its version. Not here yet: OAuth
-//! credentials, `rewrite_documents` (key rotation), and wiring into `berth serve`.
+//! `catalog`) locks a configuration for each change and counts its version. A [`PgPool`] keeps
+//! connections for a process that opens Storage often (`berth serve` on a home put on PostgreSQL
+//! by `berth_job::home::Home::on_postgres`). Not here yet: OAuth credentials and
+//! `rewrite_documents` (key rotation).
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,

@@ -8,6 +8,9 @@
 //! - jobs live in the home's Storage ([`berth_job::queue`]): a restarted server runs every job
 //!   still `waiting`, and ends a job that was `processing` when the process died as an error
 //!   (never silently run twice: components have side effects);
+//! - on a home put on PostgreSQL ([`berth_job::home::Home::on_postgres`]) several servers share
+//!   the queue as nodes: they wake on `NOTIFY`, stamp heartbeats on their running jobs, and sweep
+//!   the jobs of nodes that stopped (module `node`);
 //! - workers run up to `--workers` jobs at once, jobs of one configuration one at a time and in
 //!   order; synchronous actions bypass the queue;
 //! - every route but `/health` needs a token (`X-StorageApi-Token`); tokens are stored hashed,
@@ -126,10 +129,13 @@ async fn run(
     // blocking thread, never on the server's async ones.
     let startup = home.clone();
     let init_token = options.init_token;
-    let (keep_open, recovered, admin_token) =
-        tokio::task::spawn_blocking(move || open_storage(&startup, init_token))
-            .await
-            .context("opening Storage")??;
+    let Opened {
+        keep_open,
+        recovered,
+        admin_token,
+    } = tokio::task::spawn_blocking(move || open_storage(&startup, init_token))
+        .await
+        .context("opening Storage")??;
     let metrics = state::Metrics::default();
     let events = events::EventWriter::start(&home);
     let workers = workers::Workers::start(&home, &url, options.workers, &events, &metrics);
@@ -169,14 +175,7 @@ async fn run(
 /// Opens Storage for the server's life (on the embedded backend, holding one connection keeps
 /// the database open; every handler and worker gets its own connection to it), ends the jobs an
 /// earlier run of this server left running, and creates the admin token when asked.
-fn open_storage(
-    home: &Home,
-    init_token: bool,
-) -> Result<(
-    Box<dyn berth_storage::Backend + Send>,
-    Vec<String>,
-    Option<String>,
-)> {
+fn open_storage(home: &Home, init_token: bool) -> Result<Opened> {
     let keep_open = home.open_storage().context("opening Storage")?;
     let recovered = berth_job::queue::recover(home)?;
     let admin_token = if init_token {
@@ -192,7 +191,21 @@ fn open_storage(
     } else {
         None
     };
-    Ok((keep_open, recovered, admin_token))
+    Ok(Opened {
+        keep_open,
+        recovered,
+        admin_token,
+    })
+}
+
+/// What [`open_storage`] opened and did.
+struct Opened {
+    /// A connection held for the server's life.
+    keep_open: Box<dyn berth_storage::Backend + Send>,
+    /// The jobs it ended as interrupted.
+    recovered: Vec<String>,
+    /// The admin token it created.
+    admin_token: Option<String>,
 }
 
 /// Resolves on SIGTERM or SIGINT.

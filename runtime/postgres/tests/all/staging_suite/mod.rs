@@ -2,8 +2,9 @@
 //! so each case in [`cases`] stages from the embedded Storage and from PostgreSQL (see
 //! `backends`) and compares the data folder byte for byte with what it must hold.
 //!
-//! The job-level staging suites (berth-job's `staging_input`, `staging_output_*`) still run on
-//! the embedded Storage only: the job runner does not take a `Backend` yet.
+//! The job-level staging suites (berth-job's `staging_input`, `staging_output_*`) run on both
+//! too: `.ci/suites-on-postgres.sh` runs berth-job's whole suite again with every test home on
+//! PostgreSQL.
 
 mod cases;
 
