@@ -12,7 +12,7 @@ use super::UserError;
 use super::run::write_body;
 use berth_job::JobStore;
 use berth_job::home::Home;
-use berth_storage::Storage;
+use berth_storage::JobQueue;
 
 /// `berth job` subcommands.
 #[derive(Debug, Subcommand)]
@@ -46,7 +46,7 @@ pub enum JobCommand {
 
 /// Prints the events of `job_id` after `since`; returns the last sequence number printed.
 fn print_events(
-    storage: &Storage,
+    storage: &dyn JobQueue,
     job_id: &str,
     since: u64,
     json: bool,
@@ -80,7 +80,7 @@ fn logs(home: &Home, job_id: &str, follow: bool, json: bool) -> Result<ExitCode>
     let mut since = 0;
     loop {
         // Storage is opened per poll, so a follow never keeps other commands out.
-        let storage = Storage::open(home.storage())?;
+        let storage = home.open_queue()?;
         let job = match storage.job(job_id) {
             Ok(job) => job,
             Err(berth_storage::StorageError::JobNotFound { .. }) => {
@@ -88,10 +88,10 @@ fn logs(home: &Home, job_id: &str, follow: bool, json: bool) -> Result<ExitCode>
             }
             Err(e) => return Err(e.into()),
         };
-        since = print_events(&storage, job_id, since, json, &mut out)?;
+        since = print_events(storage.as_ref(), job_id, since, json, &mut out)?;
         if !follow || job.status.is_terminal() {
             // One more read: events written between the two reads.
-            print_events(&storage, job_id, since, json, &mut out)?;
+            print_events(storage.as_ref(), job_id, since, json, &mut out)?;
             return Ok(ExitCode::SUCCESS);
         }
         drop(storage);

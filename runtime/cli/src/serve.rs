@@ -37,8 +37,14 @@ pub struct ServeArgs {
     #[arg(long, value_name = "NAME")]
     pub node: Option<String>,
     /// On shared Storage: seconds after a running job's last heartbeat when any node ends it as
-    /// an error, its node presumed gone.
-    #[arg(long, default_value_t = berth_server::DEFAULT_NODE_EXPIRY.as_secs_f64(), value_name = "SECS")]
+    /// an error, its node presumed gone (`berth run` on the same database paces its heartbeats by
+    /// BERTH_NODE_EXPIRY too).
+    #[arg(
+        long,
+        env = berth_job::heartbeat::NODE_EXPIRY_ENV,
+        default_value_t = berth_server::DEFAULT_NODE_EXPIRY.as_secs_f64(),
+        value_name = "SECS"
+    )]
     pub node_expiry: f64,
 }
 

@@ -4,12 +4,13 @@
 //!
 //! On PostgreSQL the home is put on the database ([`Home::on_postgres`]) before the command
 //! runs, so the command opens Storage as it would the embedded one. What works there: `berth
-//! serve` (a node of several sharing the queue), `berth action`, and Storage's commands (`berth
+//! serve` (a node of several sharing the queue), `berth run`, `berth action`, `berth job` (the shared queue's
+//! records and logs), `berth oauth` (credentials in the database) and Storage's commands (`berth
 //! table|file|token|component|config …`); `exec` and `image` open no Storage. Refused with a
 //! message saying why, rather than quietly working on the embedded Storage the user asked not to
-//! use: `berth run` and `berth job` (a job run outside a server would send no heartbeats, and a
-//! node's sweep would end it as lost), OAuth credentials (still files of one home), key rotation
-//! (not on PostgreSQL yet) and `berth info`.
+//! use: key rotation (not on PostgreSQL yet) and `berth info`. `berth run` records its job in the
+//! shared queue and stamps its heartbeat while it runs ([`berth_job::heartbeat`]), so the nodes'
+//! sweep leaves it alone and a kill through any node stops it.
 
 use berth_job::home::Home;
 use berth_postgres::PgPool;
@@ -84,14 +85,17 @@ pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
             | Command::Image(_)
             | Command::Serve(_)
             | Command::Action(_)
+            | Command::Oauth(_)
+            | Command::Job(_)
+            | Command::Run(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which serves `berth serve`, `berth action` and \
-         Storage's commands (`berth table|file|token|component|config …`) so far; `berth run` \
-         and `berth job` (run jobs through a server's API: `--url`), OAuth credentials, key \
-         rotation and `berth info` still need the home's embedded Storage (unset {VAR} to use it)"
+        "{VAR} names a PostgreSQL database, which serves running components (`berth serve`, \
+         `run`, `action`, `job`), `berth oauth` and Storage's commands (`berth \
+         table|file|token|component|config …`); key rotation and `berth info` still need the \
+         home's embedded Storage (unset {VAR} to use it)"
     )))
 }
 

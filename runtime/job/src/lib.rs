@@ -31,6 +31,7 @@
 pub mod action;
 pub mod config;
 pub mod executor;
+pub mod heartbeat;
 pub mod home;
 pub mod launch;
 pub mod mustache;

@@ -8,9 +8,11 @@
 //! (DB `Runner/Authorization`, ConfigFile): the OAuth `id` and `version`, a stored `workspace` and
 //! a stored `context` are dropped.
 //!
-//! Credentials are kept as files, `oauth/<component>/<id>.json` under the home (written to a
-//! temporary file and renamed, so a reader never sees half a file); ids and component ids are
-//! single path components of letters, digits, `.`, `-` and `_`.
+//! On the embedded Storage, credentials are kept as files, `oauth/<component>/<id>.json` under
+//! the home (written to a temporary file and renamed, so a reader never sees half a file). On a
+//! home put on PostgreSQL ([`Home::on_postgres`]) they are kept in the shared database instead,
+//! so a job finds them on whichever node runs it. Either way ids and component ids are letters,
+//! digits, `.`, `-` and `_`.
 
 use std::fs;
 use std::io;
@@ -133,11 +135,23 @@ pub fn add(
         Some(id) => id.to_owned(),
         None => berth_exec::environment::new_run_id(),
     };
-    let path = file(home, component, &id)?;
-    if path.exists() {
-        return Err(OauthError::Invalid(format!(
+    let exists = || {
+        OauthError::Invalid(format!(
             "OAuth credentials \"{id}\" of component \"{component}\" already exist."
-        )));
+        ))
+    };
+    let path = file(home, component, &id)?;
+    if let Some(shared) = home.shared_storage() {
+        secrets::encrypt_oauth_credentials(home, component, &mut credentials)?;
+        let added = shared
+            .pool
+            .get()
+            .and_then(|mut db| db.add_oauth_credentials(component, &id, &credentials))
+            .map_err(database)?;
+        return if added { Ok(id) } else { Err(exists()) };
+    }
+    if path.exists() {
+        return Err(exists());
     }
     secrets::encrypt_oauth_credentials(home, component, &mut credentials)?;
     let dir = path.parent().expect("a component folder");
@@ -151,6 +165,20 @@ pub fn add(
 
 /// The stored credentials (of `component`, or of every component), ordered.
 pub fn list(home: &Home, component: Option<&str>) -> Result<Vec<OauthEntry>, OauthError> {
+    if let Some(shared) = home.shared_storage() {
+        if let Some(c) = component {
+            check_name("component id", c)?;
+        }
+        let stored = shared
+            .pool
+            .get()
+            .and_then(|db| db.list_oauth_credentials(component))
+            .map_err(database)?;
+        return Ok(stored
+            .into_iter()
+            .map(|(component, id)| OauthEntry { component, id })
+            .collect());
+    }
     let root = root(home);
     let components: Vec<String> = match component {
         Some(c) => {
@@ -192,26 +220,52 @@ pub fn list(home: &Home, component: Option<&str>) -> Result<Vec<OauthEntry>, Oau
 /// Removes stored credentials.
 pub fn remove(home: &Home, component: &str, id: &str) -> Result<(), OauthError> {
     let path = file(home, component, id)?;
+    if let Some(shared) = home.shared_storage() {
+        let removed = shared
+            .pool
+            .get()
+            .and_then(|mut db| db.remove_oauth_credentials(component, id))
+            .map_err(database)?;
+        return if removed {
+            Ok(())
+        } else {
+            Err(not_found(component, id))
+        };
+    }
     match fs::remove_file(&path) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(OauthError::NotFound {
-            component: component.to_owned(),
-            id: id.to_owned(),
-        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(not_found(component, id)),
         Err(e) => Err(io_error(&path)(e)),
     }
+}
+
+fn not_found(component: &str, id: &str) -> OauthError {
+    OauthError::NotFound {
+        component: component.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
+/// The shared database failed (or refused the input: a NUL stays the user's error).
+fn database(error: berth_postgres::PgError) -> OauthError {
+    OauthError::Store(StoreError::Storage(error.into()))
 }
 
 /// The stored (still encrypted) credentials.
 pub fn load(home: &Home, component: &str, id: &str) -> Result<Value, OauthError> {
     let path = file(home, component, id)?;
+    if let Some(shared) = home.shared_storage() {
+        return shared
+            .pool
+            .get()
+            .and_then(|db| db.oauth_credentials(component, id))
+            .map_err(database)?
+            .ok_or_else(|| not_found(component, id));
+    }
     let text = match fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            return Err(OauthError::NotFound {
-                component: component.to_owned(),
-                id: id.to_owned(),
-            });
+            return Err(not_found(component, id));
         }
         Err(e) => return Err(io_error(&path)(e)),
     };

@@ -31,7 +31,7 @@ use crate::home::Home;
 use crate::secrets::{self, JobSecrets};
 use crate::settings::{HomeSettings, SETTINGS_FILE};
 use berth_exec::environment::new_run_id;
-use berth_exec::{Outcome, RUN_ACTION};
+use berth_exec::{Cancel, Outcome, RUN_ACTION};
 use berth_staging::input_files::{StagedFiles, stage_input_files, tag_processed};
 use berth_staging::input_tables::stage_input_tables;
 use berth_staging::out_dir::OutDir;
@@ -67,7 +67,20 @@ pub fn run_job(home: &Home, request: &JobRequest, progress: &dyn Progress) -> Re
     }
     record.mode = request.mode;
     JobStore::new(home).save(&record)?;
-    run_recorded(home, record, request, progress)
+    // On Storage several nodes share, the job stamps its heartbeat while it runs (else a node's
+    // sweep would end it as lost) and stops when killed through any node.
+    let Some(shared) = home.shared_storage() else {
+        return run_recorded(home, record, request, progress);
+    };
+    let mut request = request.clone();
+    let cancel = request.cancel.get_or_insert_with(Cancel::new).clone();
+    let _beating = crate::heartbeat::Beating::start(
+        shared,
+        &id,
+        cancel,
+        crate::heartbeat::interval(crate::heartbeat::node_expiry()),
+    );
+    run_recorded(home, record, &request, progress)
 }
 
 /// Runs the job of an existing `record` (a queued job the server took): the same pipeline as

@@ -60,6 +60,7 @@ mod listen;
 mod locks;
 mod migrate;
 mod nodes;
+mod oauth;
 mod pool;
 mod queue;
 mod table_export;

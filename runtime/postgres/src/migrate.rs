@@ -55,6 +55,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "table metadata",
         sql: include_str!("migrations/0006_table_metadata.sql"),
     },
+    Migration {
+        version: 7,
+        name: "oauth credentials",
+        sql: include_str!("migrations/0007_oauth.sql"),
+    },
 ];
 
 /// The newest schema version this binary knows.

@@ -66,34 +66,46 @@ impl PgStorage {
     /// becomes this node's.
     pub fn heartbeat(&mut self, node: &str, id: &str) -> Result<Heartbeat, PgError> {
         let mut client = self.client();
-        let beat = client
-            .query_opt(
-                "UPDATE berth_jobs SET heartbeat = clock_timestamp(), node_id = $2 \
-                 WHERE id = $1 AND (node_id = $2 OR node_id IS NULL) \
-                   AND status IN ('processing', 'terminating') \
-                 RETURNING status",
-                &[&id, &node],
-            )
-            .map_err(PgError::db("recording a heartbeat", id))?;
-        if let Some(row) = beat {
+        // The stamp and the look at a job it missed are two statements: a job that started
+        // between them (its runner saved `processing` after the stamp's snapshot) is stamped
+        // again rather than reported lost.
+        for _ in 0..3 {
+            let beat = client
+                .query_opt(
+                    "UPDATE berth_jobs SET heartbeat = clock_timestamp(), node_id = $2 \
+                     WHERE id = $1 AND (node_id = $2 OR node_id IS NULL) \
+                       AND status IN ('processing', 'terminating') \
+                     RETURNING status",
+                    &[&id, &node],
+                )
+                .map_err(PgError::db("recording a heartbeat", id))?;
+            if let Some(row) = beat {
+                let status: String = row.get(0);
+                return Ok(match status.parse()? {
+                    JobStatus::Terminating => Heartbeat::Stop,
+                    _ => Heartbeat::Run,
+                });
+            }
+            let row = client
+                .query_opt(
+                    "SELECT status, node_id FROM berth_jobs WHERE id = $1",
+                    &[&id],
+                )
+                .map_err(PgError::db("reading a job", id))?
+                .ok_or_else(|| PgError::job_not_found(id))?;
             let status: String = row.get(0);
-            return Ok(match status.parse()? {
-                JobStatus::Terminating => Heartbeat::Stop,
-                _ => Heartbeat::Run,
-            });
+            let status: JobStatus = status.parse()?;
+            let holder: Option<String> = row.get(1);
+            let ours = holder.as_deref().is_none_or(|holder| holder == node);
+            if !(ours && matches!(status, JobStatus::Processing | JobStatus::Terminating)) {
+                return Ok(Heartbeat::Lost {
+                    status,
+                    node: holder,
+                });
+            }
         }
-        let row = client
-            .query_opt(
-                "SELECT status, node_id FROM berth_jobs WHERE id = $1",
-                &[&id],
-            )
-            .map_err(PgError::db("reading a job", id))?
-            .ok_or_else(|| PgError::job_not_found(id))?;
-        let status: String = row.get(0);
-        Ok(Heartbeat::Lost {
-            status: status.parse()?,
-            node: row.get(1),
-        })
+        // Changing under every look (never seen in practice): report it running.
+        Ok(Heartbeat::Run)
     }
 
     /// Like [`PgStorage::update_job`], but only while node `node` holds job `id` (it is

@@ -49,7 +49,7 @@ pub use auth::TOKEN_HEADER;
 pub use openapi::document as openapi_document;
 
 /// The default [`ServeOptions::node_expiry`].
-pub const DEFAULT_NODE_EXPIRY: Duration = Duration::from_secs(30);
+pub const DEFAULT_NODE_EXPIRY: Duration = berth_job::heartbeat::DEFAULT_NODE_EXPIRY;
 
 /// How to run the server.
 #[derive(Debug, Clone)]

@@ -4,7 +4,7 @@
 //! - **Waking**: jobs queued through another node's API do not reach this node's dispatcher
 //!   directly; a listener thread waits on the queue's `NOTIFY` channel
 //!   ([`berth_postgres::WorkListener`]) and wakes the dispatcher.
-//! - **Heartbeats**: every running job of this node is stamped every [`heartbeat_interval`], and
+//! - **Heartbeats**: every running job of this node is stamped every quarter of the expiry ([`berth_job::heartbeat::interval`]), and
 //!   at once when the channel announces a change (a kill is announced, so a job killed through
 //!   another node's API stops within milliseconds, not at the next beat). The answer carries
 //!   kills (the job is `terminating`: its run is cancelled here) and tells the node when a job is
@@ -23,11 +23,6 @@ use berth_job::home::SharedStorage;
 use berth_postgres::{Heartbeat, PgStorage};
 
 use crate::workers::Workers;
-
-/// How often a node stamps its running jobs, for heartbeats that expire after `expiry`.
-pub(crate) fn heartbeat_interval(expiry: Duration) -> Duration {
-    (expiry / 4).max(Duration::from_millis(100))
-}
 
 /// Starts the listener and the heartbeat threads of a node; both stop once `workers` stop
 /// accepting jobs.
@@ -111,7 +106,7 @@ fn listen(workers: &Workers, shared: &SharedStorage, changed: &Changed) {
 }
 
 fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration, changed: &Changed) {
-    let interval = heartbeat_interval(expiry);
+    let interval = berth_job::heartbeat::interval(expiry);
     let mut next_sweep = Instant::now();
     while workers.accepting() || !workers.running_jobs().is_empty() {
         match shared.pool.get() {

@@ -310,8 +310,120 @@ fn a_kill_through_any_node_stops_the_job_where_it_runs() {
     assert!(took < time::Duration::seconds(50), "{took}");
     eprintln!("killed through the other node: the job ran {took} in all");
     assert!(pg.list_files(&FileFilter::default()).unwrap().is_empty());
+    // The CLI reads the shared queue's records and logs too.
+    let cli = |args: &[&str]| {
+        let out = crate::support::berth()
+            .env("BERTH_HOME", homes[0].root().join("cli"))
+            .env("BERTH_STORAGE_URL", &url)
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let shown: Value = serde_json::from_str(&cli(&["job", "show", &id, "--json"])).unwrap();
+    assert_eq!(shown["status"], "terminated", "{shown}");
+    let logs = cli(&["job", "logs", &id]);
+    assert!(logs.contains("Running component acme.effect"), "{logs}");
     for node in [a, b] {
         node.signal("TERM");
         assert!(node.wait().success());
     }
+}
+
+#[test]
+fn berth_run_on_shared_storage_beats_while_it_runs_and_stops_when_killed_through_a_node() {
+    let Some(db) = TestDatabase::create(
+        "berth_run_on_shared_storage_beats_while_it_runs_and_stops_when_killed_through_a_node",
+    ) else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let mut setup = Env::new();
+    setup.home = setup
+        .home
+        .clone()
+        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
+    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
+    let fast = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
+    let mut slow = fast.clone();
+    slow["parameters"]["sleep_ms"] = json!(60_000);
+    setup.config("acme.effect", "fast", fast);
+    setup.config("acme.effect", "slow", slow);
+    let cli_home = Env::new();
+    let run = |config: &str| {
+        let mut command = crate::support::berth();
+        command
+            .env("BERTH_HOME", cli_home.root())
+            .env("BERTH_STORAGE_URL", &url)
+            .env("BERTH_NODE_EXPIRY", EXPIRY_SECS)
+            .args(["run", "acme.effect", "--config", config]);
+        command
+    };
+    // A run on the shared database is recorded there.
+    let out = run("fast").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pg = PgStorage::connect(&url).unwrap();
+    let done = pg.jobs(&JobFilter::default()).unwrap();
+    assert_eq!(done.len(), 1);
+    assert_eq!(done[0].status, JobStatus::Success);
+
+    // A long run outlives the expiry: its heartbeats keep a node's sweep away.
+    let node = Served::start_with(
+        &Env::new(),
+        1,
+        true,
+        &[
+            "--storage",
+            &url,
+            "--node",
+            "node-a",
+            "--node-expiry",
+            EXPIRY_SECS,
+        ],
+    );
+    let mut slow_run = run("slow").spawn().unwrap();
+    let slow_and_processing =
+        |j: &StoredJob| j.config_id.as_deref() == Some("slow") && j.status == JobStatus::Processing;
+    wait_until(&pg, "the CLI's slow run is processing", |jobs| {
+        jobs.iter().any(slow_and_processing)
+    });
+    let jobs = pg.jobs(&JobFilter::default()).unwrap();
+    let id = jobs
+        .iter()
+        .find(|j| slow_and_processing(j))
+        .unwrap()
+        .id
+        .clone();
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(pg.job(&id).unwrap().status, JobStatus::Processing);
+    // It beats under the CLI process's name.
+    let runner = nodes_of_jobs(&db)[&id]
+        .clone()
+        .expect("the run stamped a heartbeat");
+    assert!(runner.ends_with(&format!("-{}", slow_run.id())), "{runner}");
+
+    // Killed through the node, it stops where it runs: in the CLI process.
+    let response = client()
+        .post(format!("{}/jobs/{id}/kill", node.url))
+        .header("X-StorageApi-Token", node.token.as_deref().unwrap())
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202, "{:?}", response.text());
+    let status = slow_run.wait().unwrap();
+    assert!(!status.success());
+    let job = pg.job(&id).unwrap();
+    assert_eq!(job.status, JobStatus::Terminated, "{job:?}");
+    let took = job.finished.unwrap() - job.started.unwrap();
+    assert!(took < time::Duration::seconds(50), "{took}");
+    node.signal("TERM");
+    assert!(node.wait().success());
 }

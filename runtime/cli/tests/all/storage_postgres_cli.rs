@@ -264,8 +264,63 @@ fn component_and_config_commands_work_on_postgres() {
         1,
         "nope",
     );
+    // OAuth credentials go to the database too (every node reads them), encrypted.
+    let credentials = dir.path().join("credentials.json");
+    std::fs::write(&credentials, r##"{"#token": "t0k3n", "user": "ann"}"##).unwrap();
+    let oauth_id = ok(
+        &home,
+        url,
+        &[
+            "oauth",
+            "add",
+            "acme.ex",
+            "--file",
+            credentials.to_str().unwrap(),
+            "--id",
+            "main-auth",
+        ],
+    );
+    assert_eq!(oauth_id.trim(), "main-auth");
+    fails(
+        &home,
+        url,
+        &[
+            "oauth",
+            "add",
+            "acme.ex",
+            "--file",
+            credentials.to_str().unwrap(),
+            "--id",
+            "main-auth",
+        ],
+        1,
+        "already exist",
+    );
+    let stored: String = db
+        .client()
+        .query_one(
+            "SELECT credentials::text FROM berth_oauth_credentials WHERE id = 'main-auth'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(
+        stored.contains("KBC::ProjectSecure::") && !stored.contains("t0k3n"),
+        "{stored}"
+    );
+    let listed = ok(&home, url, &["oauth", "ls"]);
+    assert!(listed.contains("main-auth"), "{listed}");
+    ok(&home, url, &["oauth", "rm", "acme.ex", "main-auth"]);
+    fails(
+        &home,
+        url,
+        &["oauth", "rm", "acme.ex", "main-auth"],
+        1,
+        "not found",
+    );
     // The embedded Storage was not touched (the home keeps only its secrets' key).
     assert!(!home.join("storage").exists());
+    assert!(!home.join("oauth").exists());
 }
 
 #[test]
@@ -274,13 +329,7 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
     let home = dir.path().join("home");
     // Refused before any connection, so no cluster is needed.
     let url = "postgres://berth@127.0.0.1:1/nowhere";
-    for args in [
-        &["job", "ls"][..],
-        &["run", "keboola.ex-db", "--config", "1"],
-        &["oauth", "ls"],
-        &["key", "rotate"],
-        &["info"],
-    ] {
+    for args in [&["key", "rotate"][..], &["info"]] {
         fails(
             &home,
             url,
@@ -289,11 +338,14 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
             "still need the home's embedded Storage",
         );
     }
-    // `serve` and `action` run on PostgreSQL: here they reach for the database, which does not
-    // answer (the database's failure, not the user's).
+    // These run on PostgreSQL: here they reach for the database, which does not answer (the
+    // database's failure, not the user's).
     for args in [
         &["serve", "--listen", "127.0.0.1:0"][..],
         &["action", "keboola.ex-db", "test", "--config", "1"],
+        &["job", "ls"],
+        &["oauth", "ls"],
+        &["run", "keboola.ex-db", "--config", "1"],
     ] {
         fails(&home, url, args, 2, "127.0.0.1:1");
     }

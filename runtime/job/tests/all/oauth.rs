@@ -27,8 +27,18 @@ fn env() -> (Env, String) {
 #[test]
 fn stored_credentials_are_encrypted_and_injected_decrypted() {
     let (env, id) = env();
-    let stored =
-        std::fs::read_to_string(env.root().join(format!("oauth/acme.main/{id}.json"))).unwrap();
+    // A file of the home on the embedded Storage, a row of the shared database on PostgreSQL.
+    let stored = match env.database_url() {
+        None => {
+            std::fs::read_to_string(env.root().join(format!("oauth/acme.main/{id}.json"))).unwrap()
+        }
+        Some(_) => {
+            assert!(!env.root().join("oauth").exists());
+            oauth::load(&env.home, "acme.main", &id)
+                .unwrap()
+                .to_string()
+        }
+    };
     assert!(!stored.contains(SECRET), "{stored}");
     assert!(stored.contains("KBC::ProjectSecure"), "{stored}");
     assert_eq!(

@@ -402,9 +402,11 @@ fn oauth_credentials_stored_over_http_reach_a_queued_job() {
         listed,
         json!([{"component": "acme.writer", "id": "creds1"}])
     );
-    let stored =
-        std::fs::read_to_string(server.env.root().join("oauth/acme.writer/creds1.json")).unwrap();
+    // Stored encrypted (a file of the home, or a row of the shared database).
+    let stored = berth_job::oauth::load(&server.env.home, "acme.writer", "creds1").unwrap();
+    let stored = stored.to_string();
     assert!(!stored.contains("http-oauth-secret"), "{stored}");
+    assert!(stored.contains("KBC::ProjectSecure::"), "{stored}");
 
     server.env.config(
         "acme.writer",
