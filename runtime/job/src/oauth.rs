@@ -154,13 +154,39 @@ pub fn add(
         return Err(exists());
     }
     secrets::encrypt_oauth_credentials(home, component, &mut credentials)?;
+    write_file(&path, &credentials)?;
+    Ok(id)
+}
+
+/// Writes `credentials` to `path` through a temporary file and a rename (a reader never sees
+/// half a file).
+fn write_file(path: &std::path::Path, credentials: &Value) -> Result<(), OauthError> {
     let dir = path.parent().expect("a component folder");
     fs::create_dir_all(dir).map_err(io_error(dir))?;
-    let tmp = dir.join(format!(".{id}.json.tmp"));
-    let text = serde_json::to_string_pretty(&credentials).expect("JSON serialises");
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let text = serde_json::to_string_pretty(credentials).expect("JSON serialises");
     fs::write(&tmp, text).map_err(io_error(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_error(&path))?;
-    Ok(id)
+    fs::rename(&tmp, path).map_err(io_error(path))
+}
+
+/// Master-key rotation on the embedded Storage: calls `rewrite` on every stored credentials
+/// document of the home and writes back those it changed (it returns `true` for those), each
+/// file replaced atomically. Returns how many changed. Runs before the new key is promoted, so
+/// an interrupted rotation leaves every document readable and running it again finishes it.
+pub(crate) fn rewrite_files(
+    home: &Home,
+    mut rewrite: impl FnMut(&mut Value) -> bool,
+) -> Result<usize, OauthError> {
+    let mut changed = 0;
+    for entry in list(home, None)? {
+        let mut credentials = load(home, &entry.component, &entry.id)?;
+        if rewrite(&mut credentials) {
+            write_file(&file(home, &entry.component, &entry.id)?, &credentials)?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// The stored credentials (of `component`, or of every component), ordered.

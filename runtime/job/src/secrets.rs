@@ -55,6 +55,9 @@ pub enum StoreError {
     /// The home's settings are unusable.
     #[error(transparent)]
     Settings(#[from] SettingsError),
+    /// Stored OAuth credentials could not be re-encrypted (a key rotation).
+    #[error(transparent)]
+    Oauth(Box<crate::oauth::OauthError>),
 }
 
 impl StoreError {
@@ -64,6 +67,7 @@ impl StoreError {
             Self::Secret(e) => e.is_user_error(),
             Self::Storage(e) => e.is_user_error(),
             Self::Settings(_) => true,
+            Self::Oauth(e) => e.is_user_error(),
         }
     }
 }
@@ -545,7 +549,8 @@ pub enum RotationPoint {
 }
 
 /// `berth key rotate`: a new master key, every stored cipher re-encrypted under it in one Storage
-/// transaction, then the new key promoted. A rotation stopped at any point leaves every cipher
+/// transaction (and the OAuth credentials files of the home, each replaced atomically), then the
+/// new key promoted. A rotation stopped at any point leaves every cipher
 /// readable (both keys are used until the promotion), and running it again finishes it.
 pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation, StoreError> {
     if home.shared_storage().is_some() {
@@ -583,6 +588,18 @@ pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation
             RewriteError::Storage(e) => StoreError::Storage(e),
             RewriteError::Rewrite(never) => match never {},
         })?;
+    // Stored OAuth credentials are files of the home: each rewritten before the promotion.
+    let credentials = crate::oauth::rewrite_files(home, |value| {
+        let done = walk::reencrypt_document(value, &keyring, &target);
+        ciphers += done.changed;
+        skipped += done.skipped;
+        done.changed > 0
+    })
+    .map_err(|e| match e {
+        crate::oauth::OauthError::Store(e) => e,
+        e => StoreError::Oauth(Box::new(e)),
+    })?;
+    let documents = documents + credentials;
     at(RotationPoint::Committed);
     files.promote().map_err(SecretError::from)?;
     drop(storage);

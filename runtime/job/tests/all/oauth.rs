@@ -136,3 +136,34 @@ fn adding_listing_and_removing_refuse_bad_input() {
     let err = oauth::remove(&env.home, "acme.main", &id).unwrap_err();
     assert!(matches!(err, oauth::OauthError::NotFound { .. }), "{err}");
 }
+
+#[test]
+fn stored_credentials_survive_a_master_key_rotation() {
+    let (env, id) = env();
+    if env.database_url().is_some() {
+        // Key rotation is refused on PostgreSQL Storage (a test of its own says so).
+        return;
+    }
+    let before = oauth::load(&env.home, "acme.main", &id)
+        .unwrap()
+        .to_string();
+    let rotation = berth_job::secrets::rotate(&env.home, |_| {}).unwrap();
+    // Re-encrypted under the new key: the stored document changed, the old key is gone.
+    let after = oauth::load(&env.home, "acme.main", &id)
+        .unwrap()
+        .to_string();
+    assert_ne!(before, after);
+    assert!(!after.contains(SECRET), "{after}");
+    assert!(rotation.ciphers >= 2, "{rotation:?}");
+    let job = env.run_data(
+        "acme.main",
+        json!({"parameters": {"copy_config": true},
+               "authorization": {"oauth_api": {"id": id}}}),
+    );
+    job.assert_success();
+    let seen = job.json("out/seen/config.json");
+    assert_eq!(
+        seen["authorization"]["oauth_api"]["credentials"]["#appSecret"],
+        SECRET
+    );
+}
