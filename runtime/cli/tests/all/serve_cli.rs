@@ -26,8 +26,20 @@ impl Served {
 
     /// [`Served::start`] with more arguments of `berth serve`.
     pub(crate) fn start_with(env: &Env, workers: usize, init_token: bool, args: &[&str]) -> Self {
+        Self::start_with_env(env, workers, init_token, args, &[])
+    }
+
+    /// [`Served::start_with`] with more environment variables.
+    pub(crate) fn start_with_env(
+        env: &Env,
+        workers: usize,
+        init_token: bool,
+        args: &[&str],
+        vars: &[(&str, &str)],
+    ) -> Self {
         let mut command = berth();
         command
+            .envs(vars.iter().copied())
             .env("BERTH_HOME", env.root())
             .args([
                 "serve",

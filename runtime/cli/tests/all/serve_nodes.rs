@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use berth_job::testing::{Env, writes};
 use berth_postgres::testing::TestDatabase;
 use berth_postgres::{PgPool, PgStorage};
-use berth_storage::{FileFilter, JobFilter, JobStatus, StoredJob};
+use berth_storage::{Catalog, FileFilter, JobFilter, JobStatus, StoredJob};
 use components_artifacts as guests;
 use serde_json::{Value, json};
 
@@ -426,4 +426,59 @@ fn berth_run_on_shared_storage_beats_while_it_runs_and_stops_when_killed_through
     assert!(took < time::Duration::seconds(50), "{took}");
     node.signal("TERM");
     assert!(node.wait().success());
+}
+
+#[test]
+fn nodes_sharing_the_master_key_open_each_others_ciphers() {
+    let Some(db) = TestDatabase::create("nodes_sharing_the_master_key_open_each_others_ciphers")
+    else {
+        return;
+    };
+    let url = db.url().to_owned();
+    // The configuration's `#` value is encrypted with the setup home's key on the way in.
+    let mut setup = Env::new();
+    setup.home = setup
+        .home
+        .clone()
+        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
+    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
+    let mut secret = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
+    secret["parameters"]["#password"] = json!("hunter2");
+    setup.config("acme.effect", "secret", secret);
+    let key = setup.root().join("keys/master.key");
+    assert!(key.exists());
+    let pg = PgStorage::connect(&url).unwrap();
+    let stored = pg.config("acme.effect", "secret").unwrap();
+    assert!(!stored.configuration.to_string().contains("hunter2"));
+
+    // A node given the same key (BERTH_MASTER_KEY_FILE) runs the job.
+    let key_var = [("BERTH_MASTER_KEY_FILE", key.to_str().unwrap())];
+    let args = |name: &'static str| ["--storage", url.as_str(), "--node", name];
+    let shared = Served::start_with_env(&Env::new(), 1, true, &args("node-shared"), &key_var);
+    let token = shared.token.clone().unwrap();
+    let http = client();
+    let id = queue(&http, &shared, &token, "secret");
+    wait_until(&pg, "the job ends", |jobs| {
+        jobs.iter().any(|j| j.id == id && j.status.is_terminal())
+    });
+    let job = pg.job(&id).unwrap();
+    assert_eq!(job.status, JobStatus::Success, "{:?}", job.record["result"]);
+    shared.signal("TERM");
+    assert!(shared.wait().success());
+
+    // A node with a key of its own cannot open the cipher: the job fails saying so, as an
+    // application error, and the value never shows.
+    let alone = Served::start_with(&Env::new(), 1, false, &args("node-alone"));
+    let id = queue(&http, &alone, &token, "secret");
+    wait_until(&pg, "the job ends", |jobs| {
+        jobs.iter().any(|j| j.id == id && j.status.is_terminal())
+    });
+    let job = pg.job(&id).unwrap();
+    assert_eq!(job.status, JobStatus::Error, "{:?}", job.record["result"]);
+    assert_eq!(job.record["result"]["error_type"], "application", "{job:?}");
+    let message = job.record["result"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("master key"), "{message}");
+    assert!(!job.record.to_string().contains("hunter2"));
+    alone.signal("TERM");
+    assert!(alone.wait().success());
 }
