@@ -7,28 +7,20 @@
 //! - the server's idle RSS (`VmRSS` of `/proc/<pid>/status`).
 //!
 //! The server is a separate process: this bench's executable started again as `berth serve` on
-//! a home prepared here (the `BERTH_BENCH_SERVE_HOME` variable), so its RSS is its own.
+//! a home prepared here (`berth_benches::server_child`), so its RSS is its own.
 //!
 //! Goals (issue 17): action p50 ≤ 1 ms, ≥ 5,000 actions/s; ≥ 200 jobs/s; idle RSS ≤ 40 MB.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use berth_benches::server_child::ServerChild;
 use berth_benches::{median_of, print_ratios, runs, smoke};
-use berth_job::home::Home;
 use berth_job::{ActionRequest, ConfigSource, run_action};
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
 
-/// Set in the server child: the home it serves.
-const SERVE_HOME: &str = "BERTH_BENCH_SERVE_HOME";
-
 fn main() {
-    if let Ok(home) = std::env::var(SERVE_HOME) {
-        serve_child(&home);
-        return;
-    }
+    berth_benches::server_child::serve_if_child();
     berth_benches::announce("server");
     let _ = rustls::crypto::ring::default_provider().install_default();
     let mut criterion = berth_benches::criterion();
@@ -48,8 +40,10 @@ fn main() {
     };
 
     let served = prepare();
-    let server = Server::start(&served.home);
-    let idle_rss = server.rss_bytes();
+    let server = ServerChild::start(&served.home, None);
+    // Let it settle before its idle RSS is read.
+    std::thread::sleep(Duration::from_millis(500));
+    let idle_rss = rss_bytes(&server);
     let client = server.client();
     let over_http = |client: &Client| {
         let response = client
@@ -158,91 +152,14 @@ fn main() {
     criterion.final_summary();
 }
 
-/// The server child: serves `home` until killed; its first stdout line is `URL TOKEN`.
-fn serve_child(home: &str) {
-    let options = berth_server::ServeOptions {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        init_token: true,
-        ..berth_server::ServeOptions::default()
-    };
-    berth_server::serve(&Home::new(home), &options, |started| {
-        println!(
-            "{} {}",
-            started.url,
-            started.admin_token.as_deref().unwrap_or_default()
-        );
-    })
-    .expect("the bench server runs");
-}
-
-/// The server child process.
-struct Server {
-    child: Child,
-    url: String,
-    token: String,
-}
-
-impl Server {
-    fn start(home: &Home) -> Self {
-        let mut child = Command::new(std::env::current_exe().unwrap())
-            .env(SERVE_HOME, home.root())
-            .env("BERTH_LOG", "error")
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("the server child starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let (url, token) = line.trim().split_once(' ').expect("URL TOKEN");
-        let server = Self {
-            child,
-            url: url.to_owned(),
-            token: token.to_owned(),
-        };
-        // Let it settle before its idle RSS is read.
-        std::thread::sleep(Duration::from_millis(500));
-        server
-    }
-
-    fn client(&self) -> Client {
-        Client::builder()
-            .pool_max_idle_per_host(4)
-            .tcp_nodelay(true)
-            .build()
-            .unwrap()
-    }
-
-    fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("the server's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .expect("VmRSS")
-            * 1024
-    }
-
-    /// Jobs that ended in success (`/metrics`).
-    fn successes(&self) -> usize {
-        let text = self
-            .client()
-            .get(format!("{}/metrics", self.url))
-            .header("X-StorageApi-Token", &self.token)
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("berth_jobs{status=\"success\"} "))
-            .map_or(0, |n| n.trim().parse().unwrap())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The idle server's resident memory (`VmRSS` of `/proc/<pid>/status`).
+fn rss_bytes(server: &ServerChild) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id()))
+        .expect("the server's /proc status");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .expect("VmRSS")
+        * 1024
 }

@@ -6,6 +6,8 @@
 //! criterion's shortest settings, so that `cargo bench` of every bench finishes in seconds and CI
 //! keeps the benches running, not only compiling. Its figures mean nothing.
 
+pub mod server_child;
+
 use std::time::{Duration, Instant};
 
 /// The environment variable that turns on smoke mode.

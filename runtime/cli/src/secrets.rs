@@ -90,7 +90,10 @@ pub fn info(home: &Home, args: InfoArgs) -> Result<ExitCode> {
             "projectId": settings.project.id,
             "stackId": settings.project.stack_id,
             "masterKey": key,
-            "storage": {"path": home.storage(), "bytes": tree_size(&home.storage())},
+            "storage": match home.shared_storage() {
+                Some(shared) => serde_json::json!({"url": shared.pool.url(), "node": shared.node}),
+                None => serde_json::json!({"path": home.storage(), "bytes": tree_size(&home.storage())}),
+            },
             "server": server,
         }))?;
         return Ok(ExitCode::SUCCESS);
@@ -122,12 +125,20 @@ pub fn info(home: &Home, args: InfoArgs) -> Result<ExitCode> {
         )?,
         Err(e) => writeln!(out, "master key:  {}: {e}", files.current().display())?,
     }
-    writeln!(
-        out,
-        "storage:     {} ({})",
-        home.storage().display(),
-        human_bytes(tree_size(&home.storage()))
-    )?;
+    match home.shared_storage() {
+        Some(shared) => writeln!(
+            out,
+            "storage:     {} (PostgreSQL, shared; this process is node {})",
+            shared.pool.url(),
+            shared.node
+        )?,
+        None => writeln!(
+            out,
+            "storage:     {} ({})",
+            home.storage().display(),
+            human_bytes(tree_size(&home.storage()))
+        )?,
+    }
     match berth_server::lock::held_by(home.root()) {
         Some(server) => writeln!(
             out,

@@ -8,7 +8,7 @@
 //! records and logs), `berth oauth` (credentials in the database) and Storage's commands (`berth
 //! table|file|token|component|config …`); `exec` and `image` open no Storage. Refused with a
 //! message saying why, rather than quietly working on the embedded Storage the user asked not to
-//! use: key rotation (not on PostgreSQL yet) and `berth info`. `berth run` records its job in the
+//! use: key rotation (not on PostgreSQL yet). `berth run` records its job in the
 //! shared queue and stamps its heartbeat while it runs ([`berth_job::heartbeat`]), so the nodes'
 //! sweep leaves it alone and a kill through any node stops it.
 
@@ -88,14 +88,15 @@ pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
             | Command::Oauth(_)
             | Command::Job(_)
             | Command::Run(_)
+            | Command::Info(_)
     ) {
         return Ok(());
     }
     Err(UserError::new(format!(
         "{VAR} names a PostgreSQL database, which serves running components (`berth serve`, \
-         `run`, `action`, `job`), `berth oauth` and Storage's commands (`berth \
-         table|file|token|component|config …`); key rotation and `berth info` still need the \
-         home's embedded Storage (unset {VAR} to use it)"
+         `run`, `action`, `job`), `berth oauth`, `berth info` and Storage's commands (`berth \
+         table|file|token|component|config …`); key rotation still needs the home's embedded \
+         Storage (unset {VAR} to use it)"
     )))
 }
 

@@ -80,6 +80,26 @@ fn nodes_of_jobs(db: &TestDatabase) -> HashMap<String, Option<String>> {
         .collect()
 }
 
+/// A home on the shared database at `url` with the component every node runs registered.
+fn setup_home(url: &str) -> Env {
+    let mut setup = Env::new();
+    setup.home = setup
+        .home
+        .clone()
+        .on_postgres(PgPool::connect(url).unwrap(), "setup");
+    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
+    setup
+}
+
+/// A configuration whose run uploads one file (its side effect), with `parameters` added.
+fn effect(parameters: Value) -> Value {
+    let mut configuration = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
+    for (key, value) in parameters.as_object().cloned().unwrap_or_default() {
+        configuration["parameters"][key] = value;
+    }
+    configuration
+}
+
 #[test]
 fn three_nodes_run_a_thousand_jobs_and_one_dies_mid_job() {
     let Some(db) = TestDatabase::create("three_nodes_run_a_thousand_jobs_and_one_dies_mid_job")
@@ -89,19 +109,11 @@ fn three_nodes_run_a_thousand_jobs_and_one_dies_mid_job() {
     let url = db.url().to_owned();
     // What every node runs: one component, 20 configurations whose run uploads one file, and one
     // that sleeps for a minute first.
-    let mut setup = Env::new();
-    setup.home = setup
-        .home
-        .clone()
-        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
-    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
-    let effect = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
+    let setup = setup_home(&url);
     for c in 0..CONFIGS {
-        setup.config("acme.effect", &format!("c{c}"), effect.clone());
+        setup.config("acme.effect", &format!("c{c}"), effect(json!({})));
     }
-    let mut slow = effect.clone();
-    slow["parameters"]["sleep_ms"] = json!(60_000);
-    setup.config("acme.effect", "slow", slow);
+    setup.config("acme.effect", "slow", effect(json!({"sleep_ms": 60_000})));
     let homes: Vec<Env> = (0..3).map(|_| Env::new()).collect();
     let node_args = |name: &'static str| {
         [
@@ -266,15 +278,8 @@ fn a_kill_through_any_node_stops_the_job_where_it_runs() {
         return;
     };
     let url = db.url().to_owned();
-    let mut setup = Env::new();
-    setup.home = setup
-        .home
-        .clone()
-        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
-    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
-    let mut slow = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
-    slow["parameters"]["sleep_ms"] = json!(60_000);
-    setup.config("acme.effect", "slow", slow);
+    let setup = setup_home(&url);
+    setup.config("acme.effect", "slow", effect(json!({"sleep_ms": 60_000})));
     let homes: Vec<Env> = (0..2).map(|_| Env::new()).collect();
     let args = |name: &'static str| ["--storage", url.as_str(), "--node", name];
     let a = Served::start_with(&homes[0], 1, true, &args("node-a"));
@@ -343,17 +348,9 @@ fn berth_run_on_shared_storage_beats_while_it_runs_and_stops_when_killed_through
         return;
     };
     let url = db.url().to_owned();
-    let mut setup = Env::new();
-    setup.home = setup
-        .home
-        .clone()
-        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
-    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
-    let fast = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
-    let mut slow = fast.clone();
-    slow["parameters"]["sleep_ms"] = json!(60_000);
-    setup.config("acme.effect", "fast", fast);
-    setup.config("acme.effect", "slow", slow);
+    let setup = setup_home(&url);
+    setup.config("acme.effect", "fast", effect(json!({})));
+    setup.config("acme.effect", "slow", effect(json!({"sleep_ms": 60_000})));
     let cli_home = Env::new();
     let run = |config: &str| {
         let mut command = crate::support::berth();
@@ -436,15 +433,12 @@ fn nodes_sharing_the_master_key_open_each_others_ciphers() {
     };
     let url = db.url().to_owned();
     // The configuration's `#` value is encrypted with the setup home's key on the way in.
-    let mut setup = Env::new();
-    setup.home = setup
-        .home
-        .clone()
-        .on_postgres(PgPool::connect(&url).unwrap(), "setup");
-    setup.component("acme.effect", guests::WRITE_OUTPUTS, json!({}));
-    let mut secret = writes(&[("out/files/effect.txt", "ran")], 0, json!({}));
-    secret["parameters"]["#password"] = json!("hunter2");
-    setup.config("acme.effect", "secret", secret);
+    let setup = setup_home(&url);
+    setup.config(
+        "acme.effect",
+        "secret",
+        effect(json!({"#password": "hunter2"})),
+    );
     let key = setup.root().join("keys/master.key");
     assert!(key.exists());
     let pg = PgStorage::connect(&url).unwrap();

@@ -264,38 +264,28 @@ fn component_and_config_commands_work_on_postgres() {
         1,
         "nope",
     );
+    // `berth info` names the database instead of a Storage directory.
+    let info: Value = serde_json::from_str(&ok(&home, url, &["info", "--json"])).unwrap();
+    assert!(
+        info["storage"]["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with("postgres://")),
+        "{info}"
+    );
     // OAuth credentials go to the database too (every node reads them), encrypted.
     let credentials = dir.path().join("credentials.json");
     std::fs::write(&credentials, r##"{"#token": "t0k3n", "user": "ann"}"##).unwrap();
-    let oauth_id = ok(
-        &home,
-        url,
-        &[
-            "oauth",
-            "add",
-            "acme.ex",
-            "--file",
-            credentials.to_str().unwrap(),
-            "--id",
-            "main-auth",
-        ],
-    );
-    assert_eq!(oauth_id.trim(), "main-auth");
-    fails(
-        &home,
-        url,
-        &[
-            "oauth",
-            "add",
-            "acme.ex",
-            "--file",
-            credentials.to_str().unwrap(),
-            "--id",
-            "main-auth",
-        ],
-        1,
-        "already exist",
-    );
+    let add = [
+        "oauth",
+        "add",
+        "acme.ex",
+        "--file",
+        credentials.to_str().unwrap(),
+        "--id",
+        "main-auth",
+    ];
+    assert_eq!(ok(&home, url, &add).trim(), "main-auth");
+    fails(&home, url, &add, 1, "already exist");
     let stored: String = db
         .client()
         .query_one(
@@ -329,15 +319,13 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
     let home = dir.path().join("home");
     // Refused before any connection, so no cluster is needed.
     let url = "postgres://berth@127.0.0.1:1/nowhere";
-    for args in [&["key", "rotate"][..], &["info"]] {
-        fails(
-            &home,
-            url,
-            args,
-            1,
-            "still need the home's embedded Storage",
-        );
-    }
+    fails(
+        &home,
+        url,
+        &["key", "rotate"],
+        1,
+        "key rotation still needs the home's embedded Storage",
+    );
     // These run on PostgreSQL: here they reach for the database, which does not answer (the
     // database's failure, not the user's).
     for args in [
@@ -346,6 +334,7 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
         &["job", "ls"],
         &["oauth", "ls"],
         &["run", "keboola.ex-db", "--config", "1"],
+        &["info"],
     ] {
         fails(&home, url, args, 2, "127.0.0.1:1");
     }
