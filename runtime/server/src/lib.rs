@@ -34,6 +34,7 @@ mod node;
 mod openapi;
 mod routes;
 mod state;
+mod wake;
 mod workers;
 
 use std::future::Future;

@@ -16,18 +16,18 @@
 //!   effects. This replaces the embedded server's recovery at start, which would end other
 //!   nodes' running jobs.
 
-use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_job::home::SharedStorage;
 use berth_postgres::{Heartbeat, PgStorage};
 
+use crate::wake::Wake;
 use crate::workers::Workers;
 
 /// Starts the listener and the heartbeat threads of a node; both stop once `workers` stop
 /// accepting jobs.
 pub(crate) fn start(workers: &Workers, shared: &SharedStorage, expiry: Duration) {
-    let changed = Changed::default();
+    let changed = Wake::default();
     let (listener_workers, listener_shared, listener_changed) =
         (workers.clone(), shared.clone(), changed.clone());
     spawn("berth-listener", move || {
@@ -37,31 +37,6 @@ pub(crate) fn start(workers: &Workers, shared: &SharedStorage, expiry: Duration)
     spawn("berth-heartbeat", move || {
         beat(&beat_workers, &beat_shared, expiry, &changed);
     });
-}
-
-/// Set by the listener when the queue changed; the heartbeat thread waits on it.
-#[derive(Clone, Default)]
-struct Changed(Arc<(Mutex<bool>, Condvar)>);
-
-impl Changed {
-    fn set(&self) {
-        let (flag, condvar) = &*self.0;
-        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        condvar.notify_all();
-    }
-
-    /// Waits until the flag is set or `timeout` passes, and clears it.
-    fn wait(&self, timeout: Duration) {
-        let (flag, condvar) = &*self.0;
-        let mut set = flag.lock().unwrap_or_else(|p| p.into_inner());
-        if !*set {
-            set = condvar
-                .wait_timeout(set, timeout)
-                .unwrap_or_else(|p| p.into_inner())
-                .0;
-        }
-        *set = false;
-    }
 }
 
 fn spawn(name: &str, body: impl FnOnce() + Send + 'static) {
@@ -74,7 +49,7 @@ fn spawn(name: &str, body: impl FnOnce() + Send + 'static) {
 /// How long the listener waits before it looks at whether the server still runs.
 const LISTEN_ROUND: Duration = Duration::from_millis(500);
 
-fn listen(workers: &Workers, shared: &SharedStorage, changed: &Changed) {
+fn listen(workers: &Workers, shared: &SharedStorage, changed: &Wake) {
     let mut listener = None;
     while workers.accepting() {
         if listener.is_none() {
@@ -105,7 +80,7 @@ fn listen(workers: &Workers, shared: &SharedStorage, changed: &Changed) {
     }
 }
 
-fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration, changed: &Changed) {
+fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration, changed: &Wake) {
     let interval = berth_job::heartbeat::interval(expiry);
     let mut next_sweep = Instant::now();
     while workers.accepting() || !workers.running_jobs().is_empty() {

@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use berth_exec::Cancel;
@@ -19,6 +19,7 @@ use berth_job::run_recorded;
 use berth_storage::StorageError;
 
 use crate::events::{EventWriter, JobLog};
+use crate::wake::Wake;
 
 /// How often the dispatcher looks at the queue without being woken.
 const POLL: Duration = Duration::from_millis(500);
@@ -39,7 +40,7 @@ struct Inner {
     /// Running jobs by id; the lock also orders claims against kills.
     running: Mutex<HashMap<String, Cancel>>,
     /// Set to wake the dispatcher (a job was queued, a worker finished, shutdown).
-    wake: (Mutex<bool>, Condvar),
+    wake: Wake,
     accepting: AtomicBool,
     metrics: crate::state::Metrics,
 }
@@ -60,7 +61,7 @@ impl Workers {
                 size: size.max(1),
                 events: events.clone(),
                 running: Mutex::new(HashMap::new()),
-                wake: (Mutex::new(false), Condvar::new()),
+                wake: Wake::default(),
                 accepting: AtomicBool::new(true),
                 metrics: metrics.clone(),
             }),
@@ -75,9 +76,7 @@ impl Workers {
 
     /// Wakes the dispatcher (a job was queued).
     pub(crate) fn notify(&self) {
-        let (flag, condvar) = &self.inner.wake;
-        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
-        condvar.notify_all();
+        self.inner.wake.set();
     }
 
     /// How many jobs run now.
@@ -126,15 +125,7 @@ impl Workers {
                     }
                 }
             }
-            let (flag, condvar) = &self.inner.wake;
-            let mut woken = flag.lock().unwrap_or_else(|p| p.into_inner());
-            if !*woken {
-                woken = condvar
-                    .wait_timeout(woken, POLL)
-                    .unwrap_or_else(|p| p.into_inner())
-                    .0;
-            }
-            *woken = false;
+            self.inner.wake.wait(POLL);
         }
     }
 
