@@ -1,5 +1,7 @@
-//! `GET /health` (no token: load balancers and supervisors ask it) and `GET /metrics`
-//! (Prometheus text: jobs by status, queue depth, running jobs, job and action durations).
+//! `GET /health` (no token: load balancers and supervisors ask it; it names the Storage kind and,
+//! on shared Storage, the node) and `GET /metrics` (Prometheus text: jobs by status and queue
+//! depth in Storage — the whole shared queue on PostgreSQL — and this server's running jobs, job
+//! and action durations).
 
 use std::sync::Arc;
 
@@ -16,12 +18,15 @@ use crate::state::AppState;
 
 /// `GET /health`.
 #[utoipa::path(get, path = "/health", tag = "meta", security(()),
-    responses((status = 200, description = "`{status, uptimeSeconds, runningJobs}`; no token needed", body = Object)))]
+    responses((status = 200, description = "`{status, uptimeSeconds, runningJobs, storage, node}`: `storage` is `embedded` or `postgres`, `node` this server's name on shared Storage (else null); no token needed", body = Object)))]
 pub(crate) async fn health(State(state): State<Arc<AppState>>) -> Json<Value> {
+    let shared = state.home.shared_storage();
     Json(json!({
         "status": "ok",
         "uptimeSeconds": state.started.elapsed().as_secs(),
         "runningJobs": state.workers.running(),
+        "storage": if shared.is_some() { "postgres" } else { "embedded" },
+        "node": shared.map(|s| s.node.as_str()),
     }))
 }
 

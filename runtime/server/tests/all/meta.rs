@@ -19,6 +19,16 @@ fn health_and_metrics() {
         .json()
         .unwrap();
     assert_eq!(health["status"], "ok");
+    match server.env.database_url() {
+        None => {
+            assert_eq!(health["storage"], "embedded");
+            assert_eq!(health["node"], Value::Null);
+        }
+        Some(_) => {
+            assert_eq!(health["storage"], "postgres");
+            assert_eq!(health["node"], "test-node");
+        }
+    }
     // The job's record is final a moment before its worker lets go of it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while server.get("/health").json::<Value>().unwrap()["runningJobs"] != 0 {
