@@ -10,7 +10,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use berth_exec::Cancel;
-use berth_postgres::Heartbeat;
+use berth_postgres::{Heartbeat, PgError};
 use berth_storage::JobStatus;
 
 use crate::home::SharedStorage;
@@ -84,29 +84,56 @@ impl Drop for Beating {
     }
 }
 
+/// Acts on a heartbeat's `answer` for job `id`, run by `node` with `cancel`: a kill or the job
+/// being no longer this node's cancels the run (each said once in the log); a job recorded but not
+/// started yet, or one this node just ended, needs nothing said. Shared by `berth serve`'s nodes
+/// and a CLI run on shared Storage.
+pub fn act_on(answer: Result<Heartbeat, PgError>, node: &str, id: &str, cancel: &Cancel) {
+    match answer {
+        Ok(Heartbeat::Run) => {}
+        Ok(Heartbeat::Stop) => {
+            if !cancel.is_cancelled() {
+                tracing::info!("job {id} was killed: stopping it");
+                cancel.cancel();
+            }
+        }
+        // Recorded, not yet started (the runner saves `processing` as it enters its first
+        // stage): nothing to stamp yet.
+        Ok(Heartbeat::Lost {
+            status: JobStatus::Created | JobStatus::Waiting,
+            ..
+        }) => {}
+        // Ended on this node: either its runner recorded the end as the heartbeat ran (the usual
+        // case), or the sweep ended it because this node was late (the sweeping node says so).
+        // Cancelling is right for the second and harmless for the first.
+        Ok(Heartbeat::Lost {
+            status,
+            node: Some(holder),
+        }) if holder == node && status.is_terminal() => cancel.cancel(),
+        Ok(Heartbeat::Lost {
+            status,
+            node: other,
+        }) => {
+            if !cancel.is_cancelled() {
+                tracing::warn!(
+                    "job {id} is no longer this node's (it is {status}{}): stopping it",
+                    other.map(|n| format!(" on node {n}")).unwrap_or_default()
+                );
+                cancel.cancel();
+            }
+        }
+        // The job ends as this heartbeat runs; its runner records it.
+        Err(e) => tracing::error!("heartbeat of job {id}: {e}"),
+    }
+}
+
 fn beat(shared: &SharedStorage, id: &str, cancel: &Cancel, stop: &AtomicBool, interval: Duration) {
     while !stop.load(Ordering::SeqCst) {
         let answer = shared
             .pool
             .get()
             .and_then(|mut db| db.heartbeat(&shared.node, id));
-        match answer {
-            Ok(Heartbeat::Run) => {}
-            Ok(Heartbeat::Stop) => cancel.cancel(),
-            // Recorded, not yet started (the runner saves `processing` as it enters its first
-            // stage): nothing to stamp yet.
-            Ok(Heartbeat::Lost {
-                status: JobStatus::Created | JobStatus::Waiting,
-                ..
-            }) => {}
-            Ok(Heartbeat::Lost { status, node }) => {
-                if !status.is_terminal() || node.as_deref() != Some(shared.node.as_str()) {
-                    tracing::warn!("job {id} is no longer this process's (it is {status})");
-                }
-                cancel.cancel();
-            }
-            Err(e) => tracing::error!("heartbeat of job {id}: {e}"),
-        }
+        act_on(answer, &shared.node, id, cancel);
         let until = Instant::now() + interval;
         while !stop.load(Ordering::SeqCst) && Instant::now() < until {
             std::thread::park_timeout(until.saturating_duration_since(Instant::now()));

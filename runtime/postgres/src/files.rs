@@ -79,16 +79,7 @@ impl PgStorage {
     /// Stores a copy of the file at `path` and returns its new id: the embedded Storage's
     /// `upload_file`, with the same rules and errors.
     pub fn upload_file(&mut self, path: &Path, upload: &FileUpload) -> Result<FileId, PgError> {
-        let read_err = |source| StorageError::ReadInput {
-            what: "file",
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = std::fs::metadata(path).map_err(read_err)?;
-        if !meta.is_file() {
-            return Err(read_err(std::io::Error::other("not a regular file")).into());
-        }
-        let mut input = File::open(path).map_err(read_err)?;
+        let mut input = FileUpload::open_source(path)?;
         self.store_upload(path, &mut input, upload)
     }
 

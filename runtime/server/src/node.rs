@@ -19,7 +19,7 @@
 use std::time::{Duration, Instant};
 
 use berth_job::home::SharedStorage;
-use berth_postgres::{Heartbeat, PgStorage};
+use berth_postgres::PgStorage;
 
 use crate::wake::Wake;
 use crate::workers::Workers;
@@ -101,37 +101,7 @@ fn beat(workers: &Workers, shared: &SharedStorage, expiry: Duration, changed: &W
 /// Stamps every running job of this node and acts on the answers.
 fn stamp(workers: &Workers, connection: &mut PgStorage, node: &str) {
     for (id, cancel) in workers.running_jobs() {
-        match connection.heartbeat(node, &id) {
-            Ok(Heartbeat::Run) => {}
-            Ok(Heartbeat::Stop) => {
-                if !cancel.is_cancelled() {
-                    tracing::info!("job {id} was killed on another node: stopping it");
-                    cancel.cancel();
-                }
-            }
-            // Ended on this node: either its worker recorded the end as the heartbeat ran (the
-            // usual case: the job leaves the running set right after), or the sweep ended it
-            // because this node was late (the sweeping node says so). Cancelling is right for
-            // the second and harmless for the first.
-            Ok(Heartbeat::Lost {
-                status,
-                node: Some(holder),
-            }) if holder == node && status.is_terminal() => cancel.cancel(),
-            Ok(Heartbeat::Lost {
-                status,
-                node: other,
-            }) => {
-                if !cancel.is_cancelled() {
-                    tracing::warn!(
-                        "job {id} is no longer this node's (it is {status}{}): stopping it",
-                        other.map(|n| format!(" on node {n}")).unwrap_or_default()
-                    );
-                    cancel.cancel();
-                }
-            }
-            // The job ends as this heartbeat runs; the worker records it.
-            Err(e) => tracing::error!("heartbeat of job {id}: {e}"),
-        }
+        berth_job::heartbeat::act_on(connection.heartbeat(node, &id), node, &id, &cancel);
     }
 }
 

@@ -188,6 +188,21 @@ fn get_file(conn: &Connection, id: FileId) -> Result<FileInfo, StorageError> {
 }
 
 impl FileUpload {
+    /// Opens the file at `path` for an upload: a regular file, else the caller's error naming it
+    /// (the rule every Storage backend shares).
+    pub fn open_source(path: &Path) -> Result<fs::File, StorageError> {
+        let read_err = |source| StorageError::ReadInput {
+            what: "file",
+            path: path.to_path_buf(),
+            source,
+        };
+        let meta = fs::metadata(path).map_err(read_err)?;
+        if !meta.is_file() {
+            return Err(read_err(std::io::Error::other("not a regular file")));
+        }
+        fs::File::open(path).map_err(read_err)
+    }
+
     /// Checks the upload of the file at `path` (which names it unless `name` does) and returns
     /// its name and tags (trimmed, each once): the rules every Storage backend shares.
     pub fn checked(&self, path: &Path) -> Result<(String, Vec<String>), StorageError> {
@@ -331,16 +346,7 @@ impl Storage {
         path: &Path,
         upload: &FileUpload,
     ) -> Result<FileId, StorageError> {
-        let read_err = |source| StorageError::ReadInput {
-            what: "file",
-            path: path.to_path_buf(),
-            source,
-        };
-        let meta = fs::metadata(path).map_err(read_err)?;
-        if !meta.is_file() {
-            return Err(read_err(std::io::Error::other("not a regular file")));
-        }
-        let mut input = fs::File::open(path).map_err(read_err)?;
+        let mut input = FileUpload::open_source(path)?;
         self.store_upload(path, &mut input, upload)
     }
 
