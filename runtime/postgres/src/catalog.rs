@@ -300,6 +300,10 @@ impl PgStorage {
 }
 
 impl Catalog for PgStorage {
+    fn hold_keys(&self) -> Result<(), StorageError> {
+        Ok(PgStorage::hold_keys(self)?)
+    }
+
     fn add_component(&mut self, definition: &ComponentDefinition) -> Result<bool, StorageError> {
         definition.validate()?;
         let id = definition.id.as_str();

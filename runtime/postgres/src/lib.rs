@@ -29,8 +29,9 @@
 //! judge expiry by the database server's clock. The catalog ([`berth_storage::Catalog`], module
 //! `catalog`) locks a configuration for each change and counts its version. A [`PgPool`] keeps
 //! connections for a process that opens Storage often (`berth serve` on a home put on PostgreSQL
-//! by `berth_job::home::Home::on_postgres`). Not here yet: OAuth credentials and
-//! `rewrite_documents` (key rotation).
+//! by `berth_job::home::Home::on_postgres`). OAuth credentials (module `oauth`) are stored as
+//! written. A master-key rotation rewrites every stored document in one transaction and keeps the
+//! nodes' use of the key out meanwhile with a lock in the database (module `keys`).
 //!
 //! The client is the synchronous `postgres` crate, matching berth's synchronous Storage API. It
 //! runs its own small tokio runtime: call it from plain threads (as `berth serve` calls Storage,
@@ -56,6 +57,7 @@ mod error;
 mod events;
 mod files;
 mod jobs;
+mod keys;
 mod listen;
 mod locks;
 mod migrate;
@@ -96,6 +98,8 @@ pub struct PgStorage {
     pool: Option<pool::Shared>,
     /// Where imports read the time they stamp on rows (the database server's clock unless set).
     clock: berth_storage::Clock,
+    /// Whether this connection holds the master key's lock (module `keys`).
+    keys: std::cell::Cell<keys::KeysHeld>,
 }
 
 impl std::fmt::Debug for PgStorage {
@@ -132,6 +136,7 @@ impl PgStorage {
             client: RefCell::new(Some(client)),
             pool,
             clock: berth_storage::Clock::System,
+            keys: std::cell::Cell::default(),
         }
     }
 
@@ -182,7 +187,13 @@ impl PgStorage {
 
 impl Drop for PgStorage {
     fn drop(&mut self) {
-        if let (Some(pool), Some(client)) = (&self.pool, self.client.get_mut().take()) {
+        let Some(mut client) = self.client.get_mut().take() else {
+            return;
+        };
+        // A connection whose lock could not be released is closed (the server releases it).
+        if keys::release(&mut client, &self.keys)
+            && let Some(pool) = &self.pool
+        {
             pool.give_back(client);
         }
     }

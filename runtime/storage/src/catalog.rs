@@ -37,6 +37,15 @@ pub trait Catalog {
     /// A component's definition.
     fn component(&self, id: &str) -> Result<ComponentDefinition, StorageError>;
 
+    /// Keeps a master-key rotation out while this handle lives: waits for one in progress to
+    /// finish, then holds it off until the handle is dropped. Call it before reading the key to
+    /// encrypt a document this handle stores, or to decrypt documents it read, so no cipher is
+    /// made with a key a rotation is replacing, nor read across a promotion. The embedded Storage
+    /// does nothing here: its file lock keeps a rotation (another process) out already.
+    fn hold_keys(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Every component definition, ordered by id.
     fn list_components(&self) -> Result<Vec<ComponentDefinition>, StorageError>;
 

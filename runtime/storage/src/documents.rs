@@ -20,6 +20,9 @@ pub enum DocumentKind {
     Row,
     /// A row's state.
     RowState,
+    /// OAuth credentials (kept in Storage on PostgreSQL; files of the home on the embedded
+    /// Storage, which never shows this kind). `config_id` holds the credentials' id.
+    OauthCredentials,
 }
 
 /// One stored document: what it is and whose.

@@ -9,6 +9,7 @@
 mod backends;
 mod catalog_suite;
 mod file_suite;
+mod pg_keys;
 mod pg_listen;
 mod pg_migrate;
 mod pg_multinode;
