@@ -3,14 +3,14 @@
 //! PostgreSQL, shared with other nodes.
 //!
 //! On PostgreSQL the home is put on the database ([`Home::on_postgres`]) before the command
-//! runs, so the command opens Storage as it would the embedded one. What works there: `berth
-//! serve` (a node of several sharing the queue), `berth run`, `berth action`, `berth job` (the shared queue's
-//! records and logs), `berth oauth` (credentials in the database) and Storage's commands (`berth
-//! table|file|token|component|config …`); `exec` and `image` open no Storage. Refused with a
-//! message saying why, rather than quietly working on the embedded Storage the user asked not to
-//! use: key rotation (not on PostgreSQL yet). `berth run` records its job in the
-//! shared queue and stamps its heartbeat while it runs ([`berth_job::heartbeat`]), so the nodes'
-//! sweep leaves it alone and a kill through any node stops it.
+//! runs, so the command opens Storage as it would the embedded one: `berth serve` (a node of
+//! several sharing the queue), `berth run`, `berth action`, `berth job` (the shared queue's
+//! records and logs), `berth oauth` (credentials in the database), `berth key rotate` (every
+//! cipher in the database, the nodes held off by a lock there) and Storage's commands (`berth
+//! table|file|token|component|config …`); `exec`, `image` and `encrypt` open no Storage. `berth
+//! run` records its job in the shared queue and stamps its heartbeat while it runs
+//! ([`berth_job::heartbeat`]), so the nodes' sweep leaves it alone and a kill through any node
+//! stops it.
 
 use berth_job::home::Home;
 use berth_postgres::PgPool;
@@ -39,8 +39,11 @@ pub(crate) fn place(
     let Some(url) = url else {
         return Ok(home);
     };
-    check_command(command)?;
-    if matches!(command, Command::Exec(_) | Command::Image(_)) {
+    // These use no Storage: `exec` and `image` run and pull images, `encrypt` needs the key.
+    if matches!(
+        command,
+        Command::Exec(_) | Command::Image(_) | Command::Encrypt(_)
+    ) {
         return Ok(home);
     }
     let pool = PgPool::connect(url).map_err(|e| storage_error(e.into()))?;
@@ -69,34 +72,6 @@ pub(crate) fn checked(url: &str, source: &str) -> Result<Option<String>, UserErr
         "{source} must be a PostgreSQL URL (postgres://user@host:port/database) or empty for the \
          home's embedded Storage; it starts with \"{}\"",
         url.split("://").next().unwrap_or_default()
-    )))
-}
-
-/// Refuses a command that needs more of Storage than PostgreSQL holds yet.
-pub(crate) fn check_command(command: &Command) -> Result<(), UserError> {
-    if matches!(
-        command,
-        Command::Table(_)
-            | Command::File(_)
-            | Command::Token(_)
-            | Command::Component(_)
-            | Command::Config(_)
-            | Command::Exec(_)
-            | Command::Image(_)
-            | Command::Serve(_)
-            | Command::Action(_)
-            | Command::Oauth(_)
-            | Command::Job(_)
-            | Command::Run(_)
-            | Command::Info(_)
-    ) {
-        return Ok(());
-    }
-    Err(UserError::new(format!(
-        "{VAR} names a PostgreSQL database, which serves running components (`berth serve`, \
-         `run`, `action`, `job`), `berth oauth`, `berth info` and Storage's commands (`berth \
-         table|file|token|component|config …`); key rotation still needs the home's embedded \
-         Storage (unset {VAR} to use it)"
     )))
 }
 

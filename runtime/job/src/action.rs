@@ -71,7 +71,18 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         )));
     }
     let mut document = config::document(storage.as_ref(), &component.id, &request.config, None)?;
-    drop(storage);
+    // On the embedded Storage the handle goes now (its file lock would keep other berth
+    // processes waiting); on PostgreSQL it holds the master key's lock until the document is
+    // decrypted, so no key rotation comes in between.
+    let key_hold = match home.shared_storage() {
+        None => None,
+        Some(_) => {
+            storage
+                .hold_keys()
+                .map_err(|e| StagingError::storage(Stage::Configuration, "the master key", e))?;
+            Some(storage)
+        }
+    };
     let settings = home
         .settings()
         .map_err(|e| StagingError::user(Stage::Configuration, SETTINGS_FILE, e.to_string()))?;
@@ -95,6 +106,7 @@ pub fn run_action(home: &Home, request: &ActionRequest) -> Result<ActionResult, 
         .decrypt_config(&mut document)
         .map_err(|e| secret_error(Stage::Configuration, &component.id, e))?;
     crate::oauth::resolve_authorization(home, &component.id, &mut document, &mut secrets)?;
+    drop(key_hold);
     let mut resolved = config::resolve(
         document,
         &component,

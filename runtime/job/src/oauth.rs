@@ -142,11 +142,12 @@ pub fn add(
     };
     let path = file(home, component, &id)?;
     if let Some(shared) = home.shared_storage() {
+        // Encrypted with the key current while they are stored (no rotation in between).
+        let mut db = shared.pool.get().map_err(database)?;
+        db.hold_keys().map_err(database)?;
         secrets::encrypt_oauth_credentials(home, component, &mut credentials)?;
-        let added = shared
-            .pool
-            .get()
-            .and_then(|mut db| db.add_oauth_credentials(component, &id, &credentials))
+        let added = db
+            .add_oauth_credentials(component, &id, &credentials)
             .map_err(database)?;
         return if added { Ok(id) } else { Err(exists()) };
     }

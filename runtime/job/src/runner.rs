@@ -395,6 +395,10 @@ impl Job<'_> {
         }
         self.enter(Stage::State);
         let mut storage = open_storage(self.home, Stage::State)?;
+        // The state is encrypted with the key current while it is stored.
+        storage
+            .hold_keys()
+            .map_err(|e| StagingError::storage(Stage::State, "the master key", e))?;
         for mut p in pending {
             if let berth_host_api::state::StateUpdate::Set(value) = &mut p.update {
                 self.secrets
@@ -439,6 +443,10 @@ impl Job<'_> {
             .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
         let storage = open_storage(self.home, Stage::Configuration)?;
         let storage: &dyn Backend = storage.as_ref();
+        // Documents read here are decrypted here: no key rotation in between.
+        storage
+            .hold_keys()
+            .map_err(|e| StagingError::storage(Stage::Configuration, "the master key", e))?;
         let component = storage.component(&self.request.component_id).map_err(|e| {
             StagingError::storage(Stage::Configuration, &self.request.component_id, e)
         })?;

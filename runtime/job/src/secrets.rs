@@ -22,6 +22,13 @@
 //! wins).
 //!
 //! [`encrypt`] is `berth encrypt` and `POST /encrypt`; [`rotate`] is `berth key rotate`.
+//!
+//! Key rotation and everyone else: what stores a cipher holds the Storage handle it stores with
+//! from before it reads the key, and a job holds the handle it reads its configuration with until
+//! it has decrypted it ([`berth_storage::Catalog::hold_keys`]: on the embedded Storage its file
+//! lock, on PostgreSQL a lock in the database), so no cipher is made with a key being replaced
+//! and none is read across a promotion. A job's keyring read before a rotation goes back to the
+//! key files once when a document read later names a key it lacks.
 
 use std::sync::Arc;
 
@@ -132,6 +139,7 @@ pub fn create_config(
     component_id: &str,
     mut new: NewConfig,
 ) -> Result<String, StoreError> {
+    storage.hold_keys()?;
     encrypt_config(home, component_id, &mut new)?;
     Ok(storage.create_config(component_id, &new)?)
 }
@@ -146,6 +154,7 @@ pub fn update_config(
 ) -> Result<berth_storage::Config, StoreError> {
     if let Some(configuration) = &mut update.configuration {
         let scope = project_scope(home, component_id)?;
+        storage.hold_keys()?;
         encrypt_if_needed(home, configuration, &scope)?;
     }
     Ok(storage.update_config(component_id, config_id, &update)?)
@@ -160,6 +169,7 @@ pub fn add_row(
     mut row: berth_storage::NewConfigRow,
 ) -> Result<berth_storage::ConfigRow, StoreError> {
     let scope = project_scope(home, component_id)?;
+    storage.hold_keys()?;
     encrypt_if_needed(home, &mut row.configuration, &scope)?;
     Ok(storage.add_row(component_id, config_id, &row)?)
 }
@@ -175,6 +185,7 @@ pub fn update_row(
 ) -> Result<berth_storage::ConfigRow, StoreError> {
     if let Some(configuration) = &mut update.configuration {
         let scope = project_scope(home, component_id)?;
+        storage.hold_keys()?;
         encrypt_if_needed(home, configuration, &scope)?;
     }
     Ok(storage.update_row(component_id, config_id, row_id, &update)?)
@@ -196,6 +207,7 @@ pub fn set_state(
         subject: format!("{component_id}/{config_id}"),
         source: err.into(),
     })?;
+    storage.hold_keys()?;
     encrypt_if_needed(home, &mut value, &scope)?;
     let state: berth_storage::State =
         serde_json::from_value(value).map_err(|err| StorageError::Database {
@@ -213,6 +225,7 @@ pub fn update_component(
     storage: &mut dyn Catalog,
     mut definition: ComponentDefinition,
 ) -> Result<(), StoreError> {
+    storage.hold_keys()?;
     encrypt_component(home, &mut definition)?;
     Ok(storage.update_component(&definition)?)
 }
@@ -244,6 +257,7 @@ pub fn add_component(
     storage: &mut dyn Catalog,
     mut definition: ComponentDefinition,
 ) -> Result<bool, StoreError> {
+    storage.hold_keys()?;
     encrypt_component(home, &mut definition)?;
     Ok(storage.add_component(&definition)?)
 }
@@ -399,9 +413,21 @@ impl JobSecrets {
         if secret_values(document).is_empty() {
             return Ok(());
         }
+        // A keyring read earlier in the job may predate a rotation whose ciphers this document
+        // (read later) carries: a key it does not know sends it back to the key files once.
+        let retry = self.keyring.is_some().then(|| document.clone());
         let mut found = Vec::new();
         let keyring = self.keyring_for(document)?;
-        let result = walk::decrypt_document(document, keyring, &context, &mut found);
+        let mut result = walk::decrypt_document(document, keyring, &context, &mut found);
+        if let (Some(original), Err(SecretError::NotEncrypted { reason, .. })) = (retry, &result)
+            && matches!(reason, berth_secrets::Refusal::UnknownKey(_))
+        {
+            *document = original;
+            found.clear();
+            self.keyring = None;
+            let keyring = self.keyring_for(document)?;
+            result = walk::decrypt_document(document, keyring, &context, &mut found);
+        }
         self.remember(found);
         result
     }
@@ -549,21 +575,26 @@ pub enum RotationPoint {
 }
 
 /// `berth key rotate`: a new master key, every stored cipher re-encrypted under it in one Storage
-/// transaction (and the OAuth credentials files of the home, each replaced atomically), then the
-/// new key promoted. A rotation stopped at any point leaves every cipher
-/// readable (both keys are used until the promotion), and running it again finishes it.
+/// transaction (and, on the embedded Storage, the OAuth credentials files of the home, each
+/// replaced atomically), then the new key promoted. A rotation stopped at any point leaves every
+/// cipher readable (both keys are used until the promotion), and running it again finishes it.
+///
+/// What keeps everyone else out meanwhile: the embedded Storage's file lock, or, on PostgreSQL,
+/// the database's master-key lock taken exclusively (every node holds it shared while it encrypts
+/// what it stores or decrypts what it read: [`berth_storage::Catalog::hold_keys`]). Nodes sharing
+/// a database must read one key file (`BERTH_MASTER_KEY_FILE` on a shared path) for the new key
+/// to reach them.
 pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation, StoreError> {
-    if home.shared_storage().is_some() {
-        return Err(StoreError::Storage(StorageError::InvalidOption {
-            subject: "berth key rotate".to_owned(),
-            option: "storage",
-            reason: "rotating the master key is not supported on PostgreSQL Storage yet; nothing \
-                     was changed"
-                .to_owned(),
-        }));
-    }
-    // Storage first: its lock keeps other berth processes out until the new key is promoted.
-    let mut storage = Storage::open(home.storage())?;
+    // Storage first: its lock keeps other berth processes (or nodes) out until the new key is
+    // promoted.
+    let mut documents = match home.shared_storage() {
+        None => StoredDocuments::Embedded(Storage::open(home.storage())?),
+        Some(shared) => {
+            let db = shared.pool.get().map_err(StorageError::from)?;
+            db.hold_keys_for_rotation().map_err(StorageError::from)?;
+            StoredDocuments::Shared(Box::new(db))
+        }
+    };
     let files = key_files(home);
     let keyring = files.open_or_create().map_err(SecretError::from)?;
     let old_key = keyring.current().id_hex();
@@ -573,44 +604,65 @@ pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation
     let mut ciphers = 0;
     let mut skipped = 0;
     let mut seen = 0;
-    let documents = storage
-        .rewrite_documents(|_doc: &StoredDocument<'_>, value| {
-            seen += 1;
-            if seen == 2 {
-                at(RotationPoint::InTransaction);
-            }
-            let done = walk::reencrypt_document(value, &keyring, &target);
-            ciphers += done.changed;
-            skipped += done.skipped;
-            Ok::<bool, std::convert::Infallible>(done.changed > 0)
-        })
-        .map_err(|e| match e {
-            RewriteError::Storage(e) => StoreError::Storage(e),
-            RewriteError::Rewrite(never) => match never {},
-        })?;
-    // Stored OAuth credentials are files of the home: each rewritten before the promotion.
-    let credentials = crate::oauth::rewrite_files(home, |value| {
+    let mut reencrypt = |value: &mut Value| {
         let done = walk::reencrypt_document(value, &keyring, &target);
         ciphers += done.changed;
         skipped += done.skipped;
         done.changed > 0
-    })
-    .map_err(|e| match e {
-        crate::oauth::OauthError::Store(e) => e,
-        e => StoreError::Oauth(Box::new(e)),
+    };
+    let mut changed = documents.rewrite(|value| {
+        seen += 1;
+        if seen == 2 {
+            at(RotationPoint::InTransaction);
+        }
+        reencrypt(value)
     })?;
-    let documents = documents + credentials;
+    if let StoredDocuments::Embedded(_) = documents {
+        // Stored OAuth credentials are files of the home: each rewritten before the promotion.
+        changed += crate::oauth::rewrite_files(home, &mut reencrypt).map_err(|e| match e {
+            crate::oauth::OauthError::Store(e) => e,
+            e => StoreError::Oauth(Box::new(e)),
+        })?;
+    }
     at(RotationPoint::Committed);
     files.promote().map_err(SecretError::from)?;
-    drop(storage);
+    drop(documents);
     Ok(Rotation {
         old_key,
         new_key: target.id_hex(),
         resumed,
-        documents,
+        documents: changed,
         ciphers,
         skipped,
     })
+}
+
+/// Where a rotation rewrites stored documents, holding what keeps others out.
+enum StoredDocuments {
+    /// The embedded Storage (its file lock).
+    Embedded(Storage),
+    /// PostgreSQL (a connection holding the master key's lock exclusively).
+    Shared(Box<berth_postgres::PgStorage>),
+}
+
+impl StoredDocuments {
+    /// Rewrites every stored document in one transaction; how many changed.
+    fn rewrite(
+        &mut self,
+        mut rewrite: impl FnMut(&mut Value) -> bool,
+    ) -> Result<usize, StoreError> {
+        let rewrite = |_: &StoredDocument<'_>, value: &mut Value| {
+            Ok::<bool, std::convert::Infallible>(rewrite(value))
+        };
+        let result = match self {
+            Self::Embedded(storage) => storage.rewrite_documents(rewrite),
+            Self::Shared(db) => db.rewrite_documents(rewrite),
+        };
+        result.map_err(|e| match e {
+            RewriteError::Storage(e) => StoreError::Storage(e),
+            RewriteError::Rewrite(never) => match never {},
+        })
+    }
 }
 
 impl RotationPoint {

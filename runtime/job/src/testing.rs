@@ -58,18 +58,28 @@ impl Default for Env {
 impl Env {
     /// A fresh home in a temp dir, sharing the binary's compiled cache.
     pub fn new() -> Self {
+        let database = on_postgres().then(|| {
+            TestDatabase::create("a test home on PostgreSQL")
+                .expect("BERTH_TEST_STORAGE=postgres needs the test cluster")
+        });
+        Self::with_database(database)
+    }
+
+    /// A fresh home on a fresh PostgreSQL database, whatever `BERTH_TEST_STORAGE` says; `None`
+    /// when no test cluster answers (and `BERTH_REQUIRE_POSTGRES` is unset: it fails then).
+    pub fn on_database(test: &str) -> Option<Self> {
+        Some(Self::with_database(Some(TestDatabase::create(test)?)))
+    }
+
+    fn with_database(database: Option<TestDatabase>) -> Self {
         let dir = TempDir::new().expect("home dir");
         let root = dir.path().join("home");
         std::fs::create_dir_all(&root).unwrap();
         std::os::unix::fs::symlink(shared_cache(), root.join("cache")).unwrap();
         let mut home = Home::new(root);
-        let mut database = None;
-        if on_postgres() {
-            let db = TestDatabase::create("a test home on PostgreSQL")
-                .expect("BERTH_TEST_STORAGE=postgres needs the test cluster");
+        if let Some(db) = &database {
             let pool = PgPool::connect(db.url()).expect("the test database opens");
             home = home.on_postgres(pool, "test-node");
-            database = Some(db);
         }
         Self {
             home,

@@ -476,3 +476,158 @@ fn nodes_sharing_the_master_key_open_each_others_ciphers() {
     alone.signal("TERM");
     assert!(alone.wait().success());
 }
+
+/// Every `KBC::` cipher stored in the database (components, configurations, rows, states, OAuth
+/// credentials), with where it is.
+fn stored_ciphers(db: &TestDatabase) -> Vec<(String, String)> {
+    let sql = "SELECT 'component ' || id, definition::text FROM berth_components \
+               UNION ALL SELECT 'configuration ' || id, configuration::text FROM berth_configs \
+               UNION ALL SELECT 'state ' || id, state::text FROM berth_configs \
+               UNION ALL SELECT 'row ' || id, configuration::text || state::text \
+                 FROM berth_config_rows \
+               UNION ALL SELECT 'oauth ' || id, credentials::text FROM berth_oauth_credentials";
+    db.client()
+        .query(sql, &[])
+        .unwrap()
+        .iter()
+        .flat_map(|row| {
+            let place: String = row.get(0);
+            let text: String = row.get(1);
+            text.split('"')
+                .filter(|s| s.starts_with("KBC::"))
+                .map(|cipher| (place.clone(), cipher.to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn a_key_rotation_while_two_nodes_run_jobs_leaves_every_cipher_under_the_new_key() {
+    let Some(db) = TestDatabase::create(
+        "a_key_rotation_while_two_nodes_run_jobs_leaves_every_cipher_under_the_new_key",
+    ) else {
+        return;
+    };
+    let url = db.url().to_owned();
+    let setup = setup_home(&url);
+    // Ciphers everywhere a job reads or writes them: the component's image parameters, the
+    // configurations, OAuth credentials, and the state every run decrypts and leaves again.
+    setup.component(
+        "acme.effect",
+        guests::WRITE_OUTPUTS,
+        json!({"image_parameters": {"#image": "image-secret"}}),
+    );
+    berth_job::oauth::add(
+        &setup.home,
+        "acme.effect",
+        Some("auth"),
+        json!({"#appSecret": "oauth-secret"}),
+    )
+    .unwrap();
+    const ROTATING_CONFIGS: usize = 4;
+    for c in 0..ROTATING_CONFIGS {
+        let mut configuration = writes(
+            &[(
+                "out/state.json",
+                &format!("{{\"#s\": \"state-secret-{c}\"}}"),
+            )],
+            0,
+            json!({}),
+        );
+        configuration["parameters"]["#password"] = json!(format!("config-secret-{c}"));
+        configuration["authorization"] = json!({"oauth_api": {"id": "auth"}});
+        setup.config("acme.effect", &format!("k{c}"), configuration);
+    }
+    let key = setup.root().join("keys/master.key");
+    let key_of = |cipher: &str| berth_secrets::cipher::key_id_of(cipher).unwrap();
+    let old_key = key_of(&stored_ciphers(&db)[0].1);
+
+    let key_var = [("BERTH_MASTER_KEY_FILE", key.to_str().unwrap())];
+    let args = |name: &'static str| ["--storage", url.as_str(), "--node", name];
+    let node_a = Served::start_with_env(&Env::new(), 2, true, &args("node-a"), &key_var);
+    let token = node_a.token.clone().unwrap();
+    let node_b = Served::start_with_env(&Env::new(), 2, false, &args("node-b"), &key_var);
+    let nodes = [&node_a, &node_b];
+    let http = client();
+    let pg = PgStorage::connect(&url).unwrap();
+    let mut queued = 0;
+    let mut queue_some = |count: usize| {
+        for _ in 0..count {
+            let config = format!("k{}", queued % ROTATING_CONFIGS);
+            queue(&http, nodes[queued % 2], &token, &config);
+            queued += 1;
+        }
+    };
+    queue_some(60);
+    wait_until(&pg, "some jobs succeeded", |jobs| {
+        jobs.iter()
+            .filter(|j| j.status == JobStatus::Success)
+            .count()
+            >= 8
+    });
+
+    // The rotation, from a third home, while both nodes run jobs.
+    let out = crate::support::berth()
+        .arg("--home")
+        .arg(Env::new().root())
+        .args(["key", "rotate"])
+        .env("BERTH_STORAGE_URL", &url)
+        .envs(key_var)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("master key rotated: {old_key} -> ")),
+        "{stdout}"
+    );
+    let everything = JobFilter {
+        limit: Some(10 * JOBS),
+        ..JobFilter::default()
+    };
+    let rotated_while = pg
+        .jobs(&everything)
+        .unwrap()
+        .iter()
+        .filter(|j| !j.status.is_terminal())
+        .count();
+    queue_some(20);
+    wait_until(&pg, "every job ends", |jobs| {
+        jobs.len() == queued && jobs.iter().all(|j| j.status.is_terminal())
+    });
+
+    // Every job succeeded: none read a cipher the key it held could not open, none stored one
+    // under a key that is gone.
+    for job in pg.jobs(&everything).unwrap() {
+        assert_eq!(
+            job.status,
+            JobStatus::Success,
+            "{}: {:?}",
+            job.id,
+            job.record["result"]
+        );
+    }
+    let new_key = std::fs::read_to_string(&key)
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    assert_ne!(new_key, old_key);
+    assert!(!key.with_extension("key.new").exists());
+    let ciphers = stored_ciphers(&db);
+    // The image parameter, the OAuth secret, and a configuration and a state per configuration.
+    assert!(ciphers.len() >= 2 + 2 * ROTATING_CONFIGS, "{ciphers:?}");
+    for (place, cipher) in &ciphers {
+        assert_eq!(key_of(cipher), new_key, "{place}: {cipher}");
+    }
+    eprintln!("rotated with {rotated_while} jobs not yet ended; {queued} jobs in all");
+    for node in [node_a, node_b] {
+        node.signal("TERM");
+        assert!(node.wait().success());
+    }
+}

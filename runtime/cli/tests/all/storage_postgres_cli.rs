@@ -1,6 +1,6 @@
 //! `BERTH_STORAGE_URL`: the table and file commands of the `berth` binary on PostgreSQL (a fresh database
 //! of the test cluster per test; skipped with a message when no cluster answers, failing when
-//! `BERTH_REQUIRE_POSTGRES=1`), the commands PostgreSQL cannot serve yet refused, and bad URLs.
+//! `BERTH_REQUIRE_POSTGRES=1`), every Storage command reaching for the database, and bad URLs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -314,20 +314,12 @@ fn component_and_config_commands_work_on_postgres() {
 }
 
 #[test]
-fn commands_postgres_cannot_serve_yet_are_refused() {
+fn every_storage_command_reaches_for_the_database_and_encrypt_needs_none() {
     let dir = TempDir::new().unwrap();
     let home = dir.path().join("home");
-    // Refused before any connection, so no cluster is needed.
+    // A database that does not answer: the commands that use Storage say so (the database's
+    // failure, not the user's); none falls back to the embedded Storage the user asked not to use.
     let url = "postgres://berth@127.0.0.1:1/nowhere";
-    fails(
-        &home,
-        url,
-        &["key", "rotate"],
-        1,
-        "key rotation still needs the home's embedded Storage",
-    );
-    // These run on PostgreSQL: here they reach for the database, which does not answer (the
-    // database's failure, not the user's).
     for args in [
         &["serve", "--listen", "127.0.0.1:0"][..],
         &["action", "keboola.ex-db", "test", "--config", "1"],
@@ -335,9 +327,24 @@ fn commands_postgres_cannot_serve_yet_are_refused() {
         &["oauth", "ls"],
         &["run", "keboola.ex-db", "--config", "1"],
         &["info"],
+        &["key", "rotate"],
     ] {
         fails(&home, url, args, 2, "127.0.0.1:1");
     }
+    assert!(!home.join("storage").exists());
+    // `berth encrypt` needs the home's key only.
+    let cipher = ok(
+        &home,
+        url,
+        &[
+            "encrypt",
+            "--component",
+            "keboola.ex-db",
+            "--component-only",
+            "s3cret",
+        ],
+    );
+    assert!(cipher.starts_with("KBC::ComponentSecure::"), "{cipher}");
     assert!(!home.join("storage").exists());
 }
 

@@ -140,10 +140,6 @@ fn adding_listing_and_removing_refuse_bad_input() {
 #[test]
 fn stored_credentials_survive_a_master_key_rotation() {
     let (env, id) = env();
-    if env.database_url().is_some() {
-        // Key rotation is refused on PostgreSQL Storage (a test of its own says so).
-        return;
-    }
     let before = oauth::load(&env.home, "acme.main", &id)
         .unwrap()
         .to_string();
