@@ -231,3 +231,30 @@ fn another_homes_cipher_does_not_open() {
         Some(berth_secrets::Refusal::UnknownKey(_))
     ));
 }
+
+#[test]
+fn a_jobs_keyring_read_before_a_rotation_opens_ciphers_made_after_it() {
+    let env = Env::new();
+    let made = (COMPONENT, PROJECT, "", "");
+    let before = encrypt(&env, made, "before");
+    let mut job = JobSecrets::new(&env.home, COMPONENT, PROJECT, Some(CONFIG));
+    let mut document = json!({"#a": before});
+    job.decrypt_config(&mut document).unwrap();
+    assert_eq!(document["#a"], "before");
+    // The job goes on (a long run); a rotation replaces the key; a document it reads now (a
+    // processor's definition, say) carries a cipher of the new key.
+    secrets::rotate(&env.home, |_| {}).unwrap();
+    let after = encrypt(&env, made, "after");
+    let mut document = json!({"#b": after});
+    job.decrypt_config(&mut document).unwrap();
+    assert_eq!(document["#b"], "after");
+    // A cipher of a key the home never had is still the user's error.
+    let other = Env::new();
+    let foreign = encrypt(&other, made, "foreign");
+    let err = job.decrypt_config(&mut json!({"#c": foreign})).unwrap_err();
+    assert!(err.is_user_error(), "{err}");
+    assert!(
+        err.to_string().contains("is not an encrypted value"),
+        "{err}"
+    );
+}
