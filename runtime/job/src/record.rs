@@ -309,8 +309,10 @@ impl JobStore {
             .with_context(|| format!("creating the job directory {}", self.mirror.display()))?;
         let mut tmp = tempfile::NamedTempFile::new_in(&self.mirror)
             .with_context(|| format!("creating a job record in {}", self.mirror.display()))?;
-        serde_json::to_writer_pretty(&mut tmp, record).context("writing the job record")?;
-        tmp.write_all(b"\n").context("writing the job record")?;
+        // One write: the file is not buffered, and serde writes a record in hundreds of pieces.
+        let mut text = serde_json::to_vec_pretty(record).context("serialising the job record")?;
+        text.push(b'\n');
+        tmp.write_all(&text).context("writing the job record")?;
         tmp.persist(self.mirror.join(format!("{}.json", record.id)))
             .map_err(|e| e.error)
             .with_context(|| format!("storing job record {}", record.id))?;
