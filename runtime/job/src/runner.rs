@@ -262,6 +262,7 @@ impl Job<'_> {
             .is_some_and(|c| c.is_cancelled())
     }
 
+    /// Enters `stage`, recording it in Storage so whoever watches the job sees it.
     fn enter(&mut self, stage: Stage) {
         self.record.stage = Some(stage);
         if let Err(e) = self
@@ -270,6 +271,14 @@ impl Job<'_> {
         {
             tracing::warn!("updating job record {}: {e:#}", self.record.id);
         }
+        self.progress.stage(stage);
+    }
+
+    /// Enters a stage that takes milliseconds (or has nothing to do): the record says so (a
+    /// failure names it, the final record keeps it) but Storage is not written for it. Each
+    /// record save is a Storage commit; a trivial job made several.
+    fn enter_briefly(&mut self, stage: Stage) {
+        self.record.stage = Some(stage);
         self.progress.stage(stage);
     }
 
@@ -301,7 +310,8 @@ impl Job<'_> {
                 None
             }
         };
-        self.enter(Stage::Usage);
+        // One bounded read of usage.json.
+        self.enter_briefly(Stage::Usage);
         if let Some(out) = &out {
             match usage::read_usage(out) {
                 Ok(records) => self.record.usage.extend(records.unwrap_or_default()),
@@ -393,7 +403,8 @@ impl Job<'_> {
         if pending.is_empty() {
             return Ok(());
         }
-        self.enter(Stage::State);
+        // One write per row's state.
+        self.enter_briefly(Stage::State);
         let mut storage = open_storage(self.home, Stage::State)?;
         // The state is encrypted with the key current while it is stored.
         storage
@@ -521,9 +532,15 @@ impl Job<'_> {
         };
         let stored = previous_state.clone().unwrap_or_default();
 
-        self.enter(Stage::InputMapping);
-        let now = OffsetDateTime::now_utc();
         let input = &config.config.storage.input;
+        if component.staging_storage.input == "none"
+            || (input.tables.is_empty() && input.files.is_empty())
+        {
+            self.enter_briefly(Stage::InputMapping);
+        } else {
+            self.enter(Stage::InputMapping);
+        }
+        let now = OffsetDateTime::now_utc();
         let (tables, files) = if component.staging_storage.input == "none" {
             Default::default()
         } else {
