@@ -454,7 +454,8 @@ impl Job<'_> {
             .map_err(|e| StagingError::app(Stage::Configuration, "data folder", e))?;
         let storage = open_storage(self.home, Stage::Configuration)?;
         let storage: &dyn Backend = storage.as_ref();
-        // Documents read here are decrypted here: no key rotation in between.
+        // Documents read here are decrypted here: no key rotation in between (until
+        // `release_keys` below).
         storage
             .hold_keys()
             .map_err(|e| StagingError::storage(Stage::Configuration, "the master key", e))?;
@@ -531,6 +532,15 @@ impl Job<'_> {
             },
         };
         let stored = previous_state.clone().unwrap_or_default();
+        let mut in_state = stored.clone();
+        self.secrets
+            .decrypt_state(&mut in_state.component)
+            .map_err(|e| secret_error(Stage::State, &component.id, e))?;
+        // Everything read encrypted is decrypted: a key rotation may go ahead (input mapping,
+        // on the same handle, can take long).
+        storage
+            .release_keys()
+            .map_err(|e| StagingError::storage(Stage::Configuration, "the master key", e))?;
 
         let input = &config.config.storage.input;
         if component.staging_storage.input == "none"
@@ -582,10 +592,6 @@ impl Job<'_> {
                 tags: Vec::new(),
             }));
         write_config(&data, &config.config)?;
-        let mut in_state = stored.clone();
-        self.secrets
-            .decrypt_state(&mut in_state.component)
-            .map_err(|e| secret_error(Stage::State, &component.id, e))?;
         state::write_in_state(&data, &in_state)?;
         Ok(Prepared {
             settings,

@@ -304,6 +304,10 @@ impl Catalog for PgStorage {
         Ok(PgStorage::hold_keys(self)?)
     }
 
+    fn release_keys(&self) -> Result<(), StorageError> {
+        Ok(PgStorage::release_keys(self)?)
+    }
+
     fn add_component(&mut self, definition: &ComponentDefinition) -> Result<bool, StorageError> {
         definition.validate()?;
         let id = definition.id.as_str();

@@ -47,6 +47,23 @@ impl PgStorage {
         self.take_keys_lock(KeysHeld::Exclusive)
     }
 
+    /// Lets go of the master key's lock now rather than when the connection goes back to its
+    /// pool (a no-op when it is not held).
+    pub fn release_keys(&self) -> Result<(), PgError> {
+        let held = self.keys.get();
+        if held == KeysHeld::No {
+            return Ok(());
+        }
+        self.client()
+            .execute(unlock_sql(held), &[&KEYS_LOCK.0, &KEYS_LOCK.1])
+            .map_err(PgError::db(
+                "releasing the master key's lock",
+                "the master key",
+            ))?;
+        self.keys.set(KeysHeld::No);
+        Ok(())
+    }
+
     fn take_keys_lock(&self, mode: KeysHeld) -> Result<(), PgError> {
         let held = &self.keys;
         if held.get() == mode || held.get() == KeysHeld::Exclusive {
@@ -119,13 +136,19 @@ impl PgStorage {
 /// Releases the master key's lock held by `client`, before it goes back to a pool; false when
 /// the connection failed (it must not be reused then).
 pub(crate) fn release(client: &mut impl GenericClient, held: &Cell<KeysHeld>) -> bool {
-    let sql = match held.get() {
-        KeysHeld::No => return true,
-        KeysHeld::Shared => "SELECT pg_advisory_unlock_shared($1, $2)",
+    let mode = held.replace(KeysHeld::No);
+    mode == KeysHeld::No
+        || client
+            .execute(unlock_sql(mode), &[&KEYS_LOCK.0, &KEYS_LOCK.1])
+            .is_ok()
+}
+
+/// The statement that releases the lock held in `mode` (held, not `No`).
+fn unlock_sql(mode: KeysHeld) -> &'static str {
+    match mode {
         KeysHeld::Exclusive => "SELECT pg_advisory_unlock($1, $2)",
-    };
-    held.set(KeysHeld::No);
-    client.execute(sql, &[&KEYS_LOCK.0, &KEYS_LOCK.1]).is_ok()
+        _ => "SELECT pg_advisory_unlock_shared($1, $2)",
+    }
 }
 
 /// One table of stored documents: its key columns and its document columns.

@@ -46,6 +46,12 @@ pub trait Catalog {
         Ok(())
     }
 
+    /// Lets a rotation go ahead again before the handle is dropped (once what was read is
+    /// decrypted, ahead of work that may take long on the same handle, such as input mapping).
+    fn release_keys(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
     /// Every component definition, ordered by id.
     fn list_components(&self) -> Result<Vec<ComponentDefinition>, StorageError>;
 

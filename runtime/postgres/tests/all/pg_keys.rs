@@ -1,7 +1,8 @@
 //! The master key's side of PostgreSQL Storage: `rewrite_documents` sees every stored document
 //! (OAuth credentials included) and stores all of its changes or none, and the master key's lock
 //! keeps a rotation and the connections using the key apart (a rotation waits for users, users
-//! queue behind a waiting rotation, a connection going back to its pool lets go).
+//! queue behind a waiting rotation, a connection going back to its pool or releasing it lets
+//! go).
 
 use std::sync::mpsc;
 use std::time::Duration;
@@ -209,4 +210,18 @@ fn a_rotation_waits_for_the_keys_users_and_new_users_wait_for_it() {
     let reused = pool.get().unwrap();
     reused.hold_keys_for_rotation().unwrap();
     assert_eq!(waiting(&db), 0);
+    reused.release_keys().unwrap();
+
+    // A user that is done with the key lets go before its connection is dropped (a job going on
+    // to a long input mapping): a waiting rotation goes ahead.
+    reused.hold_keys().unwrap();
+    let (rotation_got, rotation_release, rotation) = take_on_thread(url.clone(), true);
+    wait_for("the rotation waits", || waiting(&db) == 1);
+    reused.release_keys().unwrap();
+    reused.release_keys().unwrap(); // released once, however often asked
+    rotation_got
+        .recv_timeout(WAIT)
+        .expect("the rotation gets the lock");
+    rotation_release.send(()).unwrap();
+    rotation.join().unwrap();
 }
