@@ -39,9 +39,7 @@ use berth_secrets::walk::{self, secret_values};
 use berth_secrets::{
     Attributes, Context, Keyring, Kind, Redactor, Scope, SecretError, StreamRedactor,
 };
-use berth_storage::{
-    Catalog, ComponentDefinition, NewConfig, RewriteError, Storage, StorageError, StoredDocument,
-};
+use berth_storage::{Catalog, ComponentDefinition, NewConfig, RewriteError, StorageError};
 use serde_json::{Map, Value};
 
 use crate::home::Home;
@@ -587,14 +585,8 @@ pub enum RotationPoint {
 pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation, StoreError> {
     // Storage first: its lock keeps other berth processes (or nodes) out until the new key is
     // promoted.
-    let mut documents = match home.shared_storage() {
-        None => StoredDocuments::Embedded(Storage::open(home.storage())?),
-        Some(shared) => {
-            let db = shared.pool.get().map_err(StorageError::from)?;
-            db.hold_keys_for_rotation().map_err(StorageError::from)?;
-            StoredDocuments::Shared(Box::new(db))
-        }
-    };
+    let mut storage = home.open_storage()?;
+    storage.hold_keys_for_rotation()?;
     let files = key_files(home);
     let keyring = files.open_or_create().map_err(SecretError::from)?;
     let old_key = keyring.current().id_hex();
@@ -610,14 +602,24 @@ pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation
         skipped += done.skipped;
         done.changed > 0
     };
-    let mut changed = documents.rewrite(|value| {
-        seen += 1;
-        if seen == 2 {
-            at(RotationPoint::InTransaction);
-        }
-        reencrypt(value)
-    })?;
-    if let StoredDocuments::Embedded(_) = documents {
+    let mut changed = storage
+        .rewrite_documents(&mut |_, value| {
+            seen += 1;
+            if seen == 2 {
+                at(RotationPoint::InTransaction);
+            }
+            Ok(reencrypt(value))
+        })
+        .map_err(|e| match e {
+            RewriteError::Storage(e) => StoreError::Storage(e),
+            // Re-encrypting gives up on no document (a cipher no key opens is skipped).
+            RewriteError::Rewrite(e) => StoreError::Storage(StorageError::Database {
+                stage: "re-encrypting stored documents",
+                subject: "berth key rotate".to_owned(),
+                source: anyhow::anyhow!(e),
+            }),
+        })?;
+    if home.shared_storage().is_none() {
         // Stored OAuth credentials are files of the home: each rewritten before the promotion.
         changed += crate::oauth::rewrite_files(home, &mut reencrypt).map_err(|e| match e {
             crate::oauth::OauthError::Store(e) => e,
@@ -626,7 +628,7 @@ pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation
     }
     at(RotationPoint::Committed);
     files.promote().map_err(SecretError::from)?;
-    drop(documents);
+    drop(storage);
     Ok(Rotation {
         old_key,
         new_key: target.id_hex(),
@@ -635,34 +637,6 @@ pub fn rotate(home: &Home, mut at: impl FnMut(RotationPoint)) -> Result<Rotation
         ciphers,
         skipped,
     })
-}
-
-/// Where a rotation rewrites stored documents, holding what keeps others out.
-enum StoredDocuments {
-    /// The embedded Storage (its file lock).
-    Embedded(Storage),
-    /// PostgreSQL (a connection holding the master key's lock exclusively).
-    Shared(Box<berth_postgres::PgStorage>),
-}
-
-impl StoredDocuments {
-    /// Rewrites every stored document in one transaction; how many changed.
-    fn rewrite(
-        &mut self,
-        mut rewrite: impl FnMut(&mut Value) -> bool,
-    ) -> Result<usize, StoreError> {
-        let rewrite = |_: &StoredDocument<'_>, value: &mut Value| {
-            Ok::<bool, std::convert::Infallible>(rewrite(value))
-        };
-        let result = match self {
-            Self::Embedded(storage) => storage.rewrite_documents(rewrite),
-            Self::Shared(db) => db.rewrite_documents(rewrite),
-        };
-        result.map_err(|e| match e {
-            RewriteError::Storage(e) => StoreError::Storage(e),
-            RewriteError::Rewrite(never) => match never {},
-        })
-    }
 }
 
 impl RotationPoint {

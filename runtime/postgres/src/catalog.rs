@@ -308,6 +308,17 @@ impl Catalog for PgStorage {
         Ok(PgStorage::release_keys(self)?)
     }
 
+    fn hold_keys_for_rotation(&self) -> Result<(), StorageError> {
+        Ok(PgStorage::hold_keys_for_rotation(self)?)
+    }
+
+    fn rewrite_documents(
+        &mut self,
+        rewrite: &mut berth_storage::DocumentRewrite<'_>,
+    ) -> Result<usize, berth_storage::RewriteError> {
+        self.rewrite_all_documents(rewrite)
+    }
+
     fn add_component(&mut self, definition: &ComponentDefinition) -> Result<bool, StorageError> {
         definition.validate()?;
         let id = definition.id.as_str();

@@ -14,7 +14,7 @@
 
 use std::cell::Cell;
 
-use berth_storage::{DocumentKind, RewriteError, StorageError, StoredDocument};
+use berth_storage::{DocumentKind, DocumentRewrite, RewriteError, StorageError, StoredDocument};
 use postgres::GenericClient;
 use serde_json::Value;
 
@@ -83,16 +83,13 @@ impl PgStorage {
         Ok(())
     }
 
-    /// Calls `rewrite` on every component definition, configuration, row, state and OAuth
-    /// credentials, and stores the documents it changed (it returns `true` for those), all in one
-    /// transaction whose rows stay locked until it ends (a concurrent change of one of them waits
-    /// rather than being overwritten): when `rewrite` or the database fails, nothing is stored.
-    /// Returns how many documents changed. Configuration versions are not counted up: the
-    /// documents mean what they meant.
-    pub fn rewrite_documents<E>(
+    /// [`berth_storage::Catalog::rewrite_documents`]: component definitions, configurations,
+    /// rows, their states and OAuth credentials, in one transaction whose rows stay locked until
+    /// it ends (a concurrent change of one of them waits rather than being overwritten).
+    pub(crate) fn rewrite_all_documents(
         &mut self,
-        mut rewrite: impl FnMut(&StoredDocument<'_>, &mut Value) -> Result<bool, E>,
-    ) -> Result<usize, RewriteError<E>> {
+        rewrite: &mut DocumentRewrite<'_>,
+    ) -> Result<usize, RewriteError> {
         let storage = |e: PgError| RewriteError::Storage(StorageError::from(e));
         let mut client = self.client();
         let mut tx = client

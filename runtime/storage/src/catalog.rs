@@ -52,6 +52,23 @@ pub trait Catalog {
         Ok(())
     }
 
+    /// What a master-key rotation holds until it has promoted the new key: waits until no one
+    /// uses the key, then keeps everyone else out until this handle is dropped. The embedded
+    /// Storage does nothing here: its file lock keeps other processes out already.
+    fn hold_keys_for_rotation(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Calls `rewrite` on every stored document (component definitions, configurations, rows,
+    /// their states, and OAuth credentials where Storage keeps them) and stores the documents it
+    /// changed (it returns `true` for those), all in one transaction: when `rewrite` or Storage
+    /// fails, nothing is stored. Configuration versions are not counted up: the documents mean
+    /// what they meant. Returns how many documents changed.
+    fn rewrite_documents(
+        &mut self,
+        rewrite: &mut crate::DocumentRewrite<'_>,
+    ) -> Result<usize, crate::RewriteError>;
+
     /// Every component definition, ordered by id.
     fn list_components(&self) -> Result<Vec<ComponentDefinition>, StorageError>;
 
@@ -159,6 +176,13 @@ pub trait Catalog {
 impl Catalog for Storage {
     fn add_component(&mut self, definition: &ComponentDefinition) -> Result<bool, StorageError> {
         Storage::add_component(self, definition)
+    }
+
+    fn rewrite_documents(
+        &mut self,
+        rewrite: &mut crate::DocumentRewrite<'_>,
+    ) -> Result<usize, crate::RewriteError> {
+        self.rewrite_all_documents(rewrite)
     }
 
     fn update_component(&mut self, definition: &ComponentDefinition) -> Result<(), StorageError> {

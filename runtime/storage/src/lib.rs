@@ -74,7 +74,7 @@ pub use configs::{
 pub use csv_guard::{DEFAULT_MAX_FIELD_BYTES, FieldLimit};
 pub use csv_read::{CsvDialect, CsvInput, CsvSource};
 pub use csv_write::write_row as write_csv_row;
-pub use documents::{DocumentKind, RewriteError, StoredDocument};
+pub use documents::{DocumentKind, DocumentRewrite, RewriteError, RewriteFailure, StoredDocument};
 pub use error::StorageError;
 pub use export::{ExportOptions, ExportPlan, ExportReport};
 pub use file_data::FileData;

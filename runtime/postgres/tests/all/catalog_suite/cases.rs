@@ -326,3 +326,93 @@ pub(super) fn missing_components_configurations_and_rows_are_named(b: &mut Backe
         "no failed change counted"
     );
 }
+
+/// Replaces every `"old"` in `value` by `"new"`; whether anything changed.
+fn swap_old(value: &mut serde_json::Value) -> bool {
+    let text = value.to_string();
+    if !text.contains("\"old\"") {
+        return false;
+    }
+    *value = serde_json::from_str(&text.replace("\"old\"", "\"new\"")).unwrap();
+    true
+}
+
+pub(super) fn documents_are_rewritten_all_or_nothing(b: &mut Backend) {
+    let c = &mut b.storage;
+    c.add_component(&definition(
+        r##"{"id": "c", "image": "x.wasm", "image_parameters": {"#k": "old"}}"##,
+    ))
+    .unwrap();
+    let new = NewConfig {
+        id: Some("1".into()),
+        configuration: json!({"parameters": {"#k": "old"}}),
+        rows: vec![NewConfigRow {
+            id: Some("r".into()),
+            configuration: json!({"parameters": {"#k": "old"}}),
+            ..NewConfigRow::default()
+        }],
+        ..NewConfig::default()
+    };
+    c.create_config("c", &new).unwrap();
+    c.set_state("c", "1", None, &state(json!({"#s": "old"})))
+        .unwrap();
+    let version = c.config("c", "1").unwrap().version;
+
+    // A rewrite that gives up stores nothing, not even what it changed before.
+    let mut calls = 0;
+    let err = c
+        .rewrite_documents(&mut |_, value| {
+            calls += 1;
+            if calls == 4 {
+                return Err("stop".into());
+            }
+            Ok(swap_old(value))
+        })
+        .unwrap_err();
+    assert!(
+        matches!(&err, berth_storage::RewriteError::Rewrite(e) if e.to_string() == "stop"),
+        "{err}"
+    );
+    assert_eq!(c.component("c").unwrap().image_parameters["#k"], "old");
+    assert_eq!(
+        c.config("c", "1").unwrap().configuration["parameters"]["#k"],
+        "old"
+    );
+
+    let mut seen = Vec::new();
+    let changed = c
+        .rewrite_documents(&mut |doc, value| {
+            seen.push((
+                doc.kind,
+                doc.config_id.map(str::to_owned),
+                doc.row_id.map(str::to_owned),
+            ));
+            Ok(swap_old(value))
+        })
+        .unwrap();
+    use berth_storage::DocumentKind as Kind;
+    let one = || Some("1".to_owned());
+    let row = || Some("r".to_owned());
+    assert_eq!(
+        seen,
+        [
+            (Kind::Component, None, None),
+            (Kind::Configuration, one(), None),
+            (Kind::ConfigurationState, one(), None),
+            (Kind::Row, one(), row()),
+            (Kind::RowState, one(), row()),
+        ]
+    );
+    assert_eq!(changed, 4, "the row's empty state has nothing to change");
+    assert_eq!(c.component("c").unwrap().image_parameters["#k"], "new");
+    let config = c.config("c", "1").unwrap();
+    assert_eq!(config.configuration["parameters"]["#k"], "new");
+    assert_eq!(config.rows[0].configuration["parameters"]["#k"], "new");
+    assert_eq!(config.state.component["#s"], "new");
+    assert_eq!(
+        config.version, version,
+        "the documents mean what they meant"
+    );
+    // Nothing left to change: nothing stored.
+    assert_eq!(c.rewrite_documents(&mut |_, v| Ok(swap_old(v))).unwrap(), 0);
+}
