@@ -181,25 +181,37 @@ pub fn enqueue(
     job: &QueuedJob,
     token_id: Option<&str>,
 ) -> Result<StoredJob, SubmitError> {
-    let id = new_run_id();
-    let mut record = JobRecord::new(&id, &id, &job.component);
-    record.status = JobStatus::Waiting;
-    record.config_id = job.config.clone();
-    if let [row] = job.config_row_ids.as_slice() {
-        record.row_id = Some(row.clone());
-    }
-    queue
-        .insert_job(&NewJob {
+    let request = serde_json::to_value(job).context("serialising the job request")?;
+    let mut attempt = 0;
+    loop {
+        let id = new_run_id();
+        let mut record = JobRecord::new(&id, &id, &job.component);
+        record.status = JobStatus::Waiting;
+        record.config_id = job.config.clone();
+        if let [row] = job.config_row_ids.as_slice() {
+            record.row_id = Some(row.clone());
+        }
+        let inserted = queue.insert_job(&NewJob {
             id: id.clone(),
             component_id: job.component.clone(),
             config_id: job.config.clone(),
             status: JobStatus::Waiting,
             token_id: token_id.map(str::to_owned),
-            request: serde_json::to_value(job).context("serialising the job request")?,
+            request: request.clone(),
             record: serde_json::to_value(&record).context("serialising the job record")?,
-        })
-        .with_context(|| format!("queueing job {id}"))
-        .map_err(SubmitError::from)
+        });
+        attempt += 1;
+        match inserted {
+            // Another process (a node sharing the queue) made the same id in the same
+            // millisecond: a new id.
+            Err(_) if attempt < 5 && queue.job(&id).is_ok() => continue,
+            inserted => {
+                return inserted
+                    .with_context(|| format!("queueing job {id}"))
+                    .map_err(SubmitError::from);
+            }
+        }
+    }
 }
 
 /// A job a worker took from the queue: its record (now `processing`) and what to run.
