@@ -130,7 +130,6 @@ pub fn add(
         }
         e => OauthError::Store(e.into()),
     })?;
-    drop(storage);
     let id = match id {
         Some(id) => id.to_owned(),
         None => berth_exec::environment::new_run_id(),
@@ -142,6 +141,7 @@ pub fn add(
     };
     let path = file(home, component, &id)?;
     if let Some(shared) = home.shared_storage() {
+        drop(storage);
         // Encrypted with the key current while they are stored (no rotation in between).
         let mut db = shared.pool.get().map_err(database)?;
         db.hold_keys().map_err(database)?;
@@ -151,11 +151,14 @@ pub fn add(
             .map_err(database)?;
         return if added { Ok(id) } else { Err(exists()) };
     }
+    // The embedded Storage stays open until the file is written: its lock keeps a key rotation
+    // (and another process adding the same id) out meanwhile.
     if path.exists() {
         return Err(exists());
     }
     secrets::encrypt_oauth_credentials(home, component, &mut credentials)?;
     write_file(&path, &credentials)?;
+    drop(storage);
     Ok(id)
 }
 
