@@ -100,13 +100,13 @@ impl JobEnvironment {
     }
 }
 
-/// A new run id: milliseconds since the epoch followed by three random digits, numeric as
-/// Keboola's run ids are, and increasing over time.
+/// A new run id: milliseconds since the epoch followed by three digits (a per-process counter
+/// from a random start), numeric as Keboola's run ids are, and increasing over time.
 pub fn new_run_id() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
-    // The last three digits count on from a random start: ids this process makes within one
-    // millisecond differ (up to 1,000 of them; random digits alone collided at three jobs queued
-    // in the same millisecond one time in a few hundred), and another process starts elsewhere.
+    // Ids this process makes within one millisecond differ (up to 1,000 of them; random digits
+    // alone collided at three jobs queued in the same millisecond one time in a few hundred),
+    // and another process starts elsewhere.
     static SEQUENCE: std::sync::OnceLock<AtomicU32> = std::sync::OnceLock::new();
     let sequence = SEQUENCE.get_or_init(|| {
         let start = u32::try_from(uuid::Uuid::new_v4().as_u128() % 1000).unwrap_or_default();

@@ -50,18 +50,10 @@ impl PgStorage {
     /// Lets go of the master key's lock now rather than when the connection goes back to its
     /// pool (a no-op when it is not held).
     pub fn release_keys(&self) -> Result<(), PgError> {
-        let held = self.keys.get();
-        if held == KeysHeld::No {
-            return Ok(());
-        }
-        self.client()
-            .execute(unlock_sql(held), &[&KEYS_LOCK.0, &KEYS_LOCK.1])
-            .map_err(PgError::db(
-                "releasing the master key's lock",
-                "the master key",
-            ))?;
-        self.keys.set(KeysHeld::No);
-        Ok(())
+        release(&mut *self.client(), &self.keys).map_err(PgError::db(
+            "releasing the master key's lock",
+            "the master key",
+        ))
     }
 
     fn take_keys_lock(&self, mode: KeysHeld) -> Result<(), PgError> {
@@ -107,7 +99,7 @@ impl PgStorage {
                 let subject = keys.join("/");
                 for (offset, (kind, column)) in source.documents.iter().enumerate() {
                     let mut value: Value = row.get(source.keys.len() + offset);
-                    let doc = source.describe(*kind, &keys);
+                    let doc = Source::describe(*kind, &keys);
                     if !rewrite(&doc, &mut value).map_err(RewriteError::Rewrite)? {
                         continue;
                     }
@@ -130,14 +122,19 @@ impl PgStorage {
     }
 }
 
-/// Releases the master key's lock held by `client`, before it goes back to a pool; false when
-/// the connection failed (it must not be reused then).
-pub(crate) fn release(client: &mut impl GenericClient, held: &Cell<KeysHeld>) -> bool {
+/// Releases the master key's lock `held` by `client` (a no-op when it is not held): before the
+/// connection goes back to a pool, or when the caller is done with the key.
+pub(crate) fn release(
+    client: &mut impl GenericClient,
+    held: &Cell<KeysHeld>,
+) -> Result<(), postgres::Error> {
     let mode = held.replace(KeysHeld::No);
-    mode == KeysHeld::No
-        || client
-            .execute(unlock_sql(mode), &[&KEYS_LOCK.0, &KEYS_LOCK.1])
-            .is_ok()
+    if mode == KeysHeld::No {
+        return Ok(());
+    }
+    client
+        .execute(unlock_sql(mode), &[&KEYS_LOCK.0, &KEYS_LOCK.1])
+        .map(drop)
 }
 
 /// The statement that releases the lock held in `mode` (held, not `No`).
@@ -226,30 +223,16 @@ impl Source {
         )
     }
 
-    /// What the document at `keys` is, for the rewrite function.
-    fn describe<'a>(&self, kind: DocumentKind, keys: &'a [String]) -> StoredDocument<'a> {
+    /// What the document at `keys` is, for the rewrite function: the key columns are the
+    /// component, then the configuration (or the credentials' id), then the row, as far as the
+    /// table has them.
+    fn describe<'a>(kind: DocumentKind, keys: &'a [String]) -> StoredDocument<'a> {
         let key = |i: usize| keys.get(i).map(String::as_str);
-        match kind {
-            DocumentKind::Component => StoredDocument {
-                kind,
-                component_id: &keys[0],
-                config_id: None,
-                row_id: None,
-            },
-            DocumentKind::Row | DocumentKind::RowState => StoredDocument {
-                kind,
-                component_id: &keys[0],
-                config_id: key(1),
-                row_id: key(2),
-            },
-            DocumentKind::Configuration
-            | DocumentKind::ConfigurationState
-            | DocumentKind::OauthCredentials => StoredDocument {
-                kind,
-                component_id: &keys[0],
-                config_id: key(1),
-                row_id: None,
-            },
+        StoredDocument {
+            kind,
+            component_id: &keys[0],
+            config_id: key(1),
+            row_id: key(2),
         }
     }
 }

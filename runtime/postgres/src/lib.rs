@@ -191,7 +191,7 @@ impl Drop for PgStorage {
             return;
         };
         // A connection whose lock could not be released is closed (the server releases it).
-        if keys::release(&mut client, &self.keys)
+        if keys::release(&mut client, &self.keys).is_ok()
             && let Some(pool) = &self.pool
         {
             pool.give_back(client);
